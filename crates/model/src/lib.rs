@@ -1,0 +1,29 @@
+//! Shared domain types of devlic.
+//!
+//! Brief overview:
+//! - [`SkuId`], [`GroupId`], [`ServicePlanId`]: GUID newtypes so a group id is never passed where a
+//!   SKU id is expected.
+//! - [`LiveState`]: what the tenant looks like right now (read from Graph, or from a snapshot file).
+//!   Plain data, no I/O.
+//! - [`Plan`], [`Action`], [`Warning`]: what the planner decided. Plain data; the planner crate owns
+//!   the versioned wire format (`PlanV1`) and the renderers.
+//! - [`Fingerprint`]: a stable hash of the license state of one group, recorded in a saved plan so
+//!   that `apply --plan` refuses to run when the tenant moved since planning.
+//! - [`known_skus`]: the device SKUs devlic knows out of the box.
+//!
+//! Nothing in this crate does I/O, and nothing here can fail except parsing ids.
+
+mod ids;
+pub mod known_skus;
+mod live;
+mod plan;
+
+pub use ids::{GroupId, IdParseError, ServicePlanId, SkuId};
+pub use live::{
+    AssignedLicense, CapabilityStatus, Group, GroupKind, LicenseErrorMember, LiveState,
+    MemberCounts, PrepaidUnits, ProcessingState, ServicePlan, Sku, StateSource, TenantInfo,
+};
+pub use plan::{
+    Action, ActionKind, Backend, CapacityLine, Fingerprint, GroupRef, GuardViolation, Plan,
+    PlanSummary, Reason, SkuRef, Warning, WarningKind,
+};

@@ -1,0 +1,288 @@
+//! The observed state of a tenant: `LiveState`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{GroupId, ServicePlanId, SkuId};
+
+/// What the tenant looks like, as far as device licensing is concerned.
+///
+/// Producers (the Graph reader and snapshot files) guarantee one invariant the planner relies on:
+/// `groups` holds **every** group that currently holds a device SKU, and every group the spec names
+/// (by id or by display name) that exists. A name the spec uses that matches no entry in `groups`
+/// therefore does not exist in the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveState {
+    /// The tenant that was read.
+    pub tenant: TenantInfo,
+    /// Where this state came from.
+    pub source: StateSource,
+    /// When it was read.
+    pub taken_at: jiff::Timestamp,
+    /// `subscribedSkus`: every SKU the tenant has (device or not).
+    pub skus: Vec<Sku>,
+    /// Groups keyed by id (see the type-level invariant).
+    pub groups: BTreeMap<GroupId, Group>,
+}
+
+impl LiveState {
+    /// The SKU with this id, if the tenant has it.
+    pub fn sku(&self, id: SkuId) -> Option<&Sku> {
+        self.skus.iter().find(|s| s.sku_id == id)
+    }
+
+    /// Groups whose display name equals `name` (Graph compares display names case-insensitively).
+    pub fn groups_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Group> + 'a {
+        self.groups
+            .values()
+            .filter(move |g| g.display_name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The tenant a state or plan belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantInfo {
+    /// The tenant (directory) id, a GUID.
+    pub id: String,
+    /// The organization's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Verified domains, e.g. `contoso.onmicrosoft.com`.
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+impl TenantInfo {
+    /// True when `name` is this tenant's id or one of its verified domains (case-insensitive).
+    pub fn matches(&self, name: &str) -> bool {
+        self.id.eq_ignore_ascii_case(name)
+            || self.domains.iter().any(|d| d.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Where a [`LiveState`] came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+pub enum StateSource {
+    /// Read from Microsoft Graph just now.
+    Graph {
+        /// The Graph root that was read, e.g. `https://graph.microsoft.com`.
+        graph_url: String,
+    },
+    /// Loaded from a snapshot file written by `devlic snapshot` (offline planning).
+    Snapshot {
+        /// The Graph root the snapshot was read from.
+        graph_url: String,
+    },
+}
+
+impl StateSource {
+    /// True for snapshot (offline) states.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, StateSource::Snapshot { .. })
+    }
+}
+
+/// One `subscribedSku`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sku {
+    /// `skuId`.
+    pub sku_id: SkuId,
+    /// `skuPartNumber`, e.g. `OFFICE_PROPLUS_DEVICE1`.
+    pub sku_part_number: String,
+    /// `capabilityStatus`.
+    pub capability_status: CapabilityStatus,
+    /// `consumedUnits`.
+    pub consumed_units: u64,
+    /// `prepaidUnits`.
+    pub prepaid_units: PrepaidUnits,
+    /// `servicePlans` (needed to resolve `disabledPlans` names).
+    #[serde(default)]
+    pub service_plans: Vec<ServicePlan>,
+}
+
+impl Sku {
+    /// Enabled prepaid units minus consumed units (negative when over-consumed).
+    pub fn available(&self) -> i64 {
+        i64::try_from(self.prepaid_units.enabled).unwrap_or(i64::MAX)
+            - i64::try_from(self.consumed_units).unwrap_or(i64::MAX)
+    }
+}
+
+/// `subscribedSku.capabilityStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CapabilityStatus {
+    /// Active.
+    Enabled,
+    /// In its grace period after expiry.
+    Warning,
+    /// Suspended: licenses do not work.
+    Suspended,
+    /// Deleted.
+    Deleted,
+    /// Locked out.
+    LockedOut,
+}
+
+/// `subscribedSku.prepaidUnits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrepaidUnits {
+    /// Units that can be assigned.
+    pub enabled: u64,
+    /// Units in a suspended subscription.
+    #[serde(default)]
+    pub suspended: u64,
+    /// Units in a subscription in warning.
+    #[serde(default)]
+    pub warning: u64,
+    /// Units locked out.
+    #[serde(default)]
+    pub locked_out: u64,
+}
+
+/// One service plan of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServicePlan {
+    /// `servicePlanId`.
+    pub service_plan_id: ServicePlanId,
+    /// `servicePlanName`.
+    pub service_plan_name: String,
+}
+
+/// A group as devlic needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Group {
+    /// Object id.
+    pub id: GroupId,
+    /// `displayName` (not unique in Entra ID).
+    pub display_name: String,
+    /// `securityEnabled`.
+    pub security_enabled: bool,
+    /// `mailEnabled`.
+    pub mail_enabled: bool,
+    /// `groupTypes` (`Unified` = Microsoft 365 group, `DynamicMembership`).
+    #[serde(default)]
+    pub group_types: Vec<String>,
+    /// `assignedLicenses`.
+    #[serde(default)]
+    pub assigned_licenses: Vec<AssignedLicense>,
+    /// `licenseProcessingState`, when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_processing_state: Option<ProcessingState>,
+    /// Member counts, when read (devlic reads them only for groups a plan may touch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<MemberCounts>,
+    /// Members with license errors, when read. `None` = not read; `Some(empty)` = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_errors: Option<Vec<LicenseErrorMember>>,
+}
+
+impl Group {
+    /// What kind of group this is, from `groupTypes`, `securityEnabled` and `mailEnabled`.
+    pub fn kind(&self) -> GroupKind {
+        if self
+            .group_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("Unified"))
+        {
+            GroupKind::Microsoft365
+        } else if self.security_enabled && self.mail_enabled {
+            GroupKind::MailEnabledSecurity
+        } else if self.security_enabled {
+            GroupKind::Security
+        } else {
+            GroupKind::Distribution
+        }
+    }
+
+    /// The device SKUs (among `device_skus`) this group holds.
+    pub fn held<'a>(
+        &'a self,
+        device_skus: &'a BTreeSet<SkuId>,
+    ) -> impl Iterator<Item = &'a AssignedLicense> + 'a {
+        self.assigned_licenses
+            .iter()
+            .filter(|l| device_skus.contains(&l.sku_id))
+    }
+}
+
+/// What kind of group a group is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupKind {
+    /// A security group: what device licensing expects.
+    Security,
+    /// A mail-enabled security group: works, but the device licensing docs advise against it.
+    MailEnabledSecurity,
+    /// A distribution list.
+    Distribution,
+    /// A Microsoft 365 (Unified) group: not supported for device licensing.
+    Microsoft365,
+}
+
+/// One entry of `assignedLicenses`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignedLicense {
+    /// `skuId`.
+    pub sku_id: SkuId,
+    /// `disabledPlans` (service plan ids), kept sorted.
+    #[serde(default)]
+    pub disabled_plans: BTreeSet<ServicePlanId>,
+}
+
+/// `group.licenseProcessingState.state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProcessingState {
+    /// Queued.
+    QueuedForProcessing,
+    /// Being processed.
+    ProcessingInProgress,
+    /// Done (members may still have errors).
+    ProcessingComplete,
+    /// A value Graph added after this version of devlic.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl ProcessingState {
+    /// True when the last license change has been fully processed.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, ProcessingState::ProcessingComplete)
+    }
+}
+
+/// Member counts of a group (transitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberCounts {
+    /// Devices.
+    pub devices: u64,
+    /// Users, service principals, contacts: anything that is neither a device nor a group.
+    pub non_devices: u64,
+    /// Nested groups.
+    pub groups: u64,
+}
+
+/// A member of a group whose license could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LicenseErrorMember {
+    /// Object id of the member.
+    pub id: String,
+    /// `@odata.type` without the `#microsoft.graph.` prefix, e.g. `device`.
+    pub kind: String,
+    /// Display name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Error code (`CountViolation`, `MutuallyExclusiveViolation`, …), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
