@@ -1,1 +1,3 @@
-//! (being written)
+//! devlic's only door to Microsoft Graph (being written).
+
+pub mod auth;

@@ -1,0 +1,1 @@
+//! Token acquisition for Microsoft Graph (being written).

@@ -1,0 +1,1 @@
+//! Auth flows against the simulator's token endpoint (being written).
