@@ -324,3 +324,31 @@ impl Plan {
         self.actions.is_empty()
     }
 }
+
+impl Action {
+    /// The group's `assignedLicenses` once this action has landed: `before` minus the removed
+    /// SKUs, with the added SKU (and its `disabled_plans`) replacing any entry for the same SKU.
+    ///
+    /// The applier uses it to tell "already applied" (a rerun after a crash) from "moved by
+    /// someone else" (a stale plan), and to check a write whose response was lost.
+    pub fn expected_after(&self) -> Vec<AssignedLicense> {
+        let removes = self.removes();
+        let add = self.adds();
+        let mut after: Vec<AssignedLicense> = self
+            .before
+            .iter()
+            .filter(|l| !removes.contains(&l.sku_id) && Some(l.sku_id) != add)
+            .cloned()
+            .collect();
+        if let Some(sku_id) = add {
+            after.push(AssignedLicense { sku_id, disabled_plans: self.disabled_plans.clone() });
+        }
+        after.sort();
+        after
+    }
+
+    /// [`Fingerprint::of_group`] of [`Action::expected_after`].
+    pub fn after_fingerprint(&self) -> Fingerprint {
+        Fingerprint::of_group(self.group.id, &self.expected_after())
+    }
+}
