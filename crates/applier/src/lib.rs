@@ -1,1 +1,26 @@
-//! (being written)
+//! Executes a devlic [`Plan`](devlic_model::Plan) against a tenant.
+//!
+//! Brief overview:
+//! - [`LicensingBackend`]: the small trait writes go through (one implementation per licensing
+//!   API; the Graph v1.0 one is `GroupLicensing`).
+//! - [`apply`]: guards, the stale-plan check, bounded-concurrency writes, re-reads after lost
+//!   responses, and verification of license processing. Refuses before writing anything when a
+//!   guard trips or the tenant moved; never half-applies silently: every action ends in the
+//!   [`RunReport`] as applied, already applied, or failed with a reason.
+//! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run.
+
+pub mod backend;
+
+mod report;
+mod run;
+
+pub use backend::{
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
+    WriteReceipt,
+};
+
+pub use report::{
+    ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,
+    Verification,
+};
+pub use run::{ApplyError, ApplyOptions, Event, Progress, apply, describe_guard};

@@ -1,0 +1,379 @@
+//! The run report: what apply did, as data (`--report` JSON), Markdown (`--summary-markdown`,
+//! for `$GITHUB_STEP_SUMMARY`) and JUnit XML (`--junit`).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use devlic_model::{
+    Action, ActionKind, AssignedLicense, Backend, GroupId, GroupRef, LicenseErrorMember, Plan,
+    SkuRef,
+};
+use serde::Serialize;
+
+/// The run report format version; bump on any incompatible change.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// What happened to one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionOutcome {
+    /// Written now.
+    Applied,
+    /// The group was already in the planned state (e.g. a rerun after an interrupted apply).
+    AlreadyApplied,
+    /// The write failed; see `error`.
+    Failed,
+}
+
+impl ActionOutcome {
+    /// True when the group ended in the planned state.
+    pub fn landed(self) -> bool {
+        matches!(self, ActionOutcome::Applied | ActionOutcome::AlreadyApplied)
+    }
+}
+
+/// One action's line in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionReport {
+    /// assign, revoke, swap or update.
+    pub action: ActionKind,
+    /// The group.
+    pub group: GroupRef,
+    /// The SKU assigned or revoked.
+    pub sku: SkuRef,
+    /// The SKU replaced by a swap.
+    pub from_sku: Option<SkuRef>,
+    /// Devices affected, when known.
+    pub devices: Option<u64>,
+    /// What happened.
+    pub outcome: ActionOutcome,
+    /// Writes sent (0 when already applied; 2 only after a lost response proven not to have landed).
+    pub attempts: u32,
+    /// Graph request-ids of the writes.
+    pub request_ids: Vec<String>,
+    /// Wall time of this action, in milliseconds.
+    pub duration_ms: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Anything else worth knowing (e.g. a lost response that had landed).
+    pub note: Option<String>,
+}
+
+impl ActionReport {
+    pub(crate) fn new(action: &Action, outcome: ActionOutcome) -> ActionReport {
+        ActionReport {
+            action: action.kind,
+            group: action.group.clone(),
+            sku: action.sku.clone(),
+            from_sku: action.from_sku.clone(),
+            devices: action.devices,
+            outcome,
+            attempts: 0,
+            request_ids: Vec::new(),
+            duration_ms: 0,
+            error: None,
+            note: None,
+        }
+    }
+}
+
+/// A group that moved since the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaleGroup {
+    /// The group.
+    pub group: GroupRef,
+    /// What the plan saw.
+    pub planned_before: Vec<AssignedLicense>,
+    /// What the plan would produce.
+    pub planned_after: Vec<AssignedLicense>,
+    /// What the tenant has now (`None`: the group no longer exists).
+    pub found: Option<Vec<AssignedLicense>>,
+}
+
+impl StaleGroup {
+    pub(crate) fn new(action: &Action, found: Option<Vec<AssignedLicense>>) -> StaleGroup {
+        StaleGroup {
+            group: action.group.clone(),
+            planned_before: action.before.clone(),
+            planned_after: action.expected_after(),
+            found,
+        }
+    }
+}
+
+/// Members with license errors in one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupErrors {
+    /// The group.
+    pub group: GroupId,
+    /// Its members with errors.
+    pub members: Vec<LicenseErrorMember>,
+}
+
+/// What verification found after the writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// Groups whose license processing had not finished when the wait timed out.
+    pub pending_groups: Vec<GroupId>,
+    /// Groups with members whose license could not be applied (CountViolation, ...).
+    pub license_errors: Vec<GroupErrors>,
+    /// A read that failed during verification.
+    pub read_error: Option<String>,
+}
+
+impl Verification {
+    /// True when every touched group finished processing without errors.
+    pub fn is_clean(&self) -> bool {
+        self.pending_groups.is_empty()
+            && self.license_errors.is_empty()
+            && self.read_error.is_none()
+    }
+}
+
+/// Everything an apply run did (`--report FILE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The tenant id.
+    pub tenant: String,
+    /// The API written through.
+    pub backend: Backend,
+    /// When the run started.
+    pub started_at: jiff::Timestamp,
+    /// Wall time, in milliseconds.
+    pub duration_ms: u64,
+    /// One entry per plan action, in plan order.
+    pub actions: Vec<ActionReport>,
+    /// What verification found (`None`: skipped, or nothing was written).
+    pub verification: Option<Verification>,
+    /// True when every action landed and verification (if run) was clean.
+    pub success: bool,
+}
+
+impl RunReport {
+    pub(crate) fn new(
+        plan: &Plan,
+        backend: Backend,
+        started_at: jiff::Timestamp,
+        elapsed: Duration,
+        actions: Vec<ActionReport>,
+        verification: Option<Verification>,
+    ) -> RunReport {
+        let success = actions.iter().all(|a| a.outcome.landed())
+            && verification.as_ref().is_none_or(Verification::is_clean);
+        RunReport {
+            format_version: REPORT_FORMAT_VERSION,
+            tenant: plan.tenant.id.clone(),
+            backend,
+            started_at,
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            actions,
+            verification,
+            success,
+        }
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    fn group_name(&self, id: GroupId) -> String {
+        self.actions
+            .iter()
+            .find(|a| a.group.id == id)
+            .map_or_else(|| id.to_string(), |a| a.group.display_name.clone())
+    }
+
+    fn count(&self, outcome: ActionOutcome) -> usize {
+        self.actions.iter().filter(|a| a.outcome == outcome).count()
+    }
+
+    /// A Markdown summary for `$GITHUB_STEP_SUMMARY`.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let verdict = if self.success {
+            "✅ devlic apply succeeded"
+        } else {
+            "❌ devlic apply failed"
+        };
+        let _ = writeln!(md, "### {verdict}\n");
+        let _ = writeln!(
+            md,
+            "Tenant `{}` · backend `{}` · {} applied · {} already applied · {} failed · {:.1} s\n",
+            self.tenant,
+            self.backend,
+            self.count(ActionOutcome::Applied),
+            self.count(ActionOutcome::AlreadyApplied),
+            self.count(ActionOutcome::Failed),
+            self.duration_ms as f64 / 1000.0
+        );
+        if !self.actions.is_empty() {
+            md.push_str("| outcome | action | group | subscription | devices | request-id |\n");
+            md.push_str("|---|---|---|---|---:|---|\n");
+            for a in &self.actions {
+                let outcome = match a.outcome {
+                    ActionOutcome::Applied => "applied",
+                    ActionOutcome::AlreadyApplied => "already applied",
+                    ActionOutcome::Failed => "**failed**",
+                };
+                let sku = match &a.from_sku {
+                    Some(from) => format!("{} → {}", from.sku_part_number, a.sku.sku_part_number),
+                    None => a.sku.sku_part_number.clone(),
+                };
+                let _ = writeln!(
+                    md,
+                    "| {outcome} | {} | {} | {sku} | {} | {} |",
+                    kind_word(a.action),
+                    escape_md(&a.group.display_name),
+                    a.devices.map_or_else(|| "?".to_owned(), |d| d.to_string()),
+                    a.request_ids.last().map_or("", String::as_str)
+                );
+            }
+            md.push('\n');
+        }
+        for a in self.actions.iter().filter(|a| a.error.is_some()) {
+            let _ = writeln!(
+                md,
+                "- **{}**: {}",
+                escape_md(&a.group.display_name),
+                escape_md(a.error.as_deref().unwrap_or_default())
+            );
+        }
+        if let Some(v) = &self.verification {
+            for id in &v.pending_groups {
+                let _ = writeln!(
+                    md,
+                    "- **{}**: license processing did not finish in time; check again later",
+                    escape_md(&self.group_name(*id))
+                );
+            }
+            for g in &v.license_errors {
+                let _ = writeln!(
+                    md,
+                    "- **{}**: {} member(s) with license errors ({})",
+                    escape_md(&self.group_name(g.group)),
+                    g.members.len(),
+                    error_codes(&g.members)
+                );
+            }
+            if let Some(e) = &v.read_error {
+                let _ = writeln!(
+                    md,
+                    "- verification could not read the tenant: {}",
+                    escape_md(e)
+                );
+            }
+        }
+        md
+    }
+
+    /// JUnit XML: one test case per action, plus one for verification.
+    pub fn to_junit(&self) -> String {
+        let mut cases = String::new();
+        let mut failures = 0;
+        for a in &self.actions {
+            let name = format!(
+                "{} {} {}",
+                kind_word(a.action),
+                a.group.display_name,
+                a.sku.sku_part_number
+            );
+            let _ = write!(
+                cases,
+                "    <testcase classname=\"devlic.apply\" name=\"{}\" time=\"{:.3}\">",
+                escape_xml(&name),
+                a.duration_ms as f64 / 1000.0
+            );
+            if a.outcome == ActionOutcome::Failed {
+                failures += 1;
+                let _ = write!(
+                    cases,
+                    "<failure message=\"{}\"/>",
+                    escape_xml(a.error.as_deref().unwrap_or("failed"))
+                );
+            }
+            cases.push_str("</testcase>\n");
+        }
+        let mut tests = self.actions.len();
+        if let Some(v) = &self.verification {
+            tests += 1;
+            cases
+                .push_str("    <testcase classname=\"devlic.verify\" name=\"license processing\">");
+            if !v.is_clean() {
+                failures += 1;
+                let mut why = Vec::new();
+                if !v.pending_groups.is_empty() {
+                    why.push(format!(
+                        "{} group(s) still processing",
+                        v.pending_groups.len()
+                    ));
+                }
+                for g in &v.license_errors {
+                    why.push(format!(
+                        "{}: {} member(s) with errors ({})",
+                        self.group_name(g.group),
+                        g.members.len(),
+                        error_codes(&g.members)
+                    ));
+                }
+                if let Some(e) = &v.read_error {
+                    why.push(e.clone());
+                }
+                let _ = write!(
+                    cases,
+                    "<failure message=\"{}\"/>",
+                    escape_xml(&why.join("; "))
+                );
+            }
+            cases.push_str("</testcase>\n");
+        }
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"devlic apply\" tests=\"{tests}\" failures=\"{failures}\" time=\"{:.3}\">\n{cases}  </testsuite>\n</testsuites>\n",
+            self.duration_ms as f64 / 1000.0
+        )
+    }
+}
+
+fn kind_word(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Assign => "assign",
+        ActionKind::Revoke => "revoke",
+        ActionKind::Swap => "swap",
+        ActionKind::Update => "update",
+    }
+}
+
+/// `CountViolation ×3, Other ×1`.
+pub(crate) fn error_codes(members: &[LicenseErrorMember]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for m in members {
+        *counts
+            .entry(m.error.as_deref().unwrap_or("unknown"))
+            .or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(code, n)| format!("{code} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn escape_md(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
