@@ -1,0 +1,231 @@
+//! Typed authentication errors.
+//!
+//! Invariant: no variant ever holds a client secret, a private key, a client assertion, a federated
+//! token, a request token or an access token. Variants carry what Entra ID sent back for diagnosis
+//! (`error`, `error_codes`, `trace_id`, `correlation_id`) plus a hint saying what to do next.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Entra ID's `AADSTS70021`: "no matching federated identity record found for presented
+/// assertion". A federated credential that was just created takes a few minutes to propagate,
+/// so this code is retried.
+pub const AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL: u32 = 70021;
+
+/// Why a token could not be obtained, or why the auth configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The token endpoint (or the managed identity endpoint) answered with an OAuth error body.
+    #[error("{0}")]
+    Entra(Box<EntraError>),
+
+    /// An endpoint answered with an error status and no OAuth error body.
+    #[error("{what} at {url} answered HTTP {status}; {hint}")]
+    Status {
+        /// Which endpoint (token endpoint, managed identity, GitHub OIDC).
+        what: &'static str,
+        /// The URL without its query string.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// The request did not get an HTTP response (DNS, connect, TLS, timeout, reset).
+    #[error(
+        "could not reach the {what} at {url}: {source}; check the network, proxy and the --cloud/--authority-url setting"
+    )]
+    Transport {
+        /// Which endpoint.
+        what: &'static str,
+        /// The URL without its query string.
+        url: String,
+        /// The underlying error, stripped of its URL.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A response arrived but was not the JSON document the protocol promises.
+    #[error("the {what} at {url} sent an unusable response: {reason}")]
+    InvalidResponse {
+        /// Which endpoint.
+        what: &'static str,
+        /// The URL without its query string.
+        url: String,
+        /// What was wrong (never includes the body).
+        reason: String,
+    },
+
+    /// A setting that the chosen credential needs is missing.
+    #[error("{what} is not set; {hint}")]
+    MissingSetting {
+        /// The flag or environment variable.
+        what: &'static str,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// Flags name more than one way to sign in, or a value is malformed.
+    #[error("invalid auth configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// A URL could not be parsed.
+    #[error("{what} is not a valid URL ({reason}); give an absolute https:// URL")]
+    InvalidUrl {
+        /// Which flag or variable held it.
+        what: &'static str,
+        /// The parser's complaint.
+        reason: String,
+    },
+
+    /// A plain `http://` URL names a host that is not loopback.
+    #[error(
+        "{what} {url} uses plain http to a non-loopback host; use https (plain http is allowed only for 127.0.0.0/8, ::1 and localhost)"
+    )]
+    InsecureUrl {
+        /// Which flag or variable held it.
+        what: &'static str,
+        /// The URL (scheme, host, port and path only).
+        url: String,
+    },
+
+    /// The certificate file could not be read or used.
+    #[error("client certificate {path}: {reason}")]
+    Certificate {
+        /// The PEM file.
+        path: PathBuf,
+        /// What is wrong and how to fix it (never key material).
+        reason: String,
+    },
+
+    /// The federated token file (Kubernetes workload identity) could not be read or is empty.
+    #[error(
+        "federated token file {path}: {reason}; check that the workload identity webhook mounted it (AZURE_FEDERATED_TOKEN_FILE)"
+    )]
+    TokenFile {
+        /// The token file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// Signing the client assertion failed.
+    #[error("could not sign the client assertion: {reason}")]
+    Signing {
+        /// The signer's complaint (never key material).
+        reason: String,
+    },
+}
+
+impl AuthError {
+    /// Whether retrying the same request may succeed: transport failures, 5xx/429, and
+    /// AADSTS70021 (a fresh federated credential that has not propagated yet).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AuthError::Transport { .. } => true,
+            AuthError::Status { status, .. } => *status == 429 || *status >= 500,
+            AuthError::Entra(e) => {
+                e.status == 429
+                    || e.status >= 500
+                    || e.error_codes
+                        .contains(&AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An OAuth error body from Entra ID (or a managed identity endpoint), with a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EntraError {
+    /// HTTP status of the response.
+    pub status: u16,
+    /// Entra's `error` field, e.g. `invalid_client`.
+    pub error: String,
+    /// Entra's `error_description`, first line only (it never contains the credential).
+    pub description: Option<String>,
+    /// Entra's `error_codes`, e.g. `[7000215]` for a wrong client secret.
+    pub error_codes: Vec<u32>,
+    /// Entra's `trace_id`: quote it when asking Microsoft support.
+    pub trace_id: Option<String>,
+    /// Entra's `correlation_id`: quote it when asking Microsoft support.
+    pub correlation_id: Option<String>,
+    /// What to do about it.
+    pub hint: &'static str,
+}
+
+impl fmt::Display for EntraError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sign-in failed (HTTP {}, {}", self.status, self.error)?;
+        for code in &self.error_codes {
+            write!(f, ", AADSTS{code}")?;
+        }
+        f.write_str(")")?;
+        if let Some(d) = &self.description {
+            write!(f, ": {d}")?;
+        }
+        if let Some(t) = &self.trace_id {
+            write!(f, "; trace_id {t}")?;
+        }
+        if let Some(c) = &self.correlation_id {
+            write!(f, "; correlation_id {c}")?;
+        }
+        write!(f, "; {}", self.hint)
+    }
+}
+
+/// What to do for a given Entra error, chosen by error code first, then by `error`.
+pub(crate) fn hint_for(error: &str, error_codes: &[u32]) -> &'static str {
+    for code in error_codes {
+        let hint = match code {
+            70021 => Some(
+                "no federated credential matches the token's issuer/subject/audience; a credential created minutes ago may still be propagating (devlic retries), otherwise compare the app's federated credential with the token's iss and sub exactly",
+            ),
+            7000215 | 7000222 => Some(
+                "the client secret is wrong or expired; copy the secret's Value (not its ID) from the app registration, or create a new one",
+            ),
+            700016 => Some(
+                "the application was not found in this tenant; check AZURE_CLIENT_ID and AZURE_TENANT_ID, and that the app has a service principal there",
+            ),
+            90002 | 900023 => Some(
+                "the tenant was not found; check AZURE_TENANT_ID (a GUID or a verified domain) and --cloud",
+            ),
+            700027 | 700023 => Some(
+                "the client assertion was rejected; check that this certificate is uploaded to the app registration and has not expired",
+            ),
+            700024 => Some(
+                "the client assertion is outside its validity window; check the machine clock and that the federated token file is being refreshed",
+            ),
+            700211..=700213 => Some(
+                "the federated token's issuer, audience or subject does not match the app's federated credential; compare them exactly (no wildcards)",
+            ),
+            500011 => Some("the resource is unknown in this cloud; check --cloud and --graph-url"),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            return h;
+        }
+    }
+    match error {
+        "invalid_client" => {
+            "the client credential was rejected; check AZURE_CLIENT_ID and the secret, certificate or federated credential"
+        }
+        "unauthorized_client" => {
+            "the application is not allowed to use this flow in this tenant; check the app registration and admin consent"
+        }
+        "invalid_scope" => "the scope was rejected; check --cloud and --graph-url",
+        "invalid_request" => {
+            "the request was malformed; check the tenant, client id and credential settings"
+        }
+        "temporarily_unavailable" => "Entra ID is temporarily unavailable; try again in a minute",
+        _ => {
+            "check the tenant, client id and credential, and quote trace_id/correlation_id when asking for help"
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! [`TokenProvider`]: the cache, the shared refresh and the retry loop around the token flows.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng as _;
+
+use super::{AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenSource, flows};
+
+/// Where the provider reads the time. Tests pass a settable clock to exercise expiry without
+/// waiting an hour; production uses [`Timestamp::now`].
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A token is refreshed this long before it expires, so a request never leaves with a token
+/// that dies in flight.
+const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(5 * 60);
+
+/// How transient token-endpoint failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, including the first (at least 1).
+    pub max_attempts: u32,
+    /// Upper bound of the first backoff; it doubles per attempt (full jitter).
+    pub base_delay: Duration,
+    /// Cap on a single backoff.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Five attempts, 1 s doubling to at most 10 s: about half a minute in the worst case,
+    /// enough to ride out a fresh federated credential (AADSTS70021) or a brief Entra hiccup.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        // Full jitter, so many jobs started by the same cron line do not retry in lockstep.
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
+    }
+}
+
+/// Runs the client-credentials flow (or a managed-identity request) for a [`Credential`],
+/// caching the token until five minutes before it expires.
+///
+/// Concurrent callers share one refresh: the cache sits behind an async mutex held across the
+/// request, so a burst of requests after expiry sends one token request, not one each.
+pub struct TokenProvider {
+    pub(super) credential: Credential,
+    pub(super) endpoints: Endpoints,
+    pub(super) tenant: String,
+    pub(super) http: reqwest::Client,
+    cache: tokio::sync::Mutex<Option<AccessToken>>,
+    clock: Clock,
+    retry: RetryPolicy,
+}
+
+impl TokenProvider {
+    /// A provider for `credential` against `endpoints`. `tenant` (a GUID or verified domain) is
+    /// ignored by managed identity and static tokens.
+    pub fn new(
+        credential: Credential,
+        endpoints: Endpoints,
+        tenant: impl Into<String>,
+        http: reqwest::Client,
+    ) -> Self {
+        TokenProvider {
+            credential,
+            endpoints,
+            tenant: tenant.into(),
+            http,
+            cache: tokio::sync::Mutex::new(None),
+            clock: Arc::new(Timestamp::now),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The credential in use.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// The endpoints in use.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Drops the cached token, e.g. after Graph answered 401 to it.
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    pub(super) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    async fn cached_or_refresh(&self) -> Result<AccessToken, AuthError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(token) = cache.as_ref() {
+            let fresh = match token.expires_at() {
+                Some(exp) => exp.duration_since(self.now()) > REFRESH_MARGIN,
+                None => true,
+            };
+            if fresh {
+                return Ok(token.clone());
+            }
+        }
+        let token = self.acquire_with_retry().await?;
+        *cache = Some(token.clone());
+        Ok(token)
+    }
+
+    async fn acquire_with_retry(&self) -> Result<AccessToken, AuthError> {
+        let attempts = self.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match flows::acquire(self).await {
+                Ok(token) => {
+                    tracing::debug!(
+                        mode = %self.credential.mode(),
+                        expires_at = ?token.expires_at(),
+                        attempt,
+                        "acquired a Graph access token"
+                    );
+                    return Ok(token);
+                }
+                Err(err) if err.is_transient() && attempt < attempts => {
+                    let delay = self.retry.delay(attempt);
+                    tracing::warn!(
+                        mode = %self.credential.mode(),
+                        attempt,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        error = %err,
+                        "token request failed; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The credential's Debug is redacted; the cached token is never shown.
+        f.debug_struct("TokenProvider")
+            .field("credential", &self.credential)
+            .field("endpoints", &self.endpoints)
+            .field("tenant", &self.tenant)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource for TokenProvider {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(self.cached_or_refresh())
+    }
+}
