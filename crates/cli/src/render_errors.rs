@@ -1,0 +1,175 @@
+//! Rendering spec errors for people (`path:line:col: error: ...` with the source line and a
+//! caret) and for tools (a JSON array).
+//!
+//! Text output carries ANSI styles; the caller writes it through `anstream`, which strips them
+//! when `NO_COLOR` is set or the stream is not a terminal.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+use devlic_spec::{SourceFile, SpecError, SpecErrors};
+use serde_json::{Value, json};
+
+use crate::spec_files::SpecPathError;
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const HELP: Style = AnsiColor::Cyan.on_default().bold();
+const NOTE: Style = AnsiColor::Green.on_default().bold();
+const GUTTER: Style = AnsiColor::Blue.on_default().bold();
+const BOLD: Style = Style::new().bold();
+
+/// Renders every error with its source snippet, help and related location.
+pub fn render_text(errors: &SpecErrors, sources: &[SourceFile]) -> String {
+    let mut out = String::new();
+    for e in errors {
+        let _ = writeln!(
+            out,
+            "{BOLD}{}:{}:{}:{BOLD:#} {ERROR}error:{ERROR:#} {BOLD}{}{BOLD:#}",
+            e.file,
+            e.line,
+            e.column,
+            e.message()
+        );
+        let source = sources.iter().find(|s| s.path == e.file);
+        if let Some(source) = source {
+            snippet(&mut out, source, e.line, e.column, caret_len(e, source));
+        }
+        let _ = writeln!(out, "{HELP}help:{HELP:#} {}", e.help);
+        if let Some(r) = &e.related {
+            let _ = writeln!(
+                out,
+                "{NOTE}note:{NOTE:#} {}:{}:{}: {}",
+                r.file, r.line, r.column, r.label
+            );
+            if let Some(source) = sources.iter().find(|s| s.path == r.file) {
+                snippet(&mut out, source, r.line, r.column, 1);
+            }
+        }
+        out.push('\n');
+    }
+    let n = errors.len();
+    let files: Vec<&str> = {
+        let mut f: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+        f.dedup();
+        f
+    };
+    let _ = writeln!(
+        out,
+        "{ERROR}error:{ERROR:#} the spec is invalid: {n} {} in {} {}",
+        plural(n, "error", "errors"),
+        files.len(),
+        plural(files.len(), "file", "files")
+    );
+    out
+}
+
+/// Renders a failure to read the spec path.
+pub fn render_path_error_text(err: &SpecPathError) -> String {
+    format!(
+        "{ERROR}error:{ERROR:#} {BOLD}{err}{BOLD:#}\n{HELP}help:{HELP:#} {}\n",
+        err.help()
+    )
+}
+
+/// The JSON array of `validate --format json`: one object per error.
+///
+/// Each object has `file`, `line`, `column` (1-based), `span` (`{start, end}` byte offsets, or
+/// null), `code` (stable, kebab-case), `message`, `help` and `related` (`{file, line, column,
+/// label}` or null).
+pub fn render_json(errors: &SpecErrors) -> Value {
+    Value::Array(errors.iter().map(error_json).collect())
+}
+
+fn error_json(e: &SpecError) -> Value {
+    json!({
+        "file": e.file,
+        "line": e.line,
+        "column": e.column,
+        "span": e.span.as_ref().map(|s| json!({"start": s.start, "end": s.end})),
+        "code": e.kind.code(),
+        "message": e.message(),
+        "help": e.help,
+        "related": e.related.as_ref().map(|r| json!({
+            "file": r.file, "line": r.line, "column": r.column, "label": r.label,
+        })),
+    })
+}
+
+/// A read failure in the same JSON shape (line and column are null: there is no content).
+pub fn path_error_json(err: &SpecPathError) -> Value {
+    let code = match err {
+        SpecPathError::NotFound { .. } => "not-found",
+        SpecPathError::Unreadable { .. } => "unreadable",
+        SpecPathError::NoYamlFiles { .. } => "no-yaml-files",
+    };
+    json!([{
+        "file": err.path().to_string_lossy(),
+        "line": null,
+        "column": null,
+        "span": null,
+        "code": code,
+        "message": err.to_string(),
+        "help": err.help(),
+        "related": null,
+    }])
+}
+
+/// `n thing` or `n things`.
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// How many characters to underline: the error's span on its line, at least one.
+fn caret_len(e: &SpecError, source: &SourceFile) -> usize {
+    let Some(span) = &e.span else { return 1 };
+    let Some(bytes) = source.bytes.get(span.clone()) else {
+        return 1;
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let first_line = text.split('\n').next().unwrap_or_default();
+    first_line.chars().count().max(1)
+}
+
+/// Writes the source line with a gutter and a caret under `column`.
+fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, len: usize) {
+    let Some(text) = source_line(&source.bytes, line) else {
+        return;
+    };
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    let col = usize::try_from(column).unwrap_or(1).saturating_sub(1);
+    // Keep tabs so the caret lines up with the text above it in any terminal.
+    let indent: String = text
+        .chars()
+        .take(col)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let available = text.chars().count().saturating_sub(col).max(1);
+    let carets = "^".repeat(len.min(available));
+    let _ = writeln!(out, "{GUTTER}{pad} |{GUTTER:#}");
+    let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {text}");
+    let _ = writeln!(
+        out,
+        "{GUTTER}{pad} |{GUTTER:#} {indent}{ERROR}{carets}{ERROR:#}"
+    );
+}
+
+/// Line `line` (1-based) of the file, decoded leniently, with control characters replaced so a
+/// hostile file cannot send escape sequences to the terminal.
+fn source_line(bytes: &[u8], line: u32) -> Option<String> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let raw = bytes.split(|b| *b == b'\n').nth(index)?;
+    let text = String::from_utf8_lossy(raw);
+    Some(
+        text.trim_end_matches('\r')
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,230 @@
+//! The spec as written: serde types that mirror the YAML one to one.
+//!
+//! These types keep every value's location (`Spanned`) so the semantic checks in `check.rs` can
+//! point at the exact line and column. They are also the source of the JSON Schema: the doc
+//! comments below become the schema's descriptions (what editors show on hover), so they are
+//! written for the people who edit spec files.
+//!
+//! Every struct denies unknown fields, and no struct uses `flatten` or untagged enums: both make
+//! serde buffer values, which loses serde-saphyr's locations.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A devlic spec file: which Entra ID groups hold which Microsoft 365 Apps device subscription.
+///
+/// A spec is one file, or a folder of `*.yaml`/`*.yml` files that are merged (each file starts
+/// with `apiVersion` and `kind`; `tenant` and `settings` may be written in any one of them).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "devlic spec")]
+pub(crate) struct RawFile {
+    /// The spec format version. Always `devlic/v1`.
+    // Read by serde only: deserializing it is the check (an unknown version is an error).
+    #[allow(dead_code)]
+    #[schemars(with = "ApiVersion")]
+    pub api_version: Spanned<ApiVersion>,
+    /// The kind of document. Always `DeviceLicenses`.
+    #[allow(dead_code)]
+    #[schemars(with = "Kind")]
+    pub kind: Spanned<Kind>,
+    /// The tenant this spec is for: its GUID or one of its verified domains (for example
+    /// `contoso.onmicrosoft.com`). `devlic plan` refuses to run against any other tenant.
+    /// Omit it to allow any tenant.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub tenant: Option<Spanned<String>>,
+    /// How devlic plans and applies this spec. Write it in one file only.
+    #[schemars(with = "Option<RawSettings>")]
+    pub settings: Option<Spanned<RawSettings>>,
+    /// The groups and the device subscription each one holds. A group may appear once in the
+    /// whole spec (across all files) and hold one device subscription.
+    #[schemars(with = "Option<Vec<RawAssignment>>")]
+    pub assignments: Option<Vec<Spanned<RawAssignment>>>,
+}
+
+/// The spec format version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub(crate) enum ApiVersion {
+    /// Version 1 of the devlic spec format.
+    #[serde(rename = "devlic/v1")]
+    V1,
+}
+
+/// The kind of document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub(crate) enum Kind {
+    /// Device license assignments.
+    DeviceLicenses,
+}
+
+/// `settings`: how devlic plans and applies the spec.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Settings")]
+pub(crate) struct RawSettings {
+    /// Revoke the device subscriptions devlic manages from every group this spec does not list.
+    /// Default `false`: such groups are only reported.
+    #[schemars(with = "Option<bool>")]
+    pub prune: Option<Spanned<bool>>,
+    /// The most revocations a plan may contain before it needs `--allow-revoke`. Default `0`:
+    /// every revocation needs it.
+    pub max_revocations: Option<u64>,
+    /// Revocations touching more than this percentage of all device-licensed devices need
+    /// `--allow-revoke`, whatever `maxRevocations` says. Default `25`.
+    #[schemars(with = "Option<u8>", range(min = 0, max = 100))]
+    pub max_revoke_percent: Option<Spanned<u64>>,
+    /// Allow an empty `assignments` list together with `prune: true` (which revokes every
+    /// device subscription in the tenant). Default `false`.
+    pub allow_empty: Option<bool>,
+    /// Device subscriptions devlic does not know yet, by skuPartNumber or skuId GUID. devlic
+    /// knows `OFFICE_PROPLUS_DEVICE1` and `OFFICE_PROPLUS_DEVICE_EDUCATION` already.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub device_skus: Option<Vec<Spanned<String>>>,
+    /// The Microsoft Graph API that carries the assignments: `group-licensing` (v1.0
+    /// `assignLicense`, the default) or `cloud-licensing` (beta allotments).
+    #[schemars(with = "Option<RawBackend>")]
+    pub backend: Option<Spanned<RawBackend>>,
+}
+
+/// The Microsoft Graph API that carries the assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "Backend")]
+pub(crate) enum RawBackend {
+    /// Graph v1.0 `groups/{id}/assignLicense` (default).
+    GroupLicensing,
+    /// Graph beta `admin/cloudLicensing` allotments and group assignments.
+    CloudLicensing,
+}
+
+/// One group and the device subscription it holds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Assignment")]
+pub(crate) struct RawAssignment {
+    /// The Entra ID group: its display name (which must match exactly one group) or
+    /// `{id: GUID}` (its object id).
+    #[schemars(with = "RawGroup")]
+    pub group: Spanned<RawGroup>,
+    /// The device subscription: a skuPartNumber (`OFFICE_PROPLUS_DEVICE1`), a skuId GUID, or an
+    /// alias (`m365-apps-enterprise-device`, `m365-apps-education-device`). Required unless
+    /// `state: absent`.
+    #[schemars(with = "Option<String>", extend("examples" = [
+        "OFFICE_PROPLUS_DEVICE1",
+        "OFFICE_PROPLUS_DEVICE_EDUCATION",
+        "m365-apps-enterprise-device",
+        "m365-apps-education-device"
+    ]))]
+    pub subscription: Option<Spanned<String>>,
+    /// cloud-licensing only: the allotment to assign from (its id, or its subscription id) when
+    /// the subscription has several.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub allotment: Option<Spanned<String>>,
+    /// Service plans of the subscription to turn off for this group, by servicePlanName or
+    /// servicePlanId GUID.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub disabled_plans: Option<Vec<Spanned<String>>>,
+    /// `present` (default): the group holds the subscription. `absent`: the group holds no
+    /// device subscription; devlic revokes it even with `prune: false`.
+    #[schemars(with = "Option<RawState>")]
+    pub state: Option<Spanned<RawState>>,
+    /// Free text for reviewers: why this group holds this subscription.
+    pub description: Option<String>,
+}
+
+/// Whether the group holds the subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "State")]
+pub(crate) enum RawState {
+    /// The group holds the subscription.
+    Present,
+    /// The group holds no device subscription.
+    Absent,
+}
+
+/// How an assignment names its group, as written.
+///
+/// Hand-written `Deserialize` instead of `#[serde(untagged)]`: untagged enums buffer their input,
+/// which loses the location of the `id` value and turns every mistake into "data did not match
+/// any variant".
+#[derive(Debug)]
+pub(crate) enum RawGroup {
+    /// `group: "Kiosks - Front Desk"`.
+    Name(String),
+    /// `group: {id: 1a2b3c4d-...}`.
+    Id(Spanned<String>),
+}
+
+impl<'de> Deserialize<'de> for RawGroup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct GroupVisitor;
+
+        impl<'de> Visitor<'de> for GroupVisitor {
+            type Value = RawGroup;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a group display name or {id: GUID}")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawGroup, E> {
+                Ok(RawGroup::Name(v.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawGroup, A::Error> {
+                let mut id: Option<Spanned<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "id" {
+                        return Err(de::Error::unknown_field(&key, &["id"]));
+                    }
+                    // Duplicate keys never reach here: serde-saphyr rejects them first.
+                    id = Some(map.next_value()?);
+                }
+                id.map(RawGroup::Id)
+                    .ok_or_else(|| de::Error::missing_field("id"))
+            }
+        }
+
+        deserializer.deserialize_any(GroupVisitor)
+    }
+}
+
+/// The regular expression of a hyphenated GUID, as Graph writes ids.
+pub(crate) const GUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+impl JsonSchema for RawGroup {
+    fn schema_name() -> Cow<'static, str> {
+        "Group".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The Entra ID group: its display name (which must match exactly one group) or {id: GUID} (its object id).",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The group's display name, exactly as Entra ID shows it."
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "id": {
+                            "type": "string",
+                            "pattern": GUID_PATTERN,
+                            "description": "The group's object id (a GUID)."
+                        }
+                    },
+                    "required": ["id"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
