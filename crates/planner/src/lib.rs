@@ -1,1 +1,99 @@
-//! (being written)
+//! The planner of devlic: a pure function from the desired [`Spec`] and the observed
+//! [`LiveState`] to a [`Plan`], plus the renderers that make a plan easy to review.
+//!
+//! Brief overview:
+//! - [`plan`] resolves every spec entry against the live state (groups by id or display name,
+//!   subscriptions by part number or id, `disabledPlans` by name or id), reports **every**
+//!   resolution problem at once as [`PlanErrors`], and otherwise returns the actions that bring the
+//!   tenant to the spec, with warnings, capacity arithmetic and tripped guards.
+//! - [`groups_to_inspect`] lists the groups a plan may write to, so the caller can read their
+//!   member counts (an expensive Graph call) only for those and plan again.
+//! - [`wire`] is the versioned JSON format of a saved plan ([`wire::PlanV1`]) and its JSON Schema.
+//! - [`render`] turns a plan into terminal text, a pull-request Markdown comment, or JSON.
+//!
+//! # Rules
+//! For each spec entry (resolved to a group `G`, and for `state: present` to a device SKU `S`):
+//! - `present`, `G` holds no device SKU: **assign** `S`.
+//! - `present`, `G` holds another device SKU `O`: **swap** (one `assignLicense` call adds `S` and
+//!   removes `O`, so the devices never lose the apps).
+//! - `present`, `G` holds `S` with different `disabledPlans`: **update**.
+//! - `absent`: **revoke** the device SKU `G` holds (only the named one, when a subscription is
+//!   given).
+//! - A group holding a device SKU that no entry names is **revoked** when `settings.prune` is on,
+//!   and reported as an unmanaged holder otherwise.
+//!
+//! A group already in the desired state yields no action, so planning is idempotent: applying
+//! the actions and planning again yields an empty plan.
+//!
+//! Device SKUs are the SKUs devlic knows ([`devlic_model::known_skus`]) that the tenant has, plus
+//! those `settings.deviceSkus` names. Nothing in this crate does I/O.
+
+mod actions;
+mod checks;
+mod error;
+pub mod render;
+mod resolve;
+pub mod wire;
+
+use devlic_model::{Fingerprint, GroupId, LiveState, Plan};
+use devlic_spec::Spec;
+
+pub use error::{PlanError, PlanErrors};
+
+/// Plans `spec` against `live`.
+///
+/// Pure and deterministic: the same inputs give the same plan, byte for byte, whatever the order
+/// of the spec's assignments (actions are sorted by group display name, case-insensitively, then
+/// id; warnings by kind, group, then message). Tripped guards are recorded in
+/// [`Plan::guard_violations`] rather than returned as errors, so a reviewer still sees the plan;
+/// the caller decides whether to refuse (exit code 3).
+///
+/// # Errors
+/// [`PlanErrors`] with every resolution error when any spec entry cannot be resolved, when the
+/// spec's `tenant` is not the tenant that was read, or when a group that must change holds several
+/// device SKUs.
+pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
+    let core = actions::core(spec, live);
+    let mut errors = Vec::new();
+    if let Some(t) = &spec.tenant
+        && !live.tenant.matches(t)
+    {
+        errors.push(PlanError::TenantMismatch {
+            spec_tenant: t.clone(),
+            live_tenant_id: live.tenant.id.clone(),
+            live_display_name: live.tenant.display_name.clone(),
+            live_domains: live.tenant.domains.clone(),
+        });
+    }
+    errors.extend(core.errors.iter().cloned());
+    if !errors.is_empty() {
+        return Err(PlanErrors { errors });
+    }
+
+    let capacity = checks::capacity(live, &core.actions);
+    let warnings = checks::warnings(live, &core, &capacity);
+    let guard_violations = checks::guards(spec, live, &core.device.ids, &core.actions);
+    let fingerprint = Fingerprint::combine(core.actions.iter().map(|a| &a.before_fingerprint));
+    Ok(Plan {
+        tenant: live.tenant.clone(),
+        backend: spec.settings.backend,
+        source: live.source.clone(),
+        state_taken_at: live.taken_at,
+        actions: core.actions,
+        warnings,
+        capacity,
+        guard_violations,
+        fingerprint,
+    })
+}
+
+/// The groups a plan of `spec` against `live` writes to, sorted by id.
+///
+/// Member counts do not change which actions a plan has, only their device numbers, warnings and
+/// guards. So a caller reads the live state without member counts, calls this, reads the counts
+/// of these groups only (a steady-state tenant yields none), and calls [`plan`] again. The result
+/// is exactly the set of groups of `plan(spec, live)`'s actions; entries that fail to resolve are
+/// skipped here (and reported by [`plan`]).
+pub fn groups_to_inspect(spec: &Spec, live: &LiveState) -> Vec<GroupId> {
+    checks::touched_groups(&actions::core(spec, live).actions)
+}

@@ -1,0 +1,185 @@
+//! The diff itself: which write each resolved entry (and each pruned holder) needs.
+
+use std::collections::{BTreeSet, HashSet};
+
+use devlic_model::{
+    Action, ActionKind, AssignedLicense, Fingerprint, Group, GroupId, GroupRef, LiveState, Reason,
+    ServicePlanId, SkuRef,
+};
+use devlic_spec::{DesiredState, Origin, Spec};
+
+use crate::error::PlanError;
+use crate::resolve::{DeviceSkus, Resolved, device_skus, resolve, sku_ref, sku_ref_of};
+
+/// Everything the planner derives before warnings and guards: shared by [`crate::plan`] and
+/// [`crate::groups_to_inspect`] so the two can never disagree.
+pub(crate) struct Core<'a> {
+    pub device: DeviceSkus,
+    pub resolved: Vec<Resolved<'a>>,
+    pub actions: Vec<Action>,
+    pub errors: Vec<PlanError>,
+    /// Groups holding a device SKU that the spec does not name, with `prune` off.
+    pub unmanaged: Vec<&'a Group>,
+}
+
+pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
+    let device = device_skus(spec, live);
+    let (resolved, mut errors) = resolve(spec, live, &device);
+    let mut actions = Vec::new();
+
+    for r in &resolved {
+        if !r.complete {
+            continue;
+        }
+        match entry_action(r, live, &device) {
+            Ok(Some(a)) => actions.push(a),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+
+    let named: HashSet<GroupId> = resolved.iter().map(|r| r.group.id).collect();
+    let mut unmanaged = Vec::new();
+    for g in live.groups.values() {
+        if named.contains(&g.id) {
+            continue;
+        }
+        let held: Vec<&AssignedLicense> = g.held(&device.ids).collect();
+        if held.is_empty() {
+            continue;
+        }
+        if !spec.settings.prune {
+            unmanaged.push(g);
+            continue;
+        }
+        match held.as_slice() {
+            [one] => actions.push(make_action(
+                ActionKind::Revoke,
+                g,
+                sku_ref_of(live, one.sku_id),
+                None,
+                BTreeSet::new(),
+                Reason::Pruned,
+            )),
+            many => errors.push(conflict(None, g, many, live)),
+        }
+    }
+
+    sort_actions(&mut actions);
+    Core {
+        device,
+        resolved,
+        actions,
+        errors,
+        unmanaged,
+    }
+}
+
+/// Actions by display name (case-insensitive), then id: stable across runs and input orders.
+pub(crate) fn sort_actions(actions: &mut [Action]) {
+    actions.sort_by_cached_key(|a| (a.group.display_name.to_lowercase(), a.group.id));
+}
+
+fn conflict(
+    origin: Option<&Origin>,
+    g: &Group,
+    held: &[&AssignedLicense],
+    live: &LiveState,
+) -> PlanError {
+    PlanError::ConflictingDeviceSkus {
+        origin: origin.cloned(),
+        id: g.id,
+        display_name: g.display_name.clone(),
+        skus: held.iter().map(|l| sku_ref_of(live, l.sku_id)).collect(),
+    }
+}
+
+fn entry_action(
+    r: &Resolved<'_>,
+    live: &LiveState,
+    device: &DeviceSkus,
+) -> Result<Option<Action>, PlanError> {
+    let g = r.group;
+    let origin = &r.entry.origin;
+    let held: Vec<&AssignedLicense> = g.held(&device.ids).collect();
+    match r.entry.state {
+        DesiredState::Present => {
+            // A present entry always has a subscription once the loader validated it; an entry
+            // without one has nothing to converge to.
+            let Some(sku) = r.sku else { return Ok(None) };
+            let reason = Reason::Desired {
+                origin: origin.to_string(),
+            };
+            let mine = held.iter().find(|l| l.sku_id == sku.sku_id);
+            let others: Vec<&AssignedLicense> = held
+                .iter()
+                .copied()
+                .filter(|l| l.sku_id != sku.sku_id)
+                .collect();
+            let kind_from = match (others.as_slice(), mine) {
+                ([], None) => Some((ActionKind::Assign, None)),
+                ([], Some(m)) if m.disabled_plans == r.disabled => None,
+                ([], Some(_)) => Some((ActionKind::Update, None)),
+                // One call adds the new SKU and removes the old: devices never lose the apps.
+                // When the group already holds both, the same call just drops the old one.
+                ([old], _) => Some((ActionKind::Swap, Some(sku_ref_of(live, old.sku_id)))),
+                (_, _) => return Err(conflict(Some(origin), g, &held, live)),
+            };
+            Ok(kind_from.map(|(kind, from)| {
+                make_action(kind, g, sku_ref(sku), from, r.disabled.clone(), reason)
+            }))
+        }
+        DesiredState::Absent => {
+            let reason = Reason::Absent {
+                origin: origin.to_string(),
+            };
+            let target: Vec<&AssignedLicense> = match r.sku {
+                Some(sku) => held
+                    .iter()
+                    .copied()
+                    .filter(|l| l.sku_id == sku.sku_id)
+                    .collect(),
+                None => held,
+            };
+            match target.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some(make_action(
+                    ActionKind::Revoke,
+                    g,
+                    sku_ref_of(live, one.sku_id),
+                    None,
+                    BTreeSet::new(),
+                    reason,
+                ))),
+                many => Err(conflict(Some(origin), g, many, live)),
+            }
+        }
+    }
+}
+
+fn make_action(
+    kind: ActionKind,
+    g: &Group,
+    sku: SkuRef,
+    from_sku: Option<SkuRef>,
+    disabled_plans: BTreeSet<ServicePlanId>,
+    reason: Reason,
+) -> Action {
+    let mut before = g.assigned_licenses.clone();
+    before.sort();
+    let before_fingerprint = Fingerprint::of_group(g.id, &before);
+    Action {
+        kind,
+        group: GroupRef {
+            id: g.id,
+            display_name: g.display_name.clone(),
+        },
+        sku,
+        from_sku,
+        disabled_plans,
+        devices: g.members.map(|m| m.devices),
+        reason,
+        before,
+        before_fingerprint,
+    }
+}

@@ -1,0 +1,276 @@
+//! Resolution errors: why a spec cannot be planned against a tenant.
+//!
+//! The planner never stops at the first problem: it resolves every spec entry and returns all the
+//! errors at once ([`PlanErrors`]), so a reviewer fixes a spec in one round trip.
+
+use std::fmt;
+
+use devlic_model::{GroupId, SkuRef};
+use devlic_spec::Origin;
+
+/// One reason a spec cannot be planned. Each variant names the spec entry ([`Origin`]) it comes
+/// from, when there is one, and [`PlanError::help`] says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The spec pins a tenant (`tenant:`) other than the one the live state was read from.
+    /// Planning one tenant's spec against another tenant could revoke licenses there, so this is
+    /// an error, never a warning.
+    #[error(
+        "the spec is for tenant `{spec_tenant}`, but the live state is from tenant {live_tenant_id}{}",
+        live_display_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+    )]
+    TenantMismatch {
+        /// The spec's `tenant` value.
+        spec_tenant: String,
+        /// The id of the tenant that was read.
+        live_tenant_id: String,
+        /// Its display name, when known.
+        live_display_name: Option<String>,
+        /// Its verified domains (any of them, or the id, would match).
+        live_domains: Vec<String>,
+    },
+
+    /// No group in the tenant has this display name.
+    #[error("{origin}: no group is named \"{name}\"")]
+    GroupNameNotFound {
+        /// The spec entry.
+        origin: Origin,
+        /// The display name the spec uses.
+        name: String,
+    },
+
+    /// Several groups share this display name (display names are not unique in Entra ID).
+    #[error(
+        "{origin}: {} groups are named \"{name}\": {}",
+        candidates.len(),
+        join_ids(candidates)
+    )]
+    AmbiguousGroupName {
+        /// The spec entry.
+        origin: Origin,
+        /// The display name the spec uses.
+        name: String,
+        /// The ids of every group with that name, sorted.
+        candidates: Vec<GroupId>,
+    },
+
+    /// No group in the tenant has this object id.
+    #[error("{origin}: no group has the id {id}")]
+    GroupIdNotFound {
+        /// The spec entry.
+        origin: Origin,
+        /// The id the spec uses.
+        id: GroupId,
+    },
+
+    /// Two spec entries name the same group (for example once by name and once by id).
+    #[error(
+        "{origin}: this entry and the one at {first_origin} both resolve to group \"{display_name}\" ({id})"
+    )]
+    DuplicateGroup {
+        /// The later spec entry.
+        origin: Origin,
+        /// The earlier spec entry naming the same group.
+        first_origin: Origin,
+        /// The group's id.
+        id: GroupId,
+        /// The group's display name.
+        display_name: String,
+    },
+
+    /// The subscription is not one of the tenant's `subscribedSkus`.
+    #[error("{origin}: the tenant has no subscription `{subscription}`")]
+    SubscriptionNotInTenant {
+        /// The spec entry.
+        origin: Origin,
+        /// The subscription as written (part number or skuId).
+        subscription: String,
+        /// The device SKUs the tenant has.
+        device_skus: Vec<SkuRef>,
+    },
+
+    /// The subscription exists in the tenant but is not a device SKU (for example a user SKU such
+    /// as `SPE_E3`).
+    #[error("{origin}: `{subscription}` is not a device subscription")]
+    NotADeviceSku {
+        /// The spec entry.
+        origin: Origin,
+        /// The subscription as written.
+        subscription: String,
+        /// The device SKUs the tenant has.
+        device_skus: Vec<SkuRef>,
+    },
+
+    /// A `disabledPlans` entry names no service plan of the subscription.
+    #[error("{origin}: `{plan}` is not a service plan of {}", sku.sku_part_number)]
+    UnknownDisabledPlan {
+        /// The spec entry.
+        origin: Origin,
+        /// The service plan as written (name or id).
+        plan: String,
+        /// The subscription it was looked up in.
+        sku: SkuRef,
+        /// The service plan names that SKU has, sorted.
+        known: Vec<String>,
+    },
+
+    /// A group the plan must change holds several device SKUs, which one `assignLicense` call in
+    /// devlic's plan cannot untangle (the admin center allows one device subscription per group).
+    #[error(
+        "{}group \"{display_name}\" ({id}) holds {} device subscriptions: {}",
+        origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(),
+        skus.len(),
+        skus.iter().map(|s| s.sku_part_number.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    ConflictingDeviceSkus {
+        /// The spec entry, or `None` when the group is pruned (not in the spec).
+        origin: Option<Origin>,
+        /// The group's id.
+        id: GroupId,
+        /// The group's display name.
+        display_name: String,
+        /// The device SKUs it holds.
+        skus: Vec<SkuRef>,
+    },
+}
+
+fn join_ids(ids: &[GroupId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_skus(skus: &[SkuRef]) -> String {
+    if skus.is_empty() {
+        "the tenant has no device subscription".to_owned()
+    } else {
+        let names: Vec<String> = skus
+            .iter()
+            .map(|s| format!("{} ({})", s.sku_part_number, s.sku_id))
+            .collect();
+        format!(
+            "the tenant's device subscriptions are: {}",
+            names.join(", ")
+        )
+    }
+}
+
+impl PlanError {
+    /// The spec entry the error is about, when there is one.
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            PlanError::TenantMismatch { .. } => None,
+            PlanError::ConflictingDeviceSkus { origin, .. } => origin.as_ref(),
+            PlanError::GroupNameNotFound { origin, .. }
+            | PlanError::AmbiguousGroupName { origin, .. }
+            | PlanError::GroupIdNotFound { origin, .. }
+            | PlanError::DuplicateGroup { origin, .. }
+            | PlanError::SubscriptionNotInTenant { origin, .. }
+            | PlanError::NotADeviceSku { origin, .. }
+            | PlanError::UnknownDisabledPlan { origin, .. } => Some(origin),
+        }
+    }
+
+    /// How to fix it, in one or two sentences.
+    pub fn help(&self) -> String {
+        match self {
+            PlanError::TenantMismatch {
+                live_tenant_id,
+                live_domains,
+                ..
+            } => {
+                let mut accepted = vec![live_tenant_id.clone()];
+                accepted.extend(live_domains.iter().cloned());
+                format!(
+                    "sign in to the tenant the spec is for, or, if the spec really is for this \
+                     tenant, set `tenant:` to one of: {}",
+                    accepted.join(", ")
+                )
+            }
+            PlanError::GroupNameNotFound { .. } => "check the spelling (names are compared \
+                 case-insensitively), create the group first (devlic never creates groups), or \
+                 name it by id with `group: {id: GUID}`"
+                .to_owned(),
+            PlanError::AmbiguousGroupName { candidates, .. } => format!(
+                "name the group by id instead, e.g. `group: {{id: {}}}`",
+                candidates
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            PlanError::GroupIdNotFound { .. } => "check the id (the group's Object ID in the \
+                 Entra admin center); the group may have been deleted"
+                .to_owned(),
+            PlanError::DuplicateGroup { .. } => {
+                "keep one entry per group: a group may hold only one device subscription".to_owned()
+            }
+            PlanError::SubscriptionNotInTenant { device_skus, .. }
+            | PlanError::NotADeviceSku { device_skus, .. } => format!(
+                "use a device subscription ({}); declare other device SKUs under \
+                 `settings.deviceSkus`",
+                list_skus(device_skus)
+            ),
+            PlanError::UnknownDisabledPlan { known, .. } => {
+                if known.is_empty() {
+                    "the subscription lists no service plans; remove `disabledPlans` or name \
+                     plans by id"
+                        .to_owned()
+                } else {
+                    format!("use one of: {}", known.join(", "))
+                }
+            }
+            PlanError::ConflictingDeviceSkus { .. } => "remove all but one device subscription \
+                 from the group in the Microsoft 365 admin center, then plan again"
+                .to_owned(),
+        }
+    }
+}
+
+/// Every resolution error of one planning run, in a deterministic order (spec entries in file
+/// order, then errors without an origin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanErrors {
+    /// The errors; never empty when returned by [`crate::plan`].
+    pub errors: Vec<PlanError>,
+}
+
+impl PlanErrors {
+    /// Number of errors.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// True when there is no error (never the case for a returned `PlanErrors`).
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Iterates over the errors.
+    pub fn iter(&self) -> std::slice::Iter<'_, PlanError> {
+        self.errors.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a PlanErrors {
+    type Item = &'a PlanError;
+    type IntoIter = std::slice::Iter<'a, PlanError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+impl fmt::Display for PlanErrors {
+    /// One error per line, each followed by an indented `help:` line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "error: {e}\n  help: {}", e.help())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanErrors {}

@@ -1,0 +1,190 @@
+//! Renderers: a [`Plan`] as terminal text, as a pull-request Markdown comment, or as JSON.
+//!
+//! All three are pure functions of the plan, so their output is as deterministic as the plan
+//! (snapshot-tested). None prints anything: the caller writes the string where it belongs.
+
+mod markdown;
+mod text;
+
+use devlic_model::{Action, ActionKind, GroupRef, Plan, SkuRef};
+
+pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use text::{TextOptions, text};
+
+use crate::wire::PlanV1;
+
+/// The plan as pretty-printed [`PlanV1`] JSON, ending with a newline.
+pub fn json(plan: &Plan) -> String {
+    let v1 = PlanV1::from_plan(plan);
+    // PlanV1 holds only strings, numbers, booleans, sequences and structs: serde_json cannot
+    // fail on it, so an error here is a bug in this crate, not bad input.
+    let mut out = serde_json::to_string_pretty(&v1).expect("PlanV1 always serializes");
+    out.push('\n');
+    out
+}
+
+/// The symbol of an action kind: `+` assign, `-` revoke, `~` update, `⇄` swap.
+pub fn symbol(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Assign => "+",
+        ActionKind::Revoke => "-",
+        ActionKind::Update => "~",
+        ActionKind::Swap => "⇄",
+    }
+}
+
+/// The verb of an action kind.
+pub(crate) fn verb(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Assign => "assign",
+        ActionKind::Revoke => "revoke",
+        ActionKind::Update => "update",
+        ActionKind::Swap => "swap",
+    }
+}
+
+/// `Plan: N to assign, N to revoke, N to swap, N to update.` or the no-change sentence.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    if s.total() == 0 {
+        "No changes. The tenant's device licenses match the spec.".to_owned()
+    } else {
+        format!(
+            "Plan: {} to assign, {} to revoke, {} to swap, {} to update.",
+            s.assign, s.revoke, s.swap, s.update
+        )
+    }
+}
+
+pub(crate) fn group_label(g: &GroupRef) -> String {
+    format!("{} ({})", g.display_name, g.id)
+}
+
+pub(crate) fn devices_text(n: Option<u64>) -> String {
+    match n {
+        Some(1) => "1 device".to_owned(),
+        Some(n) => format!("{n} devices"),
+        None => "an unknown number of devices".to_owned(),
+    }
+}
+
+pub(crate) fn plans_text(
+    plans: &std::collections::BTreeSet<devlic_model::ServicePlanId>,
+) -> String {
+    if plans.is_empty() {
+        "none".to_owned()
+    } else {
+        plans
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The disabled plans the group has now for the action's SKU (for an update's "before").
+pub(crate) fn current_disabled(
+    a: &Action,
+) -> std::collections::BTreeSet<devlic_model::ServicePlanId> {
+    a.before
+        .iter()
+        .find(|l| l.sku_id == a.sku.sku_id)
+        .map(|l| l.disabled_plans.clone())
+        .unwrap_or_default()
+}
+
+/// What an action does, in one sentence without the group (shared by text and Markdown).
+pub(crate) fn describe(a: &Action) -> String {
+    let devices = devices_text(a.devices);
+    match a.kind {
+        ActionKind::Assign => format!("assign {} to {devices}", a.sku.sku_part_number),
+        ActionKind::Swap => format!(
+            "swap {} → {} on {devices}, in one call (the apps stay licensed throughout)",
+            a.from_sku
+                .as_ref()
+                .map(|s: &SkuRef| s.sku_part_number.as_str())
+                .unwrap_or("?"),
+            a.sku.sku_part_number
+        ),
+        ActionKind::Update => format!(
+            "update {} on {devices}: disabled plans {} → {}",
+            a.sku.sku_part_number,
+            plans_text(&current_disabled(a)),
+            plans_text(&a.disabled_plans)
+        ),
+        ActionKind::Revoke => format!(
+            "revoke {} from {devices}: Microsoft 365 Apps on {} become read-only \
+             (documents can be viewed and printed, not edited or created)",
+            a.sku.sku_part_number,
+            if a.devices == Some(1) {
+                "that device"
+            } else {
+                "those devices"
+            }
+        ),
+    }
+}
+
+pub(crate) fn reason_text(a: &Action) -> String {
+    match &a.reason {
+        devlic_model::Reason::Desired { origin } => format!("spec entry {origin}"),
+        devlic_model::Reason::Absent { origin } => format!("spec entry {origin} (state: absent)"),
+        devlic_model::Reason::Pruned => "not in the spec, and prune is on".to_owned(),
+    }
+}
+
+pub(crate) fn capacity_text(l: &devlic_model::CapacityLine) -> String {
+    let tail = if l.available_after < 0 {
+        format!(" (short by {})", l.available_after.unsigned_abs())
+    } else {
+        " available after the plan".to_owned()
+    };
+    format!(
+        "{}: {} enabled - {} consumed - {} newly licensed + {} freed = {}{tail}",
+        l.sku.sku_part_number,
+        l.prepaid_enabled,
+        l.consumed,
+        l.newly_licensed,
+        l.freed,
+        l.available_after
+    )
+}
+
+pub(crate) fn warning_kind_text(k: devlic_model::WarningKind) -> &'static str {
+    use devlic_model::WarningKind as W;
+    match k {
+        W::Capacity => "capacity",
+        W::UnsupportedGroupType => "unsupported group type",
+        W::NotSecurityGroup => "not a security group",
+        W::NonDeviceMembers => "non-device members",
+        W::NestedGroups => "nested groups",
+        W::LicenseErrors => "license errors",
+        W::ProcessingPending => "processing pending",
+        W::UnmanagedHolder => "unmanaged holder",
+        W::SubscriptionStatus => "subscription status",
+        W::Offline => "offline",
+    }
+}
+
+pub(crate) fn warning_text(w: &devlic_model::Warning) -> String {
+    match &w.group {
+        Some(g) => format!("{}: {}", group_label(g), w.message),
+        None => w.message.clone(),
+    }
+}
+
+pub(crate) fn offline_banner(plan: &Plan) -> Option<String> {
+    plan.source.is_offline().then(|| {
+        format!(
+            "OFFLINE PLAN: made from a snapshot taken at {}, not from the live tenant.",
+            plan.state_taken_at
+        )
+    })
+}
+
+pub(crate) fn tenant_text(plan: &Plan) -> String {
+    match &plan.tenant.display_name {
+        Some(n) => format!("{n} ({})", plan.tenant.id),
+        None => plan.tenant.id.clone(),
+    }
+}

@@ -1,0 +1,410 @@
+//! The versioned JSON format of a plan: what `devlic plan --format json` prints and what
+//! `devlic plan --out FILE` saves for `devlic apply --plan FILE`.
+//!
+//! The format is [`PlanV1`]: one JSON object, `"format_version": 1`. Its JSON Schema is
+//! [`plan_json_schema`], committed as `schemas/plan.schema.json`. The core [`Plan`] type may
+//! evolve; this format only changes by adding a new version, and readers refuse versions they do
+//! not know ([`WireError::UnsupportedVersion`]).
+//!
+//! # Format, field by field
+//!
+//! Top level ([`PlanV1`]):
+//! - `format_version` (integer, always `1`): the version of this format. Read it first.
+//! - `tenant` (object): the tenant planned against: `id` (tenant GUID), `displayName` (optional),
+//!   `domains` (verified domains).
+//! - `backend` (string): `group-licensing` (Graph v1.0 `assignLicense`) or `cloud-licensing`.
+//! - `offline` (boolean): `true` when planned from a snapshot file rather than live Graph.
+//! - `graphUrl` (string): the Graph root the state was read from.
+//! - `state_taken_at` (string, RFC 3339): when the live state (or snapshot) was read.
+//! - `actions` (array of objects), in apply order (group display name, case-insensitive, then id):
+//!   - `action`: `assign`, `swap`, `update` or `revoke`;
+//!   - `group`: `{ "id": GUID, "displayName": string }`;
+//!   - `sku`: `{ "skuId": GUID, "skuPartNumber": string }`: the SKU added (assign, swap, update)
+//!     or removed (revoke);
+//!   - `fromSku`: the SKU a swap replaces, `null` otherwise;
+//!   - `disabledPlans`: service plan GUIDs sent with the added SKU (sorted; empty for a revoke);
+//!   - `devices`: devices in the group (transitive), `null` when not read;
+//!   - `reason`: `{ "kind": "desired" | "absent", "origin": "file:line:col" }` or
+//!     `{ "kind": "pruned" }`;
+//!   - `before`: the group's `assignedLicenses` when planned (`[{ "skuId", "disabledPlans" }]`);
+//!   - `beforeFingerprint`: `sha256:<hex>` of `before`; apply re-reads the group and refuses when
+//!     it no longer matches (the stale-plan check).
+//! - `warnings` (array): `{ "kind", "group" (optional), "sku" (optional), "message" }`; `kind` is
+//!   one of `capacity`, `unsupportedGroupType`, `notSecurityGroup`, `nonDeviceMembers`,
+//!   `nestedGroups`, `licenseErrors`, `processingPending`, `unmanagedHolder`,
+//!   `subscriptionStatus`, `offline`.
+//! - `capacity` (array): per device SKU the plan licenses or frees: `sku`, `prepaidEnabled`,
+//!   `consumed`, `newlyLicensed`, `freed`, `availableAfter`
+//!   (`prepaidEnabled - consumed - newlyLicensed + freed`, negative when short).
+//! - `guardViolations` (array): `{ "kind": "maxRevocations", "revocations", "max" }`,
+//!   `{ "kind": "revokeShare", "devices", "licensed", "maxPercent" }` or
+//!   `{ "kind": "emptySpec" }`, each with a human `message`.
+//! - `summary`: `{ "assign", "revoke", "swap", "update" }` action counts.
+//! - `fingerprint`: `sha256:<hex>` over every action's `beforeFingerprint`, in order.
+//!
+//! Readers reject unknown fields, and [`PlanV1::into_plan`] checks that `summary` and
+//! `fingerprint` agree with `actions`, so a hand-edited plan is refused rather than half-trusted.
+
+use std::collections::BTreeSet;
+
+use devlic_model::{
+    Action, ActionKind, AssignedLicense, Backend, CapacityLine, Fingerprint, GroupId, GroupRef,
+    GuardViolation, Plan, PlanSummary, Reason, ServicePlanId, SkuId, SkuRef, StateSource,
+    TenantInfo, Warning, WarningKind,
+};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// The only format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a saved plan cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// The text is not JSON, or not a plan object of the expected shape.
+    #[error("not a devlic plan file: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The object has no integer `format_version`.
+    #[error("not a devlic plan file: no integer `format_version` field")]
+    MissingVersion,
+    /// The plan was written in a format version this build does not know.
+    #[error(
+        "plan format_version {found} is not supported by this devlic (it reads format_version \
+         {FORMAT_VERSION}); re-create the plan with this version of devlic, or upgrade devlic"
+    )]
+    UnsupportedVersion {
+        /// The version found in the file.
+        found: u64,
+    },
+    /// `summary` does not count what `actions` holds.
+    #[error("the plan's summary does not match its actions: the file was edited or is corrupt")]
+    SummaryMismatch,
+    /// `fingerprint` is not the fingerprint of the actions' `beforeFingerprint`s.
+    #[error("the plan's fingerprint does not match its actions: the file was edited or is corrupt")]
+    FingerprintMismatch,
+    /// An action is missing what its kind requires (a swap without `fromSku`, or a `fromSku` on
+    /// another kind).
+    #[error("action on group {group}: {problem}")]
+    InvalidAction {
+        /// The group of the action.
+        group: GroupId,
+        /// What is wrong.
+        problem: &'static str,
+    },
+}
+
+fn guid(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "format": "uuid",
+        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    })
+}
+
+fn guids(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "format": "uuid" },
+        "uniqueItems": true
+    })
+}
+
+fn timestamp(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "format": "date-time" })
+}
+
+fn fingerprint(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": "^sha256:[0-9a-f]{64}$" })
+}
+
+fn version(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "integer", "const": FORMAT_VERSION })
+}
+
+/// A saved plan, format version 1. See the [module documentation](self) for every field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "devlic plan (format_version 1)")]
+pub struct PlanV1 {
+    /// Always 1 for this format.
+    #[schemars(schema_with = "version")]
+    pub format_version: u32,
+    /// The tenant planned against.
+    pub tenant: TenantV1,
+    /// The API that carries the writes.
+    pub backend: BackendV1,
+    /// True when planned from a snapshot file, not from live Graph.
+    pub offline: bool,
+    /// The Graph root the state was read from.
+    #[serde(rename = "graphUrl")]
+    pub graph_url: String,
+    /// When the state was read (RFC 3339).
+    #[schemars(schema_with = "timestamp")]
+    pub state_taken_at: jiff::Timestamp,
+    /// The writes, in apply order.
+    pub actions: Vec<ActionV1>,
+    /// Findings that do not block.
+    pub warnings: Vec<WarningV1>,
+    /// Capacity arithmetic per device SKU the plan licenses or frees.
+    pub capacity: Vec<CapacityV1>,
+    /// Guards the plan trips; apply refuses unless they are explicitly passed.
+    #[serde(rename = "guardViolations")]
+    pub guard_violations: Vec<GuardViolationV1>,
+    /// Action counts.
+    pub summary: SummaryV1,
+    /// Fingerprint over every action's `beforeFingerprint`, in order.
+    #[schemars(schema_with = "fingerprint")]
+    pub fingerprint: Fingerprint,
+}
+
+/// The tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantV1 {
+    /// Tenant (directory) id.
+    pub id: String,
+    /// Organization display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Verified domains.
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+/// The licensing API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendV1 {
+    /// Graph v1.0 `groups/{id}/assignLicense`.
+    GroupLicensing,
+    /// Graph beta cloud licensing.
+    CloudLicensing,
+}
+
+/// A group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupV1 {
+    /// Object id.
+    #[schemars(schema_with = "guid")]
+    pub id: GroupId,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SkuV1 {
+    /// `skuId`.
+    #[schemars(schema_with = "guid")]
+    pub sku_id: SkuId,
+    /// `skuPartNumber`.
+    pub sku_part_number: String,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionKindV1 {
+    /// Add a device SKU to a group holding none.
+    Assign,
+    /// Add `sku` and remove `fromSku` in one call.
+    Swap,
+    /// Re-send `sku` with new `disabledPlans`.
+    Update,
+    /// Remove `sku`: the apps on the group's devices become read-only.
+    Revoke,
+}
+
+/// Why an action is planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+pub enum ReasonV1 {
+    /// A `state: present` entry.
+    Desired {
+        /// `file:line:col` of the spec entry.
+        origin: String,
+    },
+    /// A `state: absent` entry.
+    Absent {
+        /// `file:line:col` of the spec entry.
+        origin: String,
+    },
+    /// Not in the spec, and `prune` is on.
+    Pruned,
+}
+
+/// One `assignedLicenses` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LicenseV1 {
+    /// `skuId`.
+    #[schemars(schema_with = "guid")]
+    pub sku_id: SkuId,
+    /// Disabled service plan ids.
+    #[schemars(schema_with = "guids")]
+    pub disabled_plans: BTreeSet<ServicePlanId>,
+}
+
+/// One write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionV1 {
+    /// `assign`, `swap`, `update` or `revoke`.
+    pub action: ActionKindV1,
+    /// The group written to.
+    pub group: GroupV1,
+    /// The SKU added (assign, swap, update) or removed (revoke).
+    pub sku: SkuV1,
+    /// The SKU a swap removes; null otherwise.
+    pub from_sku: Option<SkuV1>,
+    /// Service plan ids disabled on the added SKU.
+    #[schemars(schema_with = "guids")]
+    pub disabled_plans: BTreeSet<ServicePlanId>,
+    /// Devices in the group, null when not read.
+    pub devices: Option<u64>,
+    /// Why.
+    pub reason: ReasonV1,
+    /// The group's licenses when planned.
+    pub before: Vec<LicenseV1>,
+    /// Fingerprint of `before`, checked by apply.
+    #[schemars(schema_with = "fingerprint")]
+    pub before_fingerprint: Fingerprint,
+}
+
+/// A warning kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WarningKindV1 {
+    /// Not enough units.
+    Capacity,
+    /// A Microsoft 365 (Unified) group.
+    UnsupportedGroupType,
+    /// Not a security group.
+    NotSecurityGroup,
+    /// Members that are not devices.
+    NonDeviceMembers,
+    /// Nested groups.
+    NestedGroups,
+    /// License errors from the last processing.
+    LicenseErrors,
+    /// License processing not finished.
+    ProcessingPending,
+    /// Holds a device SKU, not in the spec.
+    UnmanagedHolder,
+    /// Subscription not enabled.
+    SubscriptionStatus,
+    /// Planned from a snapshot.
+    Offline,
+}
+
+/// A warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WarningV1 {
+    /// What it is about.
+    pub kind: WarningKindV1,
+    /// The group concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupV1>,
+    /// The SKU concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuV1>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Capacity arithmetic for one SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CapacityV1 {
+    /// The SKU.
+    pub sku: SkuV1,
+    /// `prepaidUnits.enabled`.
+    pub prepaid_enabled: u64,
+    /// `consumedUnits`.
+    pub consumed: u64,
+    /// Devices the plan newly licenses.
+    pub newly_licensed: u64,
+    /// Devices the plan frees.
+    pub freed: u64,
+    /// `prepaidEnabled - consumed - newlyLicensed + freed`.
+    pub available_after: i64,
+}
+
+/// A tripped guard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+pub enum GuardViolationV1 {
+    /// More revocations than `settings.maxRevocations`.
+    #[serde(rename_all = "camelCase")]
+    MaxRevocations {
+        /// Revocations in the plan.
+        revocations: u64,
+        /// The configured maximum.
+        max: u64,
+        /// A sentence for people.
+        message: String,
+    },
+    /// Revoked devices above the allowed share of licensed devices.
+    #[serde(rename_all = "camelCase")]
+    RevokeShare {
+        /// Devices losing a license.
+        devices: u64,
+        /// Devices licensed with device SKUs.
+        licensed: u64,
+        /// The allowed share in percent.
+        max_percent: u8,
+        /// A sentence for people.
+        message: String,
+    },
+    /// Empty spec with `prune: true` and no `allowEmpty`.
+    EmptySpec {
+        /// A sentence for people.
+        message: String,
+    },
+}
+
+/// Action counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryV1 {
+    /// Assigns.
+    pub assign: u64,
+    /// Revokes.
+    pub revoke: u64,
+    /// Swaps.
+    pub swap: u64,
+    /// Updates.
+    pub update: u64,
+}
+
+/// The JSON Schema (draft 2020-12) of [`PlanV1`], as committed in `schemas/plan.schema.json`.
+pub fn plan_json_schema() -> serde_json::Value {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<PlanV1>()
+        .to_value()
+}
+
+/// Reads a saved plan: checks `format_version` first (so a future format gets a clear error, not
+/// a confusing field error), then the shape, then the plan's internal consistency.
+///
+/// # Errors
+/// See [`WireError`].
+pub fn parse(json: &str) -> Result<Plan, WireError> {
+    let value: serde_json::Value = serde_json::from_str(json)?;
+    let found = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or(WireError::MissingVersion)?;
+    if found != u64::from(FORMAT_VERSION) {
+        return Err(WireError::UnsupportedVersion { found });
+    }
+    let v1: PlanV1 = serde_json::from_value(value)?;
+    v1.into_plan()
+}
+
+mod convert;
+pub use convert::guard_message;

@@ -1,0 +1,351 @@
+//! Conversions between the core [`Plan`] and [`PlanV1`].
+
+use super::*;
+
+/// A sentence describing a tripped guard (shared by the wire format and the renderers).
+pub fn guard_message(g: &GuardViolation) -> String {
+    match g {
+        GuardViolation::MaxRevocations { revocations, max } => format!(
+            "the plan revokes {revocations} group{} but settings.maxRevocations is {max}; \
+             apply refuses without --allow-revoke",
+            if *revocations == 1 { "" } else { "s" }
+        ),
+        GuardViolation::RevokeShare {
+            devices,
+            licensed,
+            max_percent,
+        } => format!(
+            "the plan revokes licenses from {devices} of {licensed} device-licensed devices, \
+             more than settings.maxRevokePercent ({max_percent}%); apply refuses without \
+             --allow-revoke"
+        ),
+        GuardViolation::EmptySpec => "the spec has no assignments and prune is on, so every \
+             device license would be revoked; set settings.allowEmpty: true if that is intended"
+            .to_owned(),
+    }
+}
+
+fn group_v1(g: &GroupRef) -> GroupV1 {
+    GroupV1 {
+        id: g.id,
+        display_name: g.display_name.clone(),
+    }
+}
+
+fn group_core(g: GroupV1) -> GroupRef {
+    GroupRef {
+        id: g.id,
+        display_name: g.display_name,
+    }
+}
+
+fn sku_v1(s: &SkuRef) -> SkuV1 {
+    SkuV1 {
+        sku_id: s.sku_id,
+        sku_part_number: s.sku_part_number.clone(),
+    }
+}
+
+fn sku_core(s: SkuV1) -> SkuRef {
+    SkuRef {
+        sku_id: s.sku_id,
+        sku_part_number: s.sku_part_number,
+    }
+}
+
+fn kind_v1(k: ActionKind) -> ActionKindV1 {
+    match k {
+        ActionKind::Assign => ActionKindV1::Assign,
+        ActionKind::Swap => ActionKindV1::Swap,
+        ActionKind::Update => ActionKindV1::Update,
+        ActionKind::Revoke => ActionKindV1::Revoke,
+    }
+}
+
+fn kind_core(k: ActionKindV1) -> ActionKind {
+    match k {
+        ActionKindV1::Assign => ActionKind::Assign,
+        ActionKindV1::Swap => ActionKind::Swap,
+        ActionKindV1::Update => ActionKind::Update,
+        ActionKindV1::Revoke => ActionKind::Revoke,
+    }
+}
+
+fn warning_kind_v1(k: WarningKind) -> WarningKindV1 {
+    match k {
+        WarningKind::Capacity => WarningKindV1::Capacity,
+        WarningKind::UnsupportedGroupType => WarningKindV1::UnsupportedGroupType,
+        WarningKind::NotSecurityGroup => WarningKindV1::NotSecurityGroup,
+        WarningKind::NonDeviceMembers => WarningKindV1::NonDeviceMembers,
+        WarningKind::NestedGroups => WarningKindV1::NestedGroups,
+        WarningKind::LicenseErrors => WarningKindV1::LicenseErrors,
+        WarningKind::ProcessingPending => WarningKindV1::ProcessingPending,
+        WarningKind::UnmanagedHolder => WarningKindV1::UnmanagedHolder,
+        WarningKind::SubscriptionStatus => WarningKindV1::SubscriptionStatus,
+        WarningKind::Offline => WarningKindV1::Offline,
+    }
+}
+
+fn warning_kind_core(k: WarningKindV1) -> WarningKind {
+    match k {
+        WarningKindV1::Capacity => WarningKind::Capacity,
+        WarningKindV1::UnsupportedGroupType => WarningKind::UnsupportedGroupType,
+        WarningKindV1::NotSecurityGroup => WarningKind::NotSecurityGroup,
+        WarningKindV1::NonDeviceMembers => WarningKind::NonDeviceMembers,
+        WarningKindV1::NestedGroups => WarningKind::NestedGroups,
+        WarningKindV1::LicenseErrors => WarningKind::LicenseErrors,
+        WarningKindV1::ProcessingPending => WarningKind::ProcessingPending,
+        WarningKindV1::UnmanagedHolder => WarningKind::UnmanagedHolder,
+        WarningKindV1::SubscriptionStatus => WarningKind::SubscriptionStatus,
+        WarningKindV1::Offline => WarningKind::Offline,
+    }
+}
+
+fn action_v1(a: &Action) -> ActionV1 {
+    ActionV1 {
+        action: kind_v1(a.kind),
+        group: group_v1(&a.group),
+        sku: sku_v1(&a.sku),
+        from_sku: a.from_sku.as_ref().map(sku_v1),
+        disabled_plans: a.disabled_plans.clone(),
+        devices: a.devices,
+        reason: match &a.reason {
+            Reason::Desired { origin } => ReasonV1::Desired {
+                origin: origin.clone(),
+            },
+            Reason::Absent { origin } => ReasonV1::Absent {
+                origin: origin.clone(),
+            },
+            Reason::Pruned => ReasonV1::Pruned,
+        },
+        before: a
+            .before
+            .iter()
+            .map(|l| LicenseV1 {
+                sku_id: l.sku_id,
+                disabled_plans: l.disabled_plans.clone(),
+            })
+            .collect(),
+        before_fingerprint: a.before_fingerprint.clone(),
+    }
+}
+
+fn action_core(a: ActionV1) -> Result<Action, WireError> {
+    let kind = kind_core(a.action);
+    match (kind, &a.from_sku) {
+        (ActionKind::Swap, None) => {
+            return Err(WireError::InvalidAction {
+                group: a.group.id,
+                problem: "a swap needs `fromSku`",
+            });
+        }
+        (ActionKind::Assign | ActionKind::Update | ActionKind::Revoke, Some(_)) => {
+            return Err(WireError::InvalidAction {
+                group: a.group.id,
+                problem: "only a swap has `fromSku`",
+            });
+        }
+        _ => {}
+    }
+    Ok(Action {
+        kind,
+        group: group_core(a.group),
+        sku: sku_core(a.sku),
+        from_sku: a.from_sku.map(sku_core),
+        disabled_plans: a.disabled_plans,
+        devices: a.devices,
+        reason: match a.reason {
+            ReasonV1::Desired { origin } => Reason::Desired { origin },
+            ReasonV1::Absent { origin } => Reason::Absent { origin },
+            ReasonV1::Pruned => Reason::Pruned,
+        },
+        before: a
+            .before
+            .into_iter()
+            .map(|l| AssignedLicense {
+                sku_id: l.sku_id,
+                disabled_plans: l.disabled_plans,
+            })
+            .collect(),
+        before_fingerprint: a.before_fingerprint,
+    })
+}
+
+fn guard_v1(g: &GuardViolation) -> GuardViolationV1 {
+    let message = guard_message(g);
+    match *g {
+        GuardViolation::MaxRevocations { revocations, max } => GuardViolationV1::MaxRevocations {
+            revocations,
+            max,
+            message,
+        },
+        GuardViolation::RevokeShare {
+            devices,
+            licensed,
+            max_percent,
+        } => GuardViolationV1::RevokeShare {
+            devices,
+            licensed,
+            max_percent,
+            message,
+        },
+        GuardViolation::EmptySpec => GuardViolationV1::EmptySpec { message },
+    }
+}
+
+fn guard_core(g: GuardViolationV1) -> GuardViolation {
+    match g {
+        GuardViolationV1::MaxRevocations {
+            revocations, max, ..
+        } => GuardViolation::MaxRevocations { revocations, max },
+        GuardViolationV1::RevokeShare {
+            devices,
+            licensed,
+            max_percent,
+            ..
+        } => GuardViolation::RevokeShare {
+            devices,
+            licensed,
+            max_percent,
+        },
+        GuardViolationV1::EmptySpec { .. } => GuardViolation::EmptySpec,
+    }
+}
+
+impl PlanV1 {
+    /// The wire form of a plan.
+    pub fn from_plan(plan: &Plan) -> PlanV1 {
+        let s = plan.summary();
+        let (offline, graph_url) = match &plan.source {
+            StateSource::Graph { graph_url } => (false, graph_url.clone()),
+            StateSource::Snapshot { graph_url } => (true, graph_url.clone()),
+        };
+        PlanV1 {
+            format_version: FORMAT_VERSION,
+            tenant: TenantV1 {
+                id: plan.tenant.id.clone(),
+                display_name: plan.tenant.display_name.clone(),
+                domains: plan.tenant.domains.clone(),
+            },
+            backend: match plan.backend {
+                Backend::GroupLicensing => BackendV1::GroupLicensing,
+                Backend::CloudLicensing => BackendV1::CloudLicensing,
+            },
+            offline,
+            graph_url,
+            state_taken_at: plan.state_taken_at,
+            actions: plan.actions.iter().map(action_v1).collect(),
+            warnings: plan
+                .warnings
+                .iter()
+                .map(|w| WarningV1 {
+                    kind: warning_kind_v1(w.kind),
+                    group: w.group.as_ref().map(group_v1),
+                    sku: w.sku.as_ref().map(sku_v1),
+                    message: w.message.clone(),
+                })
+                .collect(),
+            capacity: plan
+                .capacity
+                .iter()
+                .map(|c| CapacityV1 {
+                    sku: sku_v1(&c.sku),
+                    prepaid_enabled: c.prepaid_enabled,
+                    consumed: c.consumed,
+                    newly_licensed: c.newly_licensed,
+                    freed: c.freed,
+                    available_after: c.available_after,
+                })
+                .collect(),
+            guard_violations: plan.guard_violations.iter().map(guard_v1).collect(),
+            summary: SummaryV1 {
+                assign: s.assign,
+                revoke: s.revoke,
+                swap: s.swap,
+                update: s.update,
+            },
+            fingerprint: plan.fingerprint.clone(),
+        }
+    }
+
+    /// Back to the core plan, after checking the version and that `summary` and `fingerprint`
+    /// agree with the actions.
+    ///
+    /// # Errors
+    /// [`WireError::UnsupportedVersion`] for any `format_version` other than 1;
+    /// [`WireError::SummaryMismatch`], [`WireError::FingerprintMismatch`] or
+    /// [`WireError::InvalidAction`] for an inconsistent plan.
+    pub fn into_plan(self) -> Result<Plan, WireError> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(WireError::UnsupportedVersion {
+                found: u64::from(self.format_version),
+            });
+        }
+        let actions = self
+            .actions
+            .into_iter()
+            .map(action_core)
+            .collect::<Result<Vec<_>, _>>()?;
+        let s = PlanSummary::of(&actions);
+        let declared = self.summary;
+        if (s.assign, s.revoke, s.swap, s.update)
+            != (
+                declared.assign,
+                declared.revoke,
+                declared.swap,
+                declared.update,
+            )
+        {
+            return Err(WireError::SummaryMismatch);
+        }
+        if Fingerprint::combine(actions.iter().map(|a| &a.before_fingerprint)) != self.fingerprint {
+            return Err(WireError::FingerprintMismatch);
+        }
+        Ok(Plan {
+            tenant: TenantInfo {
+                id: self.tenant.id,
+                display_name: self.tenant.display_name,
+                domains: self.tenant.domains,
+            },
+            backend: match self.backend {
+                BackendV1::GroupLicensing => Backend::GroupLicensing,
+                BackendV1::CloudLicensing => Backend::CloudLicensing,
+            },
+            source: if self.offline {
+                StateSource::Snapshot {
+                    graph_url: self.graph_url,
+                }
+            } else {
+                StateSource::Graph {
+                    graph_url: self.graph_url,
+                }
+            },
+            state_taken_at: self.state_taken_at,
+            actions,
+            warnings: self
+                .warnings
+                .into_iter()
+                .map(|w| Warning {
+                    kind: warning_kind_core(w.kind),
+                    group: w.group.map(group_core),
+                    sku: w.sku.map(sku_core),
+                    message: w.message,
+                })
+                .collect(),
+            capacity: self
+                .capacity
+                .into_iter()
+                .map(|c| CapacityLine {
+                    sku: sku_core(c.sku),
+                    prepaid_enabled: c.prepaid_enabled,
+                    consumed: c.consumed,
+                    newly_licensed: c.newly_licensed,
+                    freed: c.freed,
+                    available_after: c.available_after,
+                })
+                .collect(),
+            guard_violations: self.guard_violations.into_iter().map(guard_core).collect(),
+            fingerprint: self.fingerprint,
+        })
+    }
+}
