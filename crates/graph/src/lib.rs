@@ -1,3 +1,51 @@
-//! devlic's only door to Microsoft Graph (being written).
+//! devlic's only door to Microsoft Graph.
+//!
+//! Brief overview:
+//! - [`GraphClient`], built from a validated [`ClientConfig`]: the only type that knows URLs.
+//!   Plain `http` is accepted only for loopback hosts, and a `@odata.nextLink` or `$batch` URL
+//!   that leaves the configured Graph root is refused ([`GraphError::ForeignUrl`]) before any
+//!   token is attached.
+//! - Transport: reqwest (rustls), a bounded number of requests in flight, 429/503/504 retried
+//!   after `Retry-After` (seconds, decimals or an HTTP date) or full-jitter exponential backoff,
+//!   within a retry-time budget shared by the whole client ([`RetryPolicy`]). Every error keeps
+//!   the `request-id` Graph returned and the `client-request-id` we sent.
+//! - Reads: [`GraphClient::read_live`] ([`LiveQuery`] → [`devlic_model::LiveState`]) in
+//!   2 + one request per 999 holders of each device SKU in steady state; member counts and license
+//!   errors through `$batch` ([`GraphClient::read_member_counts`],
+//!   [`GraphClient::read_license_errors`]).
+//! - Writes: [`GraphClient::assign_license`], never resent when its outcome is unknown
+//!   ([`GraphError::OutcomeUnknown`]: re-read, then decide), and
+//!   [`GraphClient::read_group_license_state`] for verification.
+//! - [`auth`]: token sources and national clouds.
 
 pub mod auth;
+mod batch;
+mod client;
+mod config;
+mod error;
+mod live;
+mod paging;
+mod query;
+mod retry;
+mod transport;
+mod wire;
+mod writes;
+
+pub use batch::{BatchGet, ItemResponse, MAX_BATCH};
+pub use client::{ClientStats, GraphClient};
+pub use config::{ApiVersion, ClientConfig, ConfigError, check_transport_security};
+pub use error::{Exhaustion, GraphError};
+pub use live::{LiveQuery, SkuSelector};
+pub use paging::MAX_PAGES;
+pub use query::{MAX_IN_VALUES, MAX_TOP};
+pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
+pub use transport::MAX_BODY_BYTES;
+pub use writes::{AddLicense, GroupLicenseState, WriteReceipt, assign_license_body};
+
+impl GraphClient {
+    /// Runs arbitrary GETs through `$batch` (20 per request, per-item retries, results in the
+    /// order given). Item URLs are relative to the version root.
+    pub async fn batch_get(&self, items: &[BatchGet]) -> Vec<Result<ItemResponse, GraphError>> {
+        self.transport().batch_get(items).await
+    }
+}

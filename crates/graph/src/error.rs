@@ -1,0 +1,206 @@
+//! Typed errors of the Graph client. Every variant that follows a response keeps its
+//! `request-id`; every variant keeps the `client-request-id` we sent, so even a request that never
+//! got an answer can be traced.
+
+use serde::Deserialize;
+
+use crate::auth::AuthError;
+use crate::config::ConfigError;
+
+/// Why retrying stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhaustion {
+    /// `retry.max_attempts` reached.
+    Attempts,
+    /// The next wait did not fit in the client's remaining retry budget.
+    Budget,
+}
+
+/// A failed Graph operation.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The configuration was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No token could be obtained.
+    #[error("could not get a Graph access token: {0}")]
+    Auth(#[from] AuthError),
+    /// Graph answered with an error status and (usually) an error body. Branch on `code`.
+    #[error("Graph answered {status} {code}: {message} (request-id {})", request_id.as_deref().unwrap_or("none"))]
+    Service {
+        /// HTTP status.
+        status: u16,
+        /// `error.code`, e.g. `Request_ResourceNotFound`; `Unknown` when the body had none.
+        code: String,
+        /// `error.message`.
+        message: String,
+        /// `request-id` header or `error.innerError.request-id`.
+        request_id: Option<String>,
+        /// The `client-request-id` we sent.
+        client_request_id: String,
+    },
+    /// Throttling or transient failures outlasted the retry policy.
+    #[error(
+        "gave up on {method} {path} after {attempts} attempt(s) ({}): last {last} (request-id {}, client-request-id {client_request_id})",
+        match reason { Exhaustion::Attempts => "attempt limit reached", Exhaustion::Budget => "retry time budget exhausted" },
+        request_id.as_deref().unwrap_or("none")
+    )]
+    RetriesExhausted {
+        /// Why retrying stopped.
+        reason: Exhaustion,
+        /// HTTP method.
+        method: String,
+        /// Request path (no host, no secrets).
+        path: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure, e.g. `429 Too Many Requests` or `connection error`.
+        last: String,
+        /// `request-id` of the last response, if any.
+        request_id: Option<String>,
+        /// The `client-request-id` of the last attempt.
+        client_request_id: String,
+    },
+    /// A write was sent but its outcome is unknown (connection dropped after sending, timeout,
+    /// 504). It was NOT retried: re-read the group before deciding anything.
+    #[error(
+        "outcome of {method} {path} is unknown ({detail}); re-read before retrying (request-id {}, client-request-id {client_request_id})",
+        request_id.as_deref().unwrap_or("none")
+    )]
+    OutcomeUnknown {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// What happened.
+        detail: String,
+        /// `request-id`, if a response (e.g. a 504) carried one.
+        request_id: Option<String>,
+        /// The `client-request-id` we sent.
+        client_request_id: String,
+    },
+    /// A response body was not what Graph documents (malformed, truncated, wrong types, too big).
+    #[error("unexpected response to {path}: {detail} (request-id {})", request_id.as_deref().unwrap_or("none"))]
+    Malformed {
+        /// Request path.
+        path: String,
+        /// What was wrong.
+        detail: String,
+        /// `request-id`, if any.
+        request_id: Option<String>,
+    },
+    /// A `@odata.nextLink` or `$batch` URL pointed outside the configured Graph root. Following
+    /// it would send our bearer token to another host.
+    #[error("refusing to follow `{url}`: it leaves the configured Graph root {expected}")]
+    ForeignUrl {
+        /// The refused URL.
+        url: String,
+        /// The configured Graph root (scheme, host, port, version).
+        expected: String,
+    },
+    /// A request could not be built (e.g. more than 15 values in one `in (...)` filter).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl GraphError {
+    /// Graph's `error.code` for service errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            GraphError::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The Graph `request-id` to quote to Microsoft support, when one is known.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            GraphError::Service { request_id, .. }
+            | GraphError::RetriesExhausted { request_id, .. }
+            | GraphError::OutcomeUnknown { request_id, .. }
+            | GraphError::Malformed { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True for a 404 (`Request_ResourceNotFound` and friends).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, GraphError::Service { status: 404, .. })
+    }
+}
+
+/// Graph's documented error body `{"error":{"code","message","innerError":{...}}}`.
+#[derive(Debug, Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "innerError", alias = "innererror")]
+    inner_error: Option<InnerError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InnerError {
+    #[serde(default, rename = "request-id")]
+    request_id: Option<String>,
+}
+
+/// The parts of an error body devlic uses: code, message, request-id. Never fails: a body that
+/// is not Graph's error shape yields `code = "Unknown"` and a short excerpt as message.
+pub fn parse_error_body(body: &[u8]) -> (String, String, Option<String>) {
+    match serde_json::from_slice::<ErrorEnvelope>(body) {
+        Ok(env) => (
+            env.error.code.unwrap_or_else(|| "Unknown".to_owned()),
+            env.error.message.unwrap_or_default(),
+            env.error.inner_error.and_then(|i| i.request_id),
+        ),
+        Err(_) => ("Unknown".to_owned(), excerpt(body), None),
+    }
+}
+
+/// A short, printable excerpt of a body for error messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.len() > 200 {
+        format!("{clean}…")
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_documented_error_body() {
+        let body = br#"{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist.","innerError":{"date":"2026-11-24T12:00:00","request-id":"abc-123","client-request-id":"def"}}}"#;
+        let (code, message, rid) = parse_error_body(body);
+        assert_eq!(code, "Request_ResourceNotFound");
+        assert_eq!(message, "Resource 'x' does not exist.");
+        assert_eq!(rid.as_deref(), Some("abc-123"));
+    }
+
+    #[test]
+    fn tolerates_odd_bodies() {
+        let (code, message, rid) = parse_error_body(b"<html>Bad gateway</html>");
+        assert_eq!(code, "Unknown");
+        assert_eq!(message, "<html>Bad gateway</html>");
+        assert!(rid.is_none());
+        let (code, _, _) = parse_error_body(br#"{"error":{"code":5}}"#);
+        assert_eq!(code, "Unknown");
+        let (code, _, _) = parse_error_body(br#"{"error":{}}"#);
+        assert_eq!(code, "Unknown");
+        assert!(excerpt(&[b'a'; 500]).ends_with('…'));
+    }
+}

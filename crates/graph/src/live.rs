@@ -1,0 +1,309 @@
+//! Reading the live state with as few requests as Graph's limits allow.
+//!
+//! Request plan of [`GraphClient::read_live`]:
+//! 1. `GET /organization` and `GET /subscribedSkus` (in parallel);
+//! 2. for each device SKU the tenant has, its holders:
+//!    `GET /groups?$filter=assignedLicenses/any(x:x/skuId eq GUID)&$select=…&$top=999`, all pages;
+//! 3. the query's group ids and names not found among the holders, through `$batch` items of
+//!    `id in (…)` / `displayName in (…)` filters (15 values each, 20 items per batch).
+//!
+//! With `include_all_groups`, steps 2 and 3 are replaced by one listing of every group. In steady
+//! state (every named group already holds its SKU) step 3 sends nothing, so 10,000 groups cost
+//! 2 + ⌈10,000/999⌉ requests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use devlic_model::{
+    GroupId, LicenseErrorMember, LiveState, MemberCounts, SkuId, StateSource, known_skus,
+};
+
+use crate::batch::BatchGet;
+use crate::client::GraphClient;
+use crate::error::GraphError;
+use crate::query;
+use crate::wire::{Organization, Page, SubscribedSku, WireErrorMember, WireGroup};
+
+/// A device SKU named by id or by part number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkuSelector {
+    /// `skuId`.
+    Id(SkuId),
+    /// `skuPartNumber` (case-insensitive).
+    PartNumber(String),
+}
+
+/// What [`GraphClient::read_live`] must cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveQuery {
+    /// Device SKUs beyond [`known_skus::ALL`] (a spec's `settings.deviceSkus`).
+    pub device_skus: Vec<SkuSelector>,
+    /// Groups the spec names by id.
+    pub group_ids: Vec<GroupId>,
+    /// Groups the spec names by display name.
+    pub group_names: Vec<String>,
+    /// List every group of the tenant (for `devlic snapshot`, so any spec can be planned later).
+    pub include_all_groups: bool,
+}
+
+impl GraphClient {
+    /// Reads the live state.
+    ///
+    /// The result keeps [`LiveState`]'s invariant: `groups` holds every group that holds one of
+    /// the device SKUs (known ones plus `query.device_skus`) and every group `query` names that
+    /// exists. One limit: a name already carried by a holder is not looked up again, so a second,
+    /// non-holding group with the same name is not reported (that lookup would cost a request per
+    /// 15 names in steady state). Member counts and license errors are not read here: see
+    /// [`GraphClient::read_member_counts`] and [`GraphClient::read_license_errors`].
+    pub async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, GraphError> {
+        let t = self.transport();
+        let org_url = t.url("/organization?$select=id,displayName,verifiedDomains")?;
+        let sku_url = t.url("/subscribedSkus")?;
+        let (orgs, skus) = futures::future::join(
+            t.get_all::<Organization>(org_url, Vec::new()),
+            t.get_all::<SubscribedSku>(sku_url, Vec::new()),
+        )
+        .await;
+        let tenant = orgs?
+            .into_iter()
+            .next()
+            .ok_or_else(|| GraphError::Malformed {
+                path: "/organization".to_owned(),
+                detail: "no organization in the response".to_owned(),
+                request_id: None,
+            })?
+            .into_tenant();
+        let skus: Vec<_> = skus?.into_iter().map(SubscribedSku::into_model).collect();
+
+        let device_skus: BTreeSet<SkuId> = skus
+            .iter()
+            .filter(|s| is_device_sku(s.sku_id, &s.sku_part_number, &query.device_skus))
+            .map(|s| s.sku_id)
+            .collect();
+
+        let mut groups: BTreeMap<GroupId, devlic_model::Group> = BTreeMap::new();
+        if query.include_all_groups {
+            let url = t.url(&query::all_groups())?;
+            for g in t.get_all::<WireGroup>(url, Vec::new()).await? {
+                groups.insert(g.id(), g.into_model());
+            }
+        } else {
+            let listings = futures::future::join_all(device_skus.iter().map(|&sku| async move {
+                let url = t.url(&query::groups_filtered(&query::holders_filter(sku)))?;
+                t.get_all::<WireGroup>(url, Vec::new()).await
+            }))
+            .await;
+            for listing in listings {
+                for g in listing? {
+                    groups.insert(g.id(), g.into_model());
+                }
+            }
+            for g in self.resolve_missing(query, &groups).await? {
+                groups.insert(g.id(), g.into_model());
+            }
+        }
+
+        Ok(LiveState {
+            tenant,
+            source: StateSource::Graph {
+                graph_url: self.graph_url().as_str().trim_end_matches('/').to_owned(),
+            },
+            taken_at: jiff::Timestamp::now(),
+            skus,
+            groups,
+        })
+    }
+
+    /// Looks up the named groups that are not among `found`, via `$batch`ed `in` filters.
+    async fn resolve_missing(
+        &self,
+        query: &LiveQuery,
+        found: &BTreeMap<GroupId, devlic_model::Group>,
+    ) -> Result<Vec<WireGroup>, GraphError> {
+        let ids: Vec<GroupId> = query
+            .group_ids
+            .iter()
+            .filter(|id| !found.contains_key(id))
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names: Vec<&str> = {
+            let mut seen = BTreeSet::new();
+            query
+                .group_names
+                .iter()
+                .filter(|n| {
+                    !found
+                        .values()
+                        .any(|g| g.display_name.eq_ignore_ascii_case(n))
+                })
+                .filter(|n| seen.insert(n.to_lowercase()))
+                .map(String::as_str)
+                .collect()
+        };
+        let mut items = Vec::new();
+        for chunk in ids.chunks(query::MAX_IN_VALUES) {
+            items.push(BatchGet::new(query::groups_filtered(&query::ids_filter(
+                chunk,
+            )?)));
+        }
+        for chunk in names.chunks(query::MAX_IN_VALUES) {
+            items.push(BatchGet::new(query::groups_filtered(&query::names_filter(
+                chunk,
+            )?)));
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = self.transport();
+        let mut out = Vec::new();
+        for result in t.batch_get(&items).await {
+            let page: Page<WireGroup> = result?.ensure_success()?.json()?;
+            out.extend(t.continue_pages(page, Vec::new()).await?);
+        }
+        Ok(out)
+    }
+
+    /// Transitive member counts (devices, nested groups, everything else) of `groups`, three
+    /// `$count` items per group packed 20 to a `$batch` (⌈3n/20⌉ requests). Groups that no longer
+    /// exist are left out of the map.
+    pub async fn read_member_counts(
+        &self,
+        groups: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, MemberCounts>, GraphError> {
+        let groups: Vec<GroupId> = groups
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let items: Vec<BatchGet> = groups
+            .iter()
+            .flat_map(|g| {
+                [
+                    format!("/groups/{g}/transitiveMembers/$count"),
+                    format!("/groups/{g}/transitiveMembers/microsoft.graph.device/$count"),
+                    format!("/groups/{g}/transitiveMembers/microsoft.graph.group/$count"),
+                ]
+            })
+            .map(|u| BatchGet::new(u).eventual())
+            .collect();
+        let mut results = self.transport().batch_get(&items).await.into_iter();
+        let mut out = BTreeMap::new();
+        for g in groups {
+            let (Some(total), Some(devices), Some(nested)) =
+                (results.next(), results.next(), results.next())
+            else {
+                break;
+            };
+            let counts = [total, devices, nested].map(|r| r.and_then(|i| i.ensure_success()));
+            if counts
+                .iter()
+                .any(|c| matches!(c, Err(e) if e.is_not_found()))
+            {
+                continue;
+            }
+            let [total, devices, nested] = counts;
+            let (total, devices, nested) = (total?.count()?, devices?.count()?, nested?.count()?);
+            out.insert(
+                g,
+                MemberCounts {
+                    devices,
+                    groups: nested,
+                    non_devices: total.saturating_sub(devices).saturating_sub(nested),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Members with license errors of `groups` (one `$batch` item per group, extra pages
+    /// followed). Groups that no longer exist are left out of the map.
+    pub async fn read_license_errors(
+        &self,
+        groups: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, GraphError> {
+        let groups: Vec<GroupId> = groups
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let items: Vec<BatchGet> = groups
+            .iter()
+            .map(|g| BatchGet::new(format!("/groups/{g}/membersWithLicenseErrors")))
+            .collect();
+        let t = self.transport();
+        let mut out = BTreeMap::new();
+        for (g, result) in groups.iter().zip(t.batch_get(&items).await) {
+            let item = match result.and_then(|r| r.ensure_success()) {
+                Ok(item) => item,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            let page: Page<WireErrorMember> = item.json()?;
+            let members = t.continue_pages(page, Vec::new()).await?;
+            out.insert(*g, members.into_iter().map(|m| m.into_model(*g)).collect());
+        }
+        Ok(out)
+    }
+
+    /// Fills `members` and `license_errors` of the given groups of `live` (both reads run
+    /// concurrently). Use it for the groups a plan may touch.
+    pub async fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        groups: &[GroupId],
+    ) -> Result<(), GraphError> {
+        let (counts, errors) = futures::future::join(
+            self.read_member_counts(groups),
+            self.read_license_errors(groups),
+        )
+        .await;
+        let (counts, errors) = (counts?, errors?);
+        for (id, c) in counts {
+            if let Some(g) = live.groups.get_mut(&id) {
+                g.members = Some(c);
+            }
+        }
+        for (id, e) in errors {
+            if let Some(g) = live.groups.get_mut(&id) {
+                g.license_errors = Some(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A SKU is a device SKU when devlic knows it or the query declares it.
+fn is_device_sku(id: SkuId, part: &str, extra: &[SkuSelector]) -> bool {
+    known_skus::by_id(id).is_some()
+        || known_skus::by_part_number(part).is_some()
+        || extra.iter().any(|s| match s {
+            SkuSelector::Id(x) => *x == id,
+            SkuSelector::PartNumber(p) => p.eq_ignore_ascii_case(part),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_sku_recognition() {
+        let e3 = SkuId::parse("05e9a617-0261-4cee-bb44-138d3ef5d965").unwrap();
+        assert!(is_device_sku(
+            known_skus::ENTERPRISE_DEVICE.sku_id,
+            "whatever",
+            &[]
+        ));
+        assert!(is_device_sku(e3, "office_proplus_device_education", &[]));
+        assert!(!is_device_sku(e3, "SPE_E3", &[]));
+        assert!(is_device_sku(e3, "SPE_E3", &[SkuSelector::Id(e3)]));
+        assert!(is_device_sku(
+            e3,
+            "SPE_E3",
+            &[SkuSelector::PartNumber("spe_e3".into())]
+        ));
+    }
+}

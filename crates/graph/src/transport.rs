@@ -1,0 +1,393 @@
+//! One HTTP exchange at a time: tokens, bounded concurrency, request ids, retries of idempotent
+//! requests, and the rule that keeps bearer tokens on the configured Graph host.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::auth::{AuthError, TokenSource};
+use crate::config::{ClientConfig, ConfigError, is_loopback_host};
+use crate::error::{Exhaustion, GraphError, excerpt, parse_error_body};
+use crate::retry::{Budget, Jitter, RetryPolicy, next_delay, retry_after_from};
+
+/// Bodies larger than this are refused rather than buffered (a hostile or broken server must not
+/// exhaust memory). Graph pages of 999 groups with `$select` are far below it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// HTTP method of a request (devlic only reads and posts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+}
+
+impl Method {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+/// A response read to the end.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+    pub request_id: Option<String>,
+    pub client_request_id: String,
+    pub path: String,
+}
+
+impl Response {
+    /// Turns an error status into [`GraphError::Service`].
+    pub fn ensure_success(self) -> Result<Response, GraphError> {
+        if (200..300).contains(&self.status) {
+            return Ok(self);
+        }
+        Err(self.into_service_error())
+    }
+
+    /// The [`GraphError::Service`] this (error) response describes.
+    pub fn into_service_error(self) -> GraphError {
+        let (code, message, body_rid) = parse_error_body(&self.body);
+        GraphError::Service {
+            status: self.status,
+            code,
+            message,
+            request_id: self.request_id.or(body_rid),
+            client_request_id: self.client_request_id,
+        }
+    }
+
+    /// Deserialises the body, or a typed [`GraphError::Malformed`].
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
+        serde_json::from_slice(&self.body).map_err(|e| GraphError::Malformed {
+            path: self.path.clone(),
+            detail: format!("{e} in body starting `{}`", excerpt(&self.body)),
+            request_id: self.request_id.clone(),
+        })
+    }
+}
+
+/// Why a single attempt got no response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Nothing reached the server (connect failure): always safe to retry.
+    NotSent(String),
+    /// The request may have reached the server (timeout, reset after sending, truncated answer).
+    Unknown(String),
+    /// No token.
+    Auth(AuthError),
+}
+
+pub(crate) fn is_transient(status: u16) -> bool {
+    matches!(status, 429 | 503 | 504)
+}
+
+/// The HTTP layer shared by every operation of one client.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    /// `{graph_url}/{version}` without a trailing slash.
+    root: String,
+    root_url: Url,
+    tokens: Arc<dyn TokenSource>,
+    permits: Semaphore,
+    pub policy: RetryPolicy,
+    pub jitter: Jitter,
+    pub budget: Budget,
+    requests: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Transport {
+    pub fn new(config: &ClientConfig) -> Result<Transport, ConfigError> {
+        config.validate()?;
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            // A redirect could carry the bearer token elsewhere; Graph does not redirect the
+            // calls devlic makes, so none are followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("devlic/", env!("CARGO_PKG_VERSION")));
+        if config
+            .graph_url
+            .host()
+            .is_some_and(|h| is_loopback_host(&h))
+        {
+            // A system proxy must never see simulator traffic (and cannot reach 127.0.0.1 anyway).
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let root = format!(
+            "{}/{}",
+            config.graph_url.as_str().trim_end_matches('/'),
+            config.api_version.segment()
+        );
+        let root_url = Url::parse(&root).map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        Ok(Transport {
+            http,
+            root,
+            root_url,
+            tokens: config.token_source.clone(),
+            permits: Semaphore::new(config.concurrency),
+            policy: config.retry,
+            jitter: Jitter::new(config.jitter_seed),
+            budget: Budget::new(config.retry.total_budget),
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        })
+    }
+
+    /// `{graph_url}/{version}`, e.g. `https://graph.microsoft.com/v1.0`.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// HTTP requests sent so far (a `$batch` counts once).
+    pub fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Retries so far (whole requests and `$batch` items).
+    pub fn retries_made(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The absolute URL of a path relative to the version root (`/groups?...`).
+    pub fn url(&self, path_and_query: &str) -> Result<Url, GraphError> {
+        if !path_and_query.starts_with('/') {
+            return Err(GraphError::InvalidRequest(format!(
+                "Graph path `{path_and_query}` must start with `/`"
+            )));
+        }
+        Url::parse(&format!("{}{}", self.root, path_and_query))
+            .map_err(|e| GraphError::InvalidRequest(format!("bad Graph path: {e}")))
+    }
+
+    /// Refuses URLs outside the configured root (scheme, host, port and version path).
+    pub fn check_same_root(&self, url: &Url) -> Result<(), GraphError> {
+        let root = &self.root_url;
+        let same_origin = url.scheme() == root.scheme()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == root.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == root.port_or_known_default();
+        let root_path = root.path().trim_end_matches('/');
+        let path = url.path();
+        let under_root = path == root_path
+            || (path.starts_with(root_path) && path[root_path.len()..].starts_with('/'));
+        if same_origin && under_root && url.username().is_empty() && url.password().is_none() {
+            Ok(())
+        } else {
+            Err(GraphError::ForeignUrl {
+                url: url.to_string(),
+                expected: self.root.clone(),
+            })
+        }
+    }
+
+    /// The part of a same-root URL after the version root (for `$batch` item URLs).
+    pub fn relative(&self, url: &Url) -> Result<String, GraphError> {
+        self.check_same_root(url)?;
+        let root_path = self.root_url.path().trim_end_matches('/');
+        let mut rel = url.path()[root_path.len()..].to_owned();
+        if let Some(q) = url.query() {
+            rel.push('?');
+            rel.push_str(q);
+        }
+        Ok(rel)
+    }
+
+    /// One attempt: token, permit, send, read the whole body (bounded).
+    pub async fn send_once(&self, req: &Request) -> (String, Result<Response, Failure>) {
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let result = self.attempt(req, &client_request_id).await;
+        (client_request_id, result)
+    }
+
+    async fn attempt(&self, req: &Request, client_request_id: &str) -> Result<Response, Failure> {
+        let token = self.tokens.token().await.map_err(Failure::Auth)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Failure::NotSent("the client's request limiter was closed".into()))?;
+        let mut builder = match req.method {
+            Method::Get => self.http.get(req.url.clone()),
+            Method::Post => self.http.post(req.url.clone()),
+        }
+        .bearer_auth(token.secret())
+        .header("client-request-id", client_request_id)
+        .header("return-client-request-id", "true");
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut resp = builder.send().await.map_err(|e| classify(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let request_id = headers
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(Failure::Unknown(format!(
+                            "response body larger than {MAX_BODY_BYTES} bytes"
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Failure::Unknown(format!(
+                        "response truncated after {} bytes: {}",
+                        body.len(),
+                        describe(&e)
+                    )));
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: body.into(),
+            request_id,
+            client_request_id: client_request_id.to_owned(),
+            path: req.url.path().to_owned(),
+        })
+    }
+
+    /// Reserves the wait before retry number `retry`; `Err` when the policy says stop.
+    pub fn plan_retry(
+        &self,
+        retry: u32,
+        retry_after: Option<Duration>,
+    ) -> Result<Duration, Exhaustion> {
+        if retry + 1 >= self.policy.max_attempts {
+            return Err(Exhaustion::Attempts);
+        }
+        let delay = next_delay(&self.policy, retry, retry_after, &self.jitter);
+        if self.budget.try_spend(delay) {
+            self.note_retry();
+            Ok(delay)
+        } else {
+            Err(Exhaustion::Budget)
+        }
+    }
+
+    /// Sends a request that is safe to repeat (GETs, read-only `$batch`), retrying 429/503/504 and
+    /// transport failures. Returns the final response whatever its status.
+    pub async fn send_idempotent(&self, req: &Request) -> Result<Response, GraphError> {
+        let mut retry = 0u32;
+        loop {
+            let (crid, outcome) = self.send_once(req).await;
+            let (last, request_id, retry_after) = match outcome {
+                Ok(resp) if is_transient(resp.status) => {
+                    let ra = retry_after_from(
+                        |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
+                        jiff::Timestamp::now(),
+                    );
+                    (format!("HTTP {}", resp.status), resp.request_id, ra)
+                }
+                Ok(resp) => return Ok(resp),
+                Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
+                Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
+            };
+            match self.plan_retry(retry, retry_after) {
+                Ok(delay) => {
+                    tracing::debug!(path = req.url.path(), %last, ?delay, "retrying");
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                }
+                Err(reason) => {
+                    return Err(GraphError::RetriesExhausted {
+                        reason,
+                        method: req.method.as_str().to_owned(),
+                        path: req.url.path().to_owned(),
+                        attempts: retry + 1,
+                        last,
+                        request_id,
+                        client_request_id: crid,
+                    });
+                }
+            }
+        }
+    }
+
+    /// GET a JSON document (retried), failing on error statuses.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<T, GraphError> {
+        self.check_same_root(&url)?;
+        let req = Request {
+            method: Method::Get,
+            url,
+            headers,
+            body: None,
+        };
+        self.send_idempotent(&req).await?.ensure_success()?.json()
+    }
+}
+
+fn classify(e: &reqwest::Error) -> Failure {
+    if e.is_connect() || e.is_builder() {
+        Failure::NotSent(describe(e))
+    } else {
+        Failure::Unknown(describe(e))
+    }
+}
+
+/// A reqwest error without its URL (URLs are fine, but keep messages short and uniform).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "body error"
+    } else {
+        "connection error"
+    };
+    let mut detail = kind.to_owned();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    detail
+}
