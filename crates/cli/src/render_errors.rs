@@ -130,6 +130,9 @@ fn caret_len(e: &SpecError, source: &SourceFile) -> usize {
     first_line.chars().count().max(1)
 }
 
+/// Source lines longer than this are shown as a window around the column.
+const MAX_SNIPPET_CHARS: usize = 100;
+
 /// Writes the source line with a gutter and a caret under `column`.
 fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, len: usize) {
     let Some(text) = source_line(&source.bytes, line) else {
@@ -137,17 +140,37 @@ fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, len: u
     };
     let number = line.to_string();
     let pad = " ".repeat(number.len());
-    let col = usize::try_from(column).unwrap_or(1).saturating_sub(1);
+    let chars: Vec<char> = text.chars().collect();
+    let col = usize::try_from(column)
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .min(chars.len());
+    // A window keeps a minified or machine-written line readable.
+    let start = if chars.len() > MAX_SNIPPET_CHARS {
+        col.saturating_sub(40)
+    } else {
+        0
+    };
+    let end = chars.len().min(start + MAX_SNIPPET_CHARS);
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut indent = String::new();
+    if start > 0 {
+        shown.insert(0, '…');
+        indent.push(' ');
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
     // Keep tabs so the caret lines up with the text above it in any terminal.
-    let indent: String = text
-        .chars()
-        .take(col)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let available = text.chars().count().saturating_sub(col).max(1);
+    indent.extend(
+        chars[start..col]
+            .iter()
+            .map(|c| if *c == '\t' { '\t' } else { ' ' }),
+    );
+    let available = end.saturating_sub(col).max(1);
     let carets = "^".repeat(len.min(available));
     let _ = writeln!(out, "{GUTTER}{pad} |{GUTTER:#}");
-    let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {text}");
+    let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {shown}");
     let _ = writeln!(
         out,
         "{GUTTER}{pad} |{GUTTER:#} {indent}{ERROR}{carets}{ERROR:#}"

@@ -1,0 +1,66 @@
+//! `schema`, `completions`, `--version`, the no-argument guide, and colour handling.
+
+use crate::support::{devlic, root, run};
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let r = run(&["schema"]);
+    assert_eq!(r.code, 0);
+    let committed = std::fs::read_to_string(root().join("schemas/devlic.schema.json")).unwrap();
+    assert!(
+        r.stdout == committed,
+        "schemas/devlic.schema.json is stale; run `cargo run -p devlic-cli -- schema > schemas/devlic.schema.json`"
+    );
+}
+
+#[test]
+fn version_names_the_package_version() {
+    let r = run(&["--version"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, concat!("devlic ", env!("CARGO_PKG_VERSION"), "\n"))
+    );
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let r = run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}");
+        assert!(
+            r.stdout.contains("validate"),
+            "{shell} completions lack `validate`"
+        );
+    }
+    let bad = run(&["completions", "cmd"]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn no_arguments_prints_the_guide() {
+    let r = run(&[]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!(r.stdout.replace(env!("CARGO_PKG_VERSION"), "[VERSION]"));
+}
+
+#[test]
+fn colour_only_when_forced_and_never_with_no_color() {
+    let plain = run(&["validate", "examples/broken/unknown-field.yaml"]);
+    assert!(!plain.stderr.contains('\u{1b}'));
+    let forced = devlic(&["validate", "examples/broken/unknown-field.yaml"])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&forced.stderr).contains("\u{1b}["));
+}
+
+#[test]
+fn hostile_bytes_in_a_spec_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("escape.yaml");
+    std::fs::write(&path, "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"\u{1b}[2J\"\n    subscripton: X\n").unwrap();
+    let r = run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
+}
