@@ -209,9 +209,6 @@ impl Credential {
                 hint: "set it (or --client-id) to the application (client) id of devlic's app registration",
             })
         };
-        if mode != AuthMode::AccessToken && mode != AuthMode::ManagedIdentity {
-            tenant(&lookup, &explicit)?;
-        }
         let credential = match mode {
             AuthMode::AccessToken => Credential::StaticToken(SecretString::from(
                 get("DEVLIC_ACCESS_TOKEN").ok_or(AuthError::MissingSetting {
@@ -279,6 +276,10 @@ impl Credential {
             }
             AuthMode::ManagedIdentity => managed_identity(&get, client_id)?,
         };
+        // Checked last so a missing mode-specific variable is reported first.
+        if credential.needs_tenant() {
+            tenant(&lookup, &explicit)?;
+        }
         Ok(credential)
     }
 }
