@@ -1,3 +1,9 @@
-//! Integration tests of devlic-graph, against the Graph simulator over HTTP on 127.0.0.1.
+//! Integration tests of devlic-graph over HTTP on 127.0.0.1: against the Graph simulator, and
+//! against a scripted server for exact wire situations (see `support`).
 
 mod auth;
+mod batch;
+mod security;
+mod support;
+mod throttling;
+mod writes;
