@@ -8,7 +8,7 @@ use devlic_model::{Backend, GroupId};
 use serde_saphyr::Spanned;
 
 use crate::error::{Related, SpecError, SpecErrorKind};
-use crate::model::{Assignment, DesiredState, GroupSelector, Origin, Settings, Spec};
+use crate::model::{Assignment, DesiredState, GroupSelector, Origin, PlanSelector, Settings, Spec};
 use crate::names::{self, Problem};
 use crate::parse::Loc;
 use crate::raw::{RawAssignment, RawBackend, RawFile, RawGroup, RawSettings, RawState};
@@ -302,7 +302,7 @@ fn check_assignment(
     let mut disabled_plans = Vec::new();
     for plan in raw.disabled_plans.iter().flatten() {
         match names::parse_plan(plan.value.trim()) {
-            Ok(sel) if disabled_plans.contains(&sel) => sink.push(
+            Ok(sel) if disabled_plans.iter().any(|p| same_plan(p, &sel)) => sink.push(
                 plan,
                 (
                     SpecErrorKind::DuplicateDisabledPlan {
@@ -367,6 +367,15 @@ fn check_assignment(
         origin: origin(sink.file, entry),
     };
     Some((assignment, as_written))
+}
+
+/// Whether two `disabledPlans` entries name the same plan (names compare case-insensitively,
+/// as the planner matches them).
+fn same_plan(a: &PlanSelector, b: &PlanSelector) -> bool {
+    match (a, b) {
+        (PlanSelector::Name(x), PlanSelector::Name(y)) => x.eq_ignore_ascii_case(y),
+        _ => a == b,
+    }
 }
 
 /// Whether two entries for the same group ask for the same thing.

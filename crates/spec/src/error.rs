@@ -154,7 +154,7 @@ pub enum SpecErrorKind {
         field: String,
     },
     /// A value has the wrong type (a list where a string belongs, text where a number belongs, ...).
-    #[error("wrong type: {detail}")]
+    #[error("{detail}")]
     InvalidType {
         /// What was found and what was expected.
         detail: String,

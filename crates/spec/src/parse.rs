@@ -199,11 +199,6 @@ fn map_yaml_error(file: &str, err: &YamlError) -> SpecError {
             SpecErrorKind::MissingField { field: (*field).to_owned() },
             missing_field_help(field),
         ),
-        YamlError::Budget { breach, .. } => loc.error(
-            file,
-            SpecErrorKind::ResourceLimit { detail: describe_breach(breach) },
-            "a spec needs no deep nesting or mass aliases: write the entries out, or split the file",
-        ),
         YamlError::AliasReplayLimitExceeded { .. }
         | YamlError::AliasExpansionLimitExceeded { .. }
         | YamlError::AliasReplayStackDepthExceeded { .. }
@@ -222,10 +217,16 @@ fn map_yaml_error(file: &str, err: &YamlError) -> SpecError {
             SpecErrorKind::InvalidType { detail: detail() },
             "check the value against docs/spec-reference.md (quote text that YAML would read as a number, boolean or null)",
         ),
-        YamlError::MultipleDocuments { .. } => loc.error(
+        YamlError::MultipleDocuments { .. }
+        | YamlError::Budget { breach: BudgetBreach::Documents { .. }, .. } => loc.error(
             file,
             SpecErrorKind::Syntax { detail: "more than one YAML document (`---`) in the file".to_owned() },
             "write one document per file; put the others in separate files of the same folder",
+        ),
+        YamlError::Budget { breach, .. } => loc.error(
+            file,
+            SpecErrorKind::ResourceLimit { detail: describe_breach(breach) },
+            "a spec needs no deep nesting or mass aliases: write the entries out, or split the file",
         ),
         YamlError::InvalidUtf8Input => loc.error(
             file,
@@ -279,7 +280,6 @@ fn describe_breach(breach: &BudgetBreach) -> String {
         BudgetBreach::Nodes { nodes } => format!("more than {nodes} nodes"),
         BudgetBreach::Events { events } => format!("more than {events} parser events"),
         BudgetBreach::Depth { depth } => format!("nested {depth} levels deep"),
-        BudgetBreach::Documents { documents } => format!("{documents} YAML documents in one file"),
         BudgetBreach::RecordedAnchorEvents { .. } | BudgetBreach::RecordedAnchorBytes { .. } => {
             "anchors hold too much data".to_owned()
         }

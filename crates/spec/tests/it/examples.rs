@@ -122,3 +122,98 @@ fn no_files_is_an_error_not_a_panic() {
     let err = load(&[]).unwrap_err();
     assert_eq!(err.errors[0].kind.code(), "no-sources");
 }
+
+#[test]
+fn inline_mistakes_get_precise_codes_and_locations() {
+    let head = "apiVersion: devlic/v1\nkind: DeviceLicenses\n";
+    let cases = [
+        (
+            "assignments:\n  - group: {idd: x}\n    subscription: OFFICE_PROPLUS_DEVICE1\n",
+            "unknown-field",
+            4,
+            13,
+        ),
+        ("assignments:\n  - group: [a, b]\n", "invalid-type", 4, 5),
+        (
+            "---\napiVersion: devlic/v1\nkind: DeviceLicenses\n",
+            "syntax",
+            3,
+            1,
+        ),
+        (
+            "settings:\n  backend: cloud-licencing\n",
+            "unknown-value",
+            4,
+            12,
+        ),
+        (
+            "settings:\n  deviceSkus: [\"not a sku\"]\n",
+            "invalid-sku-name",
+            4,
+            16,
+        ),
+        (
+            "assignments:\n  - group: A\n    subscription: OFFICE_PROPLUS_DEVICE1\n    disabledPlans: [X, x]\n",
+            "duplicate-disabled-plan",
+            6,
+            24,
+        ),
+        (
+            "assignments:\n  - group: \"  \"\n    subscription: OFFICE_PROPLUS_DEVICE1\n",
+            "empty-group-name",
+            4,
+            12,
+        ),
+    ];
+    for (body, code, line, column) in cases {
+        let file = devlic_spec::SourceFile {
+            path: "t.yaml".into(),
+            bytes: format!("{head}{body}").into_bytes(),
+        };
+        let errors = load(&[file]).unwrap_err();
+        let e = &errors.errors[0];
+        assert_eq!(
+            (e.kind.code(), e.line, e.column),
+            (code, line, column),
+            "{body}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn tenant_and_settings_conflicts_across_files_name_both_files() {
+    let file = |path: &str, body: &str| devlic_spec::SourceFile {
+        path: path.into(),
+        bytes: format!("apiVersion: devlic/v1\nkind: DeviceLicenses\n{body}").into_bytes(),
+    };
+    let errors = load(&[
+        file("a.yaml", "tenant: contoso.com\nsettings:\n  prune: false\n"),
+        file("b.yaml", "tenant: fabrikam.com\nsettings:\n  prune: true\n"),
+    ])
+    .unwrap_err();
+    let got: Vec<(&str, &str, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e.kind.code(),
+                e.file.as_str(),
+                e.related.as_ref().map_or("", |r| r.file.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("conflicting-tenant", "b.yaml", "a.yaml"),
+            ("duplicate-settings", "b.yaml", "a.yaml")
+        ]
+    );
+    // The same tenant written twice (in another case) is fine.
+    assert!(
+        load(&[
+            file("a.yaml", "tenant: Contoso.com\n"),
+            file("b.yaml", "tenant: contoso.com\n")
+        ])
+        .is_ok()
+    );
+}
