@@ -1,1 +1,183 @@
-//! (being written)
+//! devlic-graph-sim: a Microsoft Graph simulator on 127.0.0.1.
+//!
+//! An in-memory Entra ID tenant (loaded from a tenant JSON file) served over HTTP the way Graph
+//! v1.0 serves it: `organization`, `subscribedSkus`, `groups` with `$select`/`$top`/`$filter`/
+//! `$count`/`$skiptoken` paging, members and transitive members with `$count`,
+//! `membersWithLicenseErrors`, `assignLicense` with asynchronous processing and CountViolation,
+//! and `$batch`. Also an Entra-style token endpoint (client secret, certificate and federated
+//! assertions), a GitHub-Actions-style OIDC issuer and an IMDS-style managed-identity endpoint,
+//! so every auth flow can be exercised on loopback, and a `/_sim` control API.
+//!
+//! Faults (latency, 429, 503/504, dropped connections, lost write responses, read-after-write
+//! lag) come from one ChaCha8 RNG seeded by [`SimConfig::seed`], drawn in request-arrival order:
+//! the same sequence of requests under the same seed and faults meets the same faults, bit for
+//! bit. (Concurrent clients make arrival order itself nondeterministic.)
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use devlic_graph_sim::{Sim, SimConfig, Tenant};
+//! let tenant = Tenant::from_json(&std::fs::read_to_string("examples/tenants/contoso.json")?)
+//!     .map_err(std::io::Error::other)?;
+//! let sim = Sim::start(tenant, SimConfig::default()).await?;
+//! let token = sim.issue_token();
+//! println!("{} {token}", sim.url());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod filter;
+mod generate;
+mod http;
+mod license;
+mod routes;
+mod server;
+mod tenant;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{FaultCounts, Faults, LoggedRequest, SimConfig, Stats};
+pub use generate::generate;
+pub use routes::auth::{EXCHANGE_AUDIENCE, GITHUB_ISSUER};
+pub use tenant::{
+    AssignedLicense, Device, FederatedCredential, Group, LicenseProcessingState, PrepaidUnits,
+    ServicePlan, SubscribedSku, Tenant, TenantError, User, VerifiedDomain,
+};
+
+use server::{Running, Shared};
+
+/// A running simulator. Dropping it stops the server too; [`Sim::shutdown`] waits for it.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    running: Running,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Deliberately no config: it holds the client secret.
+        f.debug_struct("Sim").field("addr", &self.addr).finish()
+    }
+}
+
+impl Sim {
+    /// Starts a simulator on `127.0.0.1:0` (a free port).
+    pub async fn start(tenant: Tenant, config: SimConfig) -> std::io::Result<Sim> {
+        Sim::start_on(tenant, config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a simulator on a given loopback address; refuses any other address, since the
+    /// simulator has no real authentication.
+    pub async fn start_on(
+        tenant: Tenant,
+        config: SimConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<Sim> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("devlic-sim listens on loopback only, not {addr}"),
+            ));
+        }
+        tenant
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let (shared, addr, running) =
+            server::serve(|base| Shared::new(tenant, config, base).map(Arc::new), addr).await?;
+        Ok(Sim {
+            shared,
+            addr,
+            running,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash. Graph lives under `/v1.0` and `/beta`, the
+    /// token endpoint at `/{tenant}/oauth2/v2.0/token`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A valid bearer token, for tests that skip the OAuth flow.
+    pub fn issue_token(&self) -> String {
+        routes::auth::issue(&self.shared, self.shared.config.token_lifetime)
+    }
+
+    /// A bearer token with a custom lifetime (e.g. to test expiry).
+    pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
+        routes::auth::issue(&self.shared, lifetime)
+    }
+
+    /// Replaces the fault knobs (the RNG sequence continues).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().faults = faults;
+    }
+
+    /// Counters since start or the last reset.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats.clone()
+    }
+
+    /// Resets the counters and the request log.
+    pub fn reset_stats(&self) {
+        let mut inner = self.shared.lock();
+        inner.stats = Stats::default();
+        inner.clear_log();
+    }
+
+    /// Requests in arrival order; `$batch` items follow their batch, marked by `batch_item`.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.shared.lock().log()
+    }
+
+    /// Empties the request log.
+    pub fn clear_request_log(&self) {
+        self.shared.lock().clear_log();
+    }
+
+    /// The tenant now (after writes and processing).
+    pub fn tenant_state(&self) -> Tenant {
+        self.shared.tenant_state()
+    }
+
+    /// Device id -> SKU ids the device holds a unit of, now.
+    pub fn device_licenses(&self) -> BTreeMap<String, Vec<String>> {
+        let mut inner = self.shared.lock();
+        inner.settle(self.shared.config.processing_delay);
+        inner
+            .lic
+            .holdings()
+            .iter()
+            .map(|(d, s)| (d.clone(), s.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// Stops the server and waits (briefly) for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.running.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let task = &mut self.running.task;
+        if tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .is_err()
+        {
+            self.running.task.abort();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.running.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! `$filter` for `/groups`: a small OData parser, Graph's validation rules, and evaluation.
+//!
+//! Supported (as Graph supports them on groups without advanced query parameters): `eq` and
+//! `in (...)` on `id`, `displayName`, `mailNickname`, `mail`; `eq` on `securityEnabled`,
+//! `mailEnabled`; `startswith(displayName|mailNickname|mail, '...')`;
+//! `assignedLicenses/any(x:x/skuId eq GUID)`; `groupTypes/any(c:c eq 'Unified')`;
+//! `hasMembersWithLicenseErrors eq true`; `and`, `or`, parentheses. With advanced query
+//! parameters (`$count=true` + `ConsistencyLevel: eventual`) also `ne`, `not(...)` and
+//! `endswith(...)`. Anything else is rejected with Graph's 400, never ignored.
+
+/// A parsed filter.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp {
+        prop: String,
+        ne: bool,
+        lit: Lit,
+    },
+    In {
+        prop: String,
+        lits: Vec<Lit>,
+    },
+    Func {
+        name: String,
+        prop: String,
+        arg: Lit,
+    },
+    Any {
+        collection: String,
+        var: String,
+        body: Box<Expr>,
+    },
+}
+
+/// A literal.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lit {
+    Str(String),
+    Bool(bool),
+    Guid(String),
+    Null,
+    Num(String),
+}
+
+impl Lit {
+    fn edm(&self) -> &'static str {
+        match self {
+            Lit::Str(_) => "Edm.String",
+            Lit::Bool(_) => "Edm.Boolean",
+            Lit::Guid(_) => "Edm.Guid",
+            Lit::Null => "null",
+            Lit::Num(_) => "Edm.Int32",
+        }
+    }
+}
+
+/// Why a filter was refused: (code, message) of Graph's 400.
+#[derive(Debug, PartialEq)]
+pub(crate) struct FilterError {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+fn syntax(msg: impl Into<String>) -> FilterError {
+    FilterError {
+        code: "BadRequest",
+        message: format!("Invalid filter clause: {}", msg.into()),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    LParen,
+    RParen,
+    Comma,
+    Colon,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' => i += 1,
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1;
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1;
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1;
+            }
+            ':' => {
+                out.push(Tok::Colon);
+                i += 1;
+            }
+            '\'' => {
+                let mut v = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(syntax("unterminated string literal")),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            v.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            v.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Tok::Str(v));
+            }
+            c if c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '$' | '-') => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], '_' | '/' | '.' | '$' | '-'))
+                {
+                    i += 1;
+                }
+                out.push(Tok::Word(chars[start..i].iter().collect()));
+            }
+            other => {
+                return Err(syntax(format!(
+                    "unexpected character '{other}' at position {i}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+    fn keyword(&self, kw: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
+    }
+    fn expect(&mut self, t: Tok) -> Result<(), FilterError> {
+        match self.next() {
+            Some(got) if got == t => Ok(()),
+            got => Err(syntax(format!("expected {t:?}, found {got:?}"))),
+        }
+    }
+    fn or(&mut self) -> Result<Expr, FilterError> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+    fn and(&mut self) -> Result<Expr, FilterError> {
+        let mut left = self.unary()?;
+        while self.keyword("and") {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+    fn unary(&mut self) -> Result<Expr, FilterError> {
+        if self.keyword("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let e = self.or()?;
+            self.expect(Tok::RParen)?;
+            return Ok(e);
+        }
+        self.primary()
+    }
+    fn literal(&mut self) -> Result<Lit, FilterError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Str(s)),
+            Some(Tok::Word(w)) => {
+                if w.eq_ignore_ascii_case("true") {
+                    Ok(Lit::Bool(true))
+                } else if w.eq_ignore_ascii_case("false") {
+                    Ok(Lit::Bool(false))
+                } else if w.eq_ignore_ascii_case("null") {
+                    Ok(Lit::Null)
+                } else if uuid::Uuid::parse_str(&w).is_ok() && w.len() == 36 {
+                    Ok(Lit::Guid(w.to_ascii_lowercase()))
+                } else if w
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
+                {
+                    Ok(Lit::Num(w))
+                } else {
+                    Err(syntax(format!("'{w}' is not a literal")))
+                }
+            }
+            got => Err(syntax(format!("expected a literal, found {got:?}"))),
+        }
+    }
+    fn primary(&mut self) -> Result<Expr, FilterError> {
+        let Some(Tok::Word(word)) = self.next() else {
+            return Err(syntax("expected a property or function"));
+        };
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            if let Some(collection) = word
+                .strip_suffix("/any")
+                .or_else(|| word.strip_suffix("/all"))
+            {
+                if word.ends_with("/all") {
+                    return Err(FilterError {
+                        code: "Request_UnsupportedQuery",
+                        message: "Unsupported query: the 'all' lambda operator is not supported."
+                            .to_owned(),
+                    });
+                }
+                let Some(Tok::Word(var)) = self.next() else {
+                    return Err(syntax("expected a lambda variable"));
+                };
+                self.expect(Tok::Colon)?;
+                let body = self.or()?;
+                self.expect(Tok::RParen)?;
+                return Ok(Expr::Any {
+                    collection: collection.to_owned(),
+                    var,
+                    body: Box::new(body),
+                });
+            }
+            let Some(Tok::Word(prop)) = self.next() else {
+                return Err(syntax(format!("expected a property in {word}(...)")));
+            };
+            self.expect(Tok::Comma)?;
+            let arg = self.literal()?;
+            self.expect(Tok::RParen)?;
+            return Ok(Expr::Func {
+                name: word.to_ascii_lowercase(),
+                prop,
+                arg,
+            });
+        }
+        if self.keyword("eq") || self.keyword("ne") {
+            let ne = self.keyword("ne");
+            self.pos += 1;
+            let lit = self.literal()?;
+            return Ok(Expr::Cmp {
+                prop: word,
+                ne,
+                lit,
+            });
+        }
+        if self.keyword("in") {
+            self.pos += 1;
+            self.expect(Tok::LParen)?;
+            let mut lits = vec![self.literal()?];
+            while self.peek() == Some(&Tok::Comma) {
+                self.pos += 1;
+                lits.push(self.literal()?);
+            }
+            self.expect(Tok::RParen)?;
+            return Ok(Expr::In { prop: word, lits });
+        }
+        match self.peek() {
+            Some(Tok::Word(op)) => Err(FilterError {
+                code: "Request_UnsupportedQuery",
+                message: format!(
+                    "Unsupported query: operator '{op}' is not supported on property '{word}'."
+                ),
+            }),
+            other => Err(syntax(format!(
+                "expected an operator after '{word}', found {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Parses a `$filter` value.
+pub(crate) fn parse(s: &str) -> Result<Expr, FilterError> {
+    let mut p = Parser {
+        toks: tokenize(s)?,
+        pos: 0,
+    };
+    let e = p.or()?;
+    if p.pos != p.toks.len() {
+        return Err(syntax(format!("unexpected {:?}", p.toks[p.pos])));
+    }
+    Ok(e)
+}
+
+/// The group properties Graph knows (for "Could not find a property" vs "Unsupported").
+pub(crate) const GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "classification",
+    "createdDateTime",
+    "creationOptions",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+    "assignedLicenses",
+    "licenseProcessingState",
+    "hasMembersWithLicenseErrors",
+];
+
+/// Canonical property name (Graph matches property names case-insensitively).
+fn canonical(prop: &str) -> Option<&'static str> {
+    GROUP_PROPERTIES
+        .iter()
+        .copied()
+        .find(|p| p.eq_ignore_ascii_case(prop))
+}
+
+fn unknown_or_unsupported(prop: &str) -> FilterError {
+    match canonical(prop) {
+        Some(p) => FilterError {
+            code: "Request_UnsupportedQuery",
+            message: format!(
+                "Unsupported or invalid query filter clause specified for property '{p}' of resource 'Group'."
+            ),
+        },
+        None => FilterError {
+            code: "Request_BadRequest",
+            message: format!(
+                "Could not find a property named '{prop}' on type 'microsoft.graph.group'."
+            ),
+        },
+    }
+}
+
+fn needs_advanced(what: &str) -> FilterError {
+    FilterError {
+        code: "Request_UnsupportedQuery",
+        message: format!(
+            "Operator '{what}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+        ),
+    }
+}
+
+fn type_mismatch(prop_type: &str, lit: &Lit) -> FilterError {
+    FilterError {
+        code: "Request_BadRequest",
+        message: format!(
+            "A binary operator with incompatible types was detected. Found operand types '{prop_type}' and '{}' for operator kind 'Equal'.",
+            lit.edm()
+        ),
+    }
+}
+
+/// Maximum values in one `in (...)` / `or` chain, Graph's default.
+pub(crate) const MAX_OR_VALUES: usize = 15;
+
+/// Checks the filter against what Graph supports; `advanced` = `$count=true` + eventual.
+pub(crate) fn validate(e: &Expr, advanced: bool) -> Result<(), FilterError> {
+    check_or_width(e)?;
+    check(e, advanced)
+}
+
+fn or_leaves(e: &Expr) -> usize {
+    match e {
+        Expr::Or(a, b) => or_leaves(a) + or_leaves(b),
+        Expr::In { lits, .. } => lits.len(),
+        _ => 1,
+    }
+}
+
+fn check_or_width(e: &Expr) -> Result<(), FilterError> {
+    let n = match e {
+        Expr::Or(..) | Expr::In { .. } => or_leaves(e),
+        _ => 0,
+    };
+    if n > MAX_OR_VALUES {
+        return Err(FilterError {
+            code: "Request_UnsupportedQuery",
+            message: format!(
+                "Too many child clauses specified in search filter expression containing 'OR' operators: {n}. Max allowed: {MAX_OR_VALUES}."
+            ),
+        });
+    }
+    match e {
+        Expr::And(a, b) => {
+            check_or_width(a)?;
+            check_or_width(b)
+        }
+        Expr::Not(a) => check_or_width(a),
+        _ => Ok(()),
+    }
+}
+
+fn string_prop(p: &str) -> bool {
+    matches!(p, "id" | "displayName" | "mailNickname" | "mail")
+}
+
+fn check(e: &Expr, advanced: bool) -> Result<(), FilterError> {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            check(a, advanced)?;
+            check(b, advanced)
+        }
+        Expr::Not(a) => {
+            if !advanced {
+                return Err(needs_advanced("not"));
+            }
+            check(a, advanced)
+        }
+        Expr::Cmp { prop, ne, lit } => {
+            let Some(p) = canonical(prop) else {
+                return Err(unknown_or_unsupported(prop));
+            };
+            if *ne && !advanced {
+                return Err(needs_advanced("ne"));
+            }
+            match p {
+                _ if string_prop(p) => match lit {
+                    Lit::Str(_) => Ok(()),
+                    Lit::Null if advanced => Ok(()),
+                    other => Err(type_mismatch("Edm.String", other)),
+                },
+                "securityEnabled" | "mailEnabled" => match lit {
+                    Lit::Bool(_) => Ok(()),
+                    other => Err(type_mismatch("Edm.Boolean", other)),
+                },
+                "hasMembersWithLicenseErrors" => match lit {
+                    Lit::Bool(true) if !*ne => Ok(()),
+                    Lit::Bool(_) => Err(unknown_or_unsupported(p)),
+                    other => Err(type_mismatch("Edm.Boolean", other)),
+                },
+                _ => Err(unknown_or_unsupported(p)),
+            }
+        }
+        Expr::In { prop, lits } => {
+            let Some(p) = canonical(prop).filter(|p| string_prop(p)) else {
+                return Err(unknown_or_unsupported(prop));
+            };
+            match lits.iter().find(|l| !matches!(l, Lit::Str(_))) {
+                Some(bad) => Err(type_mismatch("Edm.String", bad)),
+                None => {
+                    let _ = p;
+                    Ok(())
+                }
+            }
+        }
+        Expr::Func { name, prop, arg } => {
+            let ok_prop =
+                canonical(prop).filter(|p| matches!(*p, "displayName" | "mailNickname" | "mail"));
+            match name.as_str() {
+                "startswith" => {}
+                "endswith" if advanced => {}
+                "endswith" => return Err(needs_advanced("endsWith")),
+                other => {
+                    return Err(FilterError {
+                        code: "Request_UnsupportedQuery",
+                        message: format!("Unsupported query: function '{other}' is not supported."),
+                    });
+                }
+            }
+            if ok_prop.is_none() {
+                return Err(unknown_or_unsupported(prop));
+            }
+            match arg {
+                Lit::Str(_) => Ok(()),
+                other => Err(type_mismatch("Edm.String", other)),
+            }
+        }
+        Expr::Any {
+            collection,
+            var,
+            body,
+        } => {
+            let coll = canonical(collection);
+            match (coll, body.as_ref()) {
+                (
+                    Some("assignedLicenses"),
+                    Expr::Cmp {
+                        prop,
+                        ne: false,
+                        lit,
+                    },
+                ) if prop.eq_ignore_ascii_case(&format!("{var}/skuId")) => match lit {
+                    Lit::Guid(_) => Ok(()),
+                    other => Err(type_mismatch("Edm.Guid", other)),
+                },
+                (
+                    Some("groupTypes"),
+                    Expr::Cmp {
+                        prop,
+                        ne: false,
+                        lit,
+                    },
+                ) if prop == var => match lit {
+                    Lit::Str(_) => Ok(()),
+                    other => Err(type_mismatch("Edm.String", other)),
+                },
+                (Some(c), _) => Err(unknown_or_unsupported(c)),
+                (None, _) => Err(unknown_or_unsupported(collection)),
+            }
+        }
+    }
+}
+
+/// The facts about one group that filters look at.
+pub(crate) struct Row<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) display_name: &'a str,
+    pub(crate) mail_nickname: Option<&'a str>,
+    pub(crate) mail: Option<&'a str>,
+    pub(crate) security_enabled: bool,
+    pub(crate) mail_enabled: bool,
+    pub(crate) group_types: &'a [String],
+    pub(crate) sku_ids: Vec<&'a str>,
+    pub(crate) has_errors: bool,
+}
+
+impl Row<'_> {
+    fn string(&self, prop: &str) -> Option<&str> {
+        match canonical(prop)? {
+            "id" => Some(self.id),
+            "displayName" => Some(self.display_name),
+            "mailNickname" => self.mail_nickname,
+            "mail" => self.mail,
+            _ => None,
+        }
+    }
+}
+
+/// Evaluates a validated filter. String comparisons are case-insensitive, as in Entra.
+pub(crate) fn eval(e: &Expr, row: &Row<'_>) -> bool {
+    let eq = |a: Option<&str>, b: &str| a.is_some_and(|a| a.eq_ignore_ascii_case(b));
+    match e {
+        Expr::And(a, b) => eval(a, row) && eval(b, row),
+        Expr::Or(a, b) => eval(a, row) || eval(b, row),
+        Expr::Not(a) => !eval(a, row),
+        Expr::Cmp { prop, ne, lit } => {
+            let hit = match (canonical(prop), lit) {
+                (Some("securityEnabled"), Lit::Bool(b)) => row.security_enabled == *b,
+                (Some("mailEnabled"), Lit::Bool(b)) => row.mail_enabled == *b,
+                (Some("hasMembersWithLicenseErrors"), Lit::Bool(b)) => row.has_errors == *b,
+                (_, Lit::Str(s)) => eq(row.string(prop), s),
+                (_, Lit::Null) => row.string(prop).is_none(),
+                _ => false,
+            };
+            hit != *ne
+        }
+        Expr::In { prop, lits } => lits.iter().any(|l| match l {
+            Lit::Str(s) => eq(row.string(prop), s),
+            _ => false,
+        }),
+        Expr::Func { name, prop, arg } => {
+            let (Some(v), Lit::Str(a)) = (row.string(prop), arg) else {
+                return false;
+            };
+            let (v, a) = (v.to_lowercase(), a.to_lowercase());
+            if name == "startswith" {
+                v.starts_with(&a)
+            } else {
+                v.ends_with(&a)
+            }
+        }
+        Expr::Any {
+            collection, body, ..
+        } => match (canonical(collection), body.as_ref()) {
+            (
+                Some("assignedLicenses"),
+                Expr::Cmp {
+                    lit: Lit::Guid(g), ..
+                },
+            ) => row.sku_ids.iter().any(|s| s.eq_ignore_ascii_case(g)),
+            (
+                Some("groupTypes"),
+                Expr::Cmp {
+                    lit: Lit::Str(t), ..
+                },
+            ) => row.group_types.iter().any(|s| s.eq_ignore_ascii_case(t)),
+            _ => false,
+        },
+    }
+}

@@ -1,0 +1,665 @@
+//! Organization, subscribed SKUs, groups, members and `assignLicense`.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::list;
+use crate::filter::{self, GROUP_PROPERTIES, Row};
+use crate::http::{Ctx, SimRequest, SimResponse};
+use crate::license::LicenseView;
+use crate::server::{Inner, ObjRef, Shared};
+use crate::tenant::{AssignedLicense, Group};
+
+/// Group properties returned when there is no `$select` (Graph's default set).
+const DEFAULT_GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "classification",
+    "createdDateTime",
+    "creationOptions",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+];
+
+/// A group relationship that lists directory objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Relation {
+    Members,
+    TransitiveMembers,
+    MembersWithLicenseErrors,
+}
+
+impl Relation {
+    pub(crate) fn parse(s: &str) -> Option<Relation> {
+        match s {
+            "members" => Some(Relation::Members),
+            "transitiveMembers" => Some(Relation::TransitiveMembers),
+            "membersWithLicenseErrors" => Some(Relation::MembersWithLicenseErrors),
+            _ => None,
+        }
+    }
+}
+
+/// One request's view of the tenant.
+pub(crate) struct Api<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) ctx: &'a Ctx,
+    pub(crate) req: &'a SimRequest,
+    pub(crate) ver: &'static str,
+    pub(crate) now: Instant,
+}
+
+impl Api<'_> {
+    fn metadata(&self, tail: &str) -> String {
+        format!("{}/{}/$metadata#{tail}", self.ctx.base, self.ver)
+    }
+
+    fn select_suffix(select: &Option<Vec<String>>) -> String {
+        match select {
+            Some(s) if !s.is_empty() => format!("({})", s.join(",")),
+            _ => String::new(),
+        }
+    }
+
+    pub(crate) fn organization(&self, inner: &Inner) -> SimResponse {
+        let o = match list::options(self.ctx, self.req, &["$select"]) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        let t = &inner.tenant;
+        let domains: Vec<Value> = t
+            .verified_domains
+            .iter()
+            .map(|d| {
+                json!({
+                    "capabilities": "Email, OfficeCommunicationsOnline",
+                    "isDefault": d.is_default,
+                    "isInitial": d.is_initial,
+                    "name": d.name,
+                    "type": "Managed",
+                })
+            })
+            .collect();
+        let org = json!({
+            "id": t.id,
+            "deletedDateTime": null,
+            "displayName": t.display_name,
+            "tenantType": "AAD",
+            "verifiedDomains": domains,
+        });
+        let org = match (&o.select, org) {
+            (Some(s), Value::Object(m)) => list::project(m, s),
+            (_, v) => v,
+        };
+        SimResponse::json(
+            StatusCode::OK,
+            json!({
+                "@odata.context": self.metadata(&format!("organization{}", Self::select_suffix(&o.select))),
+                "value": [org],
+            }),
+        )
+    }
+
+    pub(crate) fn subscribed_skus(&self, inner: &Inner) -> SimResponse {
+        let o = match list::options(self.ctx, self.req, &["$select"]) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        let t = &inner.tenant;
+        let value: Vec<Value> = t
+            .subscribed_skus
+            .iter()
+            .map(|s| {
+                let v = json!({
+                    "accountName": t.display_name,
+                    "accountId": t.id,
+                    "appliesTo": s.applies_to,
+                    "capabilityStatus": s.capability_status,
+                    "consumedUnits": inner.lic.consumed(&s.sku_id),
+                    "id": format!("{}_{}", t.id, s.sku_id),
+                    "prepaidUnits": {
+                        "enabled": s.prepaid_units.enabled,
+                        "suspended": s.prepaid_units.suspended,
+                        "warning": s.prepaid_units.warning,
+                        "lockedOut": s.prepaid_units.locked_out,
+                    },
+                    "servicePlans": s.service_plans.iter().map(|p| json!({
+                        "servicePlanId": p.service_plan_id,
+                        "servicePlanName": p.service_plan_name,
+                        "provisioningStatus": p.provisioning_status,
+                        "appliesTo": p.applies_to,
+                    })).collect::<Vec<_>>(),
+                    "skuId": s.sku_id,
+                    "skuPartNumber": s.sku_part_number,
+                    "subscriptionIds": s.subscription_ids,
+                });
+                match (&o.select, v) {
+                    (Some(sel), Value::Object(m)) => list::project(m, sel),
+                    (_, v) => v,
+                }
+            })
+            .collect();
+        SimResponse::json(
+            StatusCode::OK,
+            json!({
+                "@odata.context": self.metadata(&format!("subscribedSkus{}", Self::select_suffix(&o.select))),
+                "value": value,
+            }),
+        )
+    }
+
+    fn check_select(&self, select: &Option<Vec<String>>) -> Result<(), SimResponse> {
+        for s in select.iter().flatten() {
+            if !GROUP_PROPERTIES.iter().any(|p| p.eq_ignore_ascii_case(s)) {
+                return Err(self.ctx.bad_request(&format!(
+                    "Could not find a property named '{s}' on type 'microsoft.graph.group'."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A group as Graph serialises it: the default set, or exactly the selected properties.
+    fn group_json(&self, g: &Group, view: &LicenseView, select: &Option<Vec<String>>) -> Value {
+        let mut m = Map::new();
+        let all = group_properties(g, view);
+        match select {
+            None => {
+                for p in DEFAULT_GROUP_PROPERTIES {
+                    if let Some(v) = all.get(*p) {
+                        m.insert((*p).to_owned(), v.clone());
+                    }
+                }
+            }
+            Some(sel) => {
+                for s in sel {
+                    if let Some((k, v)) = all.iter().find(|(k, _)| k.eq_ignore_ascii_case(s)) {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    fn find(&self, inner: &Inner, id: &str) -> Result<usize, SimResponse> {
+        let lower = id.to_ascii_lowercase();
+        if uuid::Uuid::parse_str(&lower).is_err() {
+            return Err(self
+                .ctx
+                .bad_request(&format!("Invalid object identifier '{id}'.")));
+        }
+        inner
+            .lic
+            .group_index(&lower)
+            .ok_or_else(|| self.ctx.not_found(id))
+    }
+
+    pub(crate) fn list_groups(&self, inner: &Inner) -> SimResponse {
+        let o = match list::options(
+            self.ctx,
+            self.req,
+            &[
+                "$select",
+                "$top",
+                "$filter",
+                "$count",
+                "$skiptoken",
+                "$orderby",
+            ],
+        ) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        if let Err(e) = self.check_select(&o.select) {
+            return e;
+        }
+        let expr = match &o.filter {
+            None => None,
+            Some(f) => {
+                match filter::parse(f).and_then(|e| filter::validate(&e, o.advanced).map(|()| e)) {
+                    Ok(e) => Some(e),
+                    Err(fe) => {
+                        return self
+                            .ctx
+                            .error(StatusCode::BAD_REQUEST, fe.code, &fe.message);
+                    }
+                }
+            }
+        };
+        if let Some((prop, _)) = &o.orderby {
+            if !prop.eq_ignore_ascii_case("displayName") {
+                return self
+                    .ctx
+                    .unsupported(&format!("Sorting by '{prop}' is not supported."));
+            }
+            if expr.is_some() && !o.advanced {
+                return self
+                    .ctx
+                    .unsupported("Sorting not supported for current query.");
+            }
+        }
+        let delay = self.shared.config.processing_delay;
+        let mut rows: Vec<(usize, LicenseView)> = Vec::new();
+        for (i, g) in inner.tenant.groups.iter().enumerate() {
+            let view = inner.lic.view(i, self.now, delay);
+            let keep = match &expr {
+                None => true,
+                Some(e) => filter::eval(
+                    e,
+                    &Row {
+                        id: &g.id,
+                        display_name: &g.display_name,
+                        mail_nickname: g.mail_nickname.as_deref(),
+                        mail: g.mail.as_deref(),
+                        security_enabled: g.security_enabled,
+                        mail_enabled: g.mail_enabled,
+                        group_types: &g.group_types,
+                        sku_ids: view.assigned.iter().map(|l| l.sku_id.as_str()).collect(),
+                        has_errors: !inner.lic.errors_of(i).is_empty(),
+                    },
+                ),
+            };
+            if keep {
+                rows.push((i, view));
+            }
+        }
+        if let Some((_, desc)) = &o.orderby {
+            rows.sort_by(|(a, _), (b, _)| {
+                let (ga, gb) = (&inner.tenant.groups[*a], &inner.tenant.groups[*b]);
+                ga.display_name
+                    .to_lowercase()
+                    .cmp(&gb.display_name.to_lowercase())
+                    .then(ga.id.cmp(&gb.id))
+            });
+            if *desc {
+                rows.reverse();
+            }
+        }
+        let items = rows
+            .into_iter()
+            .map(|(i, view)| {
+                let g = &inner.tenant.groups[i];
+                (g.id.clone(), self.group_json(g, &view, &o.select))
+            })
+            .collect();
+        let context = self.metadata(&format!("groups{}", Self::select_suffix(&o.select)));
+        list::page(self.ctx, self.req, context, items, &o)
+    }
+
+    pub(crate) fn count_groups(&self, inner: &Inner) -> SimResponse {
+        if !self.req.eventual() {
+            return self.ctx.bad_request("$count is not currently supported.");
+        }
+        SimResponse::text(StatusCode::OK, inner.tenant.groups.len().to_string())
+    }
+
+    pub(crate) fn get_group(&self, inner: &Inner, id: &str) -> SimResponse {
+        let o = match list::options(self.ctx, self.req, &["$select"]) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        if let Err(e) = self.check_select(&o.select) {
+            return e;
+        }
+        let i = match self.find(inner, id) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        let view = inner
+            .lic
+            .view(i, self.now, self.shared.config.processing_delay);
+        let mut v = self.group_json(&inner.tenant.groups[i], &view, &o.select);
+        if let Value::Object(m) = &mut v {
+            m.insert(
+                "@odata.context".to_owned(),
+                Value::String(
+                    self.metadata(&format!("groups{}/$entity", Self::select_suffix(&o.select))),
+                ),
+            );
+        }
+        SimResponse::json(StatusCode::OK, v)
+    }
+
+    /// Direct members, transitive members (nested groups and their members, each once), or the
+    /// members with license errors.
+    fn member_ids(&self, inner: &Inner, i: usize, rel: Relation) -> Vec<String> {
+        match rel {
+            Relation::Members => inner.tenant.groups[i].members.clone(),
+            Relation::TransitiveMembers => {
+                let mut out = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                let mut stack = vec![i];
+                let mut visited = std::collections::HashSet::from([i]);
+                while let Some(g) = stack.pop() {
+                    for m in &inner.tenant.groups[g].members {
+                        if seen.insert(m.clone()) {
+                            out.push(m.clone());
+                        }
+                        if let Some(child) = inner.lic.group_index(m)
+                            && visited.insert(child)
+                        {
+                            stack.push(child);
+                        }
+                    }
+                }
+                out
+            }
+            Relation::MembersWithLicenseErrors => {
+                let mut out: Vec<String> = Vec::new();
+                for e in inner.lic.errors_of(i) {
+                    if !out.contains(&e.member) {
+                        out.push(e.member.clone());
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    pub(crate) fn list_members(
+        &self,
+        inner: &Inner,
+        id: &str,
+        rel: Relation,
+        devices_only: bool,
+    ) -> SimResponse {
+        let o = match list::options(
+            self.ctx,
+            self.req,
+            &["$select", "$top", "$count", "$skiptoken"],
+        ) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        let i = match self.find(inner, id) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        let delay = self.shared.config.processing_delay;
+        let items: Vec<(String, Value)> = self
+            .member_ids(inner, i, rel)
+            .into_iter()
+            .filter_map(|m| {
+                let obj = self.directory_object(inner, &m, delay)?;
+                if devices_only
+                    && obj.get("@odata.type").and_then(Value::as_str)
+                        != Some("#microsoft.graph.device")
+                {
+                    return None;
+                }
+                let v = match &o.select {
+                    Some(sel) => list::project(obj, sel),
+                    None => Value::Object(obj),
+                };
+                Some((m, v))
+            })
+            .collect();
+        let set = if devices_only {
+            "devices"
+        } else {
+            "directoryObjects"
+        };
+        let context = self.metadata(&format!("{set}{}", Self::select_suffix(&o.select)));
+        list::page(self.ctx, self.req, context, items, &o)
+    }
+
+    pub(crate) fn count_members(
+        &self,
+        inner: &Inner,
+        id: &str,
+        rel: Relation,
+        devices_only: bool,
+    ) -> SimResponse {
+        let i = match self.find(inner, id) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        if !self.req.eventual() {
+            return self.ctx.bad_request("$count is not currently supported.");
+        }
+        let n = self
+            .member_ids(inner, i, rel)
+            .iter()
+            .filter(|m| !devices_only || matches!(inner.objects.get(*m), Some(ObjRef::Device(_))))
+            .count();
+        SimResponse::text(StatusCode::OK, n.to_string())
+    }
+
+    fn directory_object(
+        &self,
+        inner: &Inner,
+        id: &str,
+        delay: std::time::Duration,
+    ) -> Option<Map<String, Value>> {
+        let t = &inner.tenant;
+        let found = inner.objects.get(id).copied()?;
+        if let ObjRef::Device(i) = found {
+            let d = &t.devices[i];
+            let v = json!({
+                "@odata.type": "#microsoft.graph.device",
+                "id": d.id,
+                "accountEnabled": d.account_enabled,
+                "deviceId": d.device_id,
+                "displayName": d.display_name,
+                "operatingSystem": d.operating_system,
+                "operatingSystemVersion": d.operating_system_version,
+                "trustType": d.trust_type,
+            });
+            return v.as_object().cloned();
+        }
+        if let ObjRef::User(i) = found {
+            let u = &t.users[i];
+            let v = json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": u.id,
+                "businessPhones": [],
+                "displayName": u.display_name,
+                "userPrincipalName": u.user_principal_name,
+            });
+            return v.as_object().cloned();
+        }
+        let i = inner.lic.group_index(id)?;
+        let view = inner.lic.view(i, self.now, delay);
+        let Value::Object(mut m) = self.group_json(&t.groups[i], &view, &None) else {
+            return None;
+        };
+        let mut out = Map::new();
+        out.insert(
+            "@odata.type".to_owned(),
+            Value::String("#microsoft.graph.group".to_owned()),
+        );
+        out.append(&mut m);
+        Some(out)
+    }
+
+    pub(crate) fn assign_license(&self, inner: &mut Inner, id: &str) -> SimResponse {
+        inner.stats.writes += 1;
+        let i = match self.find(inner, id) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        let body: Value = match serde_json::from_slice(&self.req.body) {
+            Ok(v) => v,
+            Err(_) => {
+                return self.ctx.error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+                );
+            }
+        };
+        let (add, remove) = match parse_assign(&body) {
+            Ok(x) => x,
+            Err(prop) => {
+                return self.ctx.bad_request(&format!(
+                    "Invalid value specified for property '{prop}' of resource 'Group'."
+                ));
+            }
+        };
+        let t = &inner.tenant;
+        for sku in add.iter().map(|a| &a.sku_id).chain(remove.iter()) {
+            let Some(s) = t.subscribed_skus.iter().find(|s| &s.sku_id == sku) else {
+                return self.ctx.bad_request(&format!(
+                    "License {sku} does not correspond to a valid company License."
+                ));
+            };
+            if let Some(a) = add.iter().find(|a| &a.sku_id == sku) {
+                for p in &a.disabled_plans {
+                    if !s
+                        .service_plans
+                        .iter()
+                        .any(|sp| sp.service_plan_id.eq_ignore_ascii_case(p))
+                    {
+                        return self.ctx.bad_request(&format!(
+                            "Service plan {p} does not belong to license {sku}."
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(both) = add.iter().find(|a| remove.contains(&a.sku_id)) {
+            return self.ctx.bad_request(&format!(
+                "License {} is present in both addLicenses and removeLicenses.",
+                both.sku_id
+            ));
+        }
+        let delay = self.shared.config.processing_delay;
+        let lag = inner.faults.read_after_write_lag;
+        inner.lic.assign(i, add, &remove, self.now, delay, lag);
+        inner.stats.writes_applied += 1;
+        // The 202 carries the group as it is now (the writer sees its own write).
+        let view = LicenseView {
+            assigned: inner.lic.assigned(i).to_vec(),
+            state: inner.lic.view(i, self.now, delay).state,
+        };
+        let _ = &view;
+        let mut v = self.group_json(&inner.tenant.groups[i], &view, &None);
+        if let Value::Object(m) = &mut v {
+            m.insert(
+                "@odata.context".to_owned(),
+                Value::String(self.metadata("groups/$entity")),
+            );
+        }
+        SimResponse::json(StatusCode::ACCEPTED, v)
+    }
+}
+
+/// Parses an `assignLicense` body; `Err(property)` names the invalid property.
+fn parse_assign(body: &Value) -> Result<(Vec<AssignedLicense>, Vec<String>), &'static str> {
+    let add = body
+        .get("addLicenses")
+        .and_then(Value::as_array)
+        .ok_or("addLicenses")?;
+    let remove = body
+        .get("removeLicenses")
+        .and_then(Value::as_array)
+        .ok_or("removeLicenses")?;
+    let guid = |v: &Value| {
+        v.as_str()
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+            .map(str::to_ascii_lowercase)
+    };
+    let mut adds = Vec::new();
+    for a in add {
+        let sku = a.get("skuId").and_then(guid).ok_or("addLicenses")?;
+        let plans = match a.get("disabledPlans") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(p)) => p
+                .iter()
+                .map(guid)
+                .collect::<Option<Vec<_>>>()
+                .ok_or("disabledPlans")?,
+            Some(_) => return Err("disabledPlans"),
+        };
+        if adds.iter().any(|x: &AssignedLicense| x.sku_id == sku) {
+            return Err("addLicenses");
+        }
+        adds.push(AssignedLicense {
+            sku_id: sku,
+            disabled_plans: plans,
+        });
+    }
+    let removes = remove
+        .iter()
+        .map(guid)
+        .collect::<Option<Vec<_>>>()
+        .ok_or("removeLicenses")?;
+    Ok((adds, removes))
+}
+
+/// Every property the simulator can return for a group.
+fn group_properties(g: &Group, view: &LicenseView) -> Map<String, Value> {
+    let v = json!({
+        "id": g.id,
+        "deletedDateTime": null,
+        "classification": null,
+        "createdDateTime": g.created_date_time,
+        "creationOptions": [],
+        "description": g.description,
+        "displayName": g.display_name,
+        "expirationDateTime": null,
+        "groupTypes": g.group_types,
+        "isAssignableToRole": null,
+        "mail": g.mail,
+        "mailEnabled": g.mail_enabled,
+        "mailNickname": g.mail_nickname,
+        "membershipRule": g.membership_rule,
+        "membershipRuleProcessingState": g.membership_rule_processing_state,
+        "onPremisesDomainName": null,
+        "onPremisesLastSyncDateTime": null,
+        "onPremisesNetBiosName": null,
+        "onPremisesSamAccountName": null,
+        "onPremisesSecurityIdentifier": null,
+        "onPremisesSyncEnabled": null,
+        "preferredDataLocation": null,
+        "preferredLanguage": null,
+        "proxyAddresses": [],
+        "renewedDateTime": g.created_date_time,
+        "resourceBehaviorOptions": [],
+        "resourceProvisioningOptions": [],
+        "securityEnabled": g.security_enabled,
+        "securityIdentifier": null,
+        "theme": null,
+        "visibility": if g.group_types.iter().any(|t| t == "Unified") { Value::from("Private") } else { Value::Null },
+        "onPremisesProvisioningErrors": [],
+        "serviceProvisioningErrors": [],
+        "assignedLicenses": view.assigned.iter().map(|l| json!({
+            "disabledPlans": l.disabled_plans,
+            "skuId": l.sku_id,
+        })).collect::<Vec<_>>(),
+        "licenseProcessingState": {"state": view.state.as_str()},
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,462 @@
+//! The axum server: entry handler, fault injection, request log and stats.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body as AxumBody;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
+use crate::http::{Ctx, SimRequest, SimResponse, http_date};
+use crate::license::Licensing;
+use crate::routes;
+use crate::tenant::Tenant;
+
+/// Everything mutable, behind one lock (never held across an await).
+pub(crate) struct Inner {
+    pub(crate) tenant: Tenant,
+    pub(crate) lic: Licensing,
+    /// Access token -> expiry.
+    pub(crate) tokens: HashMap<String, Instant>,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) faults: Faults,
+    pub(crate) stats: Stats,
+    /// Object id -> where it lives in the tenant.
+    pub(crate) objects: HashMap<String, ObjRef>,
+    log: Vec<LoggedRequest>,
+    /// Sequence number of `log[0]` (entries are reserved at arrival, filled in later).
+    log_base: u64,
+}
+
+impl Inner {
+    /// Settles license processing up to now; every handler calls this first.
+    pub(crate) fn settle(&mut self, delay: Duration) -> Instant {
+        let now = Instant::now();
+        self.lic.settle(now, delay);
+        now
+    }
+
+    pub(crate) fn count(&mut self, route: &str, status: StatusCode) {
+        *self.stats.per_route.entry(route.to_owned()).or_default() += 1;
+        *self.stats.per_status.entry(status.as_u16()).or_default() += 1;
+    }
+
+    /// Reserves a log slot in arrival order; returns its sequence number.
+    pub(crate) fn log_arrival(&mut self, method: &str, path_and_query: String) -> u64 {
+        let seq = self.log_base + self.log.len() as u64;
+        self.log.push(LoggedRequest {
+            method: method.to_owned(),
+            path_and_query,
+            status: 0,
+            batch_item: None,
+            fault: None,
+        });
+        seq
+    }
+
+    pub(crate) fn log_batch_item(&mut self, entry: LoggedRequest) {
+        self.log.push(entry);
+    }
+
+    pub(crate) fn log_finish(&mut self, seq: u64, status: StatusCode, fault: Option<&str>) {
+        if let Some(e) = seq
+            .checked_sub(self.log_base)
+            .and_then(|i| self.log.get_mut(i as usize))
+        {
+            e.status = status.as_u16();
+            e.fault = fault.map(str::to_owned);
+        }
+    }
+
+    pub(crate) fn log(&self) -> Vec<LoggedRequest> {
+        self.log.clone()
+    }
+
+    pub(crate) fn clear_log(&mut self) {
+        self.log_base += self.log.len() as u64;
+        self.log.clear();
+    }
+}
+
+/// Where a directory object lives in the tenant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ObjRef {
+    Device(usize),
+    User(usize),
+    Group,
+}
+
+/// State shared by all handlers.
+pub(crate) struct Shared {
+    pub(crate) config: SimConfig,
+    pub(crate) base: String,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub(crate) fn new(tenant: Tenant, config: SimConfig, base: String) -> std::io::Result<Shared> {
+        let lic = Licensing::new(&tenant)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        Ok(Shared {
+            inner: Mutex::new(Inner {
+                lic,
+                tokens: HashMap::new(),
+                rng: ChaCha8Rng::seed_from_u64(config.seed),
+                faults: config.faults.clone(),
+                stats: Stats::default(),
+                objects: tenant
+                    .devices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (d.id.clone(), ObjRef::Device(i)))
+                    .chain(
+                        tenant
+                            .users
+                            .iter()
+                            .enumerate()
+                            .map(|(i, u)| (u.id.clone(), ObjRef::User(i))),
+                    )
+                    .chain(
+                        tenant
+                            .groups
+                            .iter()
+                            .enumerate()
+                            .map(|(_, g)| (g.id.clone(), ObjRef::Group)),
+                    )
+                    .collect(),
+                log: Vec::new(),
+                log_base: 0,
+                tenant,
+            }),
+            config,
+            base,
+        })
+    }
+
+    /// Locks the state. A panic while holding the lock cannot leave it half-written in a way
+    /// that matters for a test double, so a poisoned lock is simply taken over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The random draws one top-level Graph request consumes, always all of them, so the sequence
+/// does not depend on which faults are switched on.
+pub(crate) struct Rolls {
+    latency: f64,
+    throttle: f64,
+    unavailable: f64,
+    kind: f64,
+    drop: f64,
+    lost: f64,
+}
+
+impl Rolls {
+    fn draw(rng: &mut ChaCha8Rng) -> Rolls {
+        Rolls {
+            latency: rng.random(),
+            throttle: rng.random(),
+            unavailable: rng.random(),
+            kind: rng.random(),
+            drop: rng.random(),
+            lost: rng.random(),
+        }
+    }
+}
+
+/// A fault that replaces a response (429 / 503 / 504), shared with `$batch` items.
+pub(crate) fn rejection(
+    ctx: &Ctx,
+    faults: &Faults,
+    throttle: f64,
+    unavailable: f64,
+    kind: f64,
+) -> Option<(SimResponse, &'static str)> {
+    if throttle < faults.throttle_rate {
+        let resp = ctx.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests.",
+        );
+        return Some((with_retry_after(resp, faults), "throttled"));
+    }
+    if unavailable < faults.unavailable_rate {
+        let resp = if kind < 0.5 {
+            with_retry_after(
+                ctx.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable.",
+                ),
+                faults,
+            )
+        } else {
+            ctx.error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "gatewayTimeout",
+                "The gateway did not receive a timely response.",
+            )
+        };
+        return Some((resp, "unavailable"));
+    }
+    None
+}
+
+fn with_retry_after(resp: SimResponse, faults: &Faults) -> SimResponse {
+    let secs = faults.retry_after_secs.max(0.0);
+    let value = if faults.retry_after_as_date {
+        let whole = secs.ceil() as i64;
+        let at = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(whole))
+            .unwrap_or_else(|_| jiff::Timestamp::now());
+        http_date(at)
+    } else if secs.fract() == 0.0 {
+        format!("{}", secs as u64)
+    } else {
+        format!("{secs}")
+    };
+    resp.with_header("Retry-After", value)
+}
+
+/// Builds the router: everything goes through one entry handler that dispatches by path, so
+/// the `$batch` executor can reuse the same Graph dispatcher.
+pub(crate) fn app(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(entry).with_state(shared)
+}
+
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => {
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+    };
+    let raw_path = parts.uri.path().to_owned();
+    let raw_query = parts.uri.query().unwrap_or("").to_owned();
+    let path = percent_decode(&raw_path, false);
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let logged_path = if raw_query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{}", percent_decode(&raw_query, true))
+    };
+    let sreq = SimRequest {
+        method: parts.method.clone(),
+        path,
+        query,
+        headers: parts.headers.clone(),
+        body,
+    };
+    let ctx = Ctx::new(&shared.base, sreq.header("client-request-id"));
+
+    if let Some(resp) = routes::control::handle(&shared, &sreq) {
+        return finish(&ctx, resp, None);
+    }
+    let seq = {
+        let mut inner = shared.lock();
+        inner.stats.requests += 1;
+        inner.log_arrival(parts.method.as_str(), logged_path)
+    };
+    let graph = sreq.path.starts_with("/v1.0/") || sreq.path.starts_with("/beta/");
+    if !graph {
+        let (route, resp) = routes::auth::handle(&shared, &ctx, &sreq);
+        let mut inner = shared.lock();
+        inner.count(&route, resp.status);
+        inner.log_finish(seq, resp.status, None);
+        return finish(&ctx, resp, None);
+    }
+
+    let (rolls, faults) = {
+        let mut inner = shared.lock();
+        let rolls = Rolls::draw(&mut inner.rng);
+        (rolls, inner.faults.clone())
+    };
+    let delay = faults.latency.unwrap_or_default()
+        + faults
+            .latency_jitter
+            .map(|j| j.mul_f64(rolls.latency))
+            .unwrap_or_default();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+
+    let mut inner = shared.lock();
+    let (route, resp, fault, write) = match routes::auth::check_bearer(&mut inner, &ctx, &sreq) {
+        Err(resp) => ("unauthenticated".to_owned(), resp, None, false),
+        Ok(()) => {
+            let write = routes::is_write(&sreq);
+            if let Some((resp, fault)) =
+                rejection(&ctx, &faults, rolls.throttle, rolls.unavailable, rolls.kind)
+            {
+                if write {
+                    inner.stats.writes += 1;
+                }
+                let route = routes::route_name(&sreq);
+                (route, resp, Some(fault), write)
+            } else {
+                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, true);
+                let fault = if write && rolls.lost < faults.lost_write_rate {
+                    Some("lost_write")
+                } else if rolls.drop < faults.drop_rate {
+                    Some("dropped")
+                } else {
+                    None
+                };
+                (route, resp, fault, write)
+            }
+        }
+    };
+    let _ = write;
+    inner.count(&route, resp.status);
+    match fault {
+        Some("throttled") => inner.stats.faults.throttled += 1,
+        Some("unavailable") => inner.stats.faults.unavailable += 1,
+        Some("lost_write") => inner.stats.faults.lost_writes += 1,
+        Some("dropped") => inner.stats.faults.dropped += 1,
+        _ => {}
+    }
+    inner.log_finish(seq, resp.status, fault);
+    drop(inner);
+    let drop_conn = matches!(fault, Some("lost_write") | Some("dropped"));
+    finish(&ctx, resp, Some(drop_conn))
+}
+
+/// Turns a [`SimResponse`] into an HTTP response with Graph's id headers. With
+/// `drop_conn == Some(true)` the body stream fails halfway, which makes hyper abort the
+/// connection: the client sees headers, then a broken body.
+fn finish(ctx: &Ctx, resp: SimResponse, drop_conn: Option<bool>) -> Response {
+    let bytes = resp.body_bytes();
+    let body = if drop_conn == Some(true) {
+        let half = Bytes::from(bytes[..bytes.len() / 2].to_vec());
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(half),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "devlic-sim: injected connection drop",
+            )),
+        ];
+        AxumBody::from_stream(futures::stream::iter(chunks))
+    } else {
+        AxumBody::from(bytes)
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = resp.status;
+    let h = out.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(resp.content_type()) {
+        h.insert("content-type", v);
+    }
+    for (k, v) in &resp.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            h.append(name, value);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        h.insert("request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
+        h.insert("client-request-id", v);
+    }
+    out
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    let mut r = Response::new(AxumBody::from(text.to_owned()));
+    *r.status_mut() = status;
+    r
+}
+
+/// Percent-decodes; in a query, `+` means a space (form encoding, what reqwest sends).
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A running server task and its shutdown switch.
+pub(crate) struct Running {
+    pub(crate) shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` and serves until the returned switch is used.
+pub(crate) async fn serve(
+    shared_for: impl FnOnce(String) -> std::io::Result<Arc<Shared>>,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<(Arc<Shared>, std::net::SocketAddr, Running)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let shared = shared_for(format!("http://{local}"))?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = app(shared.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok((
+        shared,
+        local,
+        Running {
+            shutdown: Some(tx),
+            task,
+        },
+    ))
+}
+
+impl Shared {
+    /// The tenant as it is now: assignments, processing states and consumedUnits updated.
+    pub(crate) fn tenant_state(&self) -> Tenant {
+        let mut inner = self.lock();
+        let now = inner.settle(self.config.processing_delay);
+        let mut t = inner.tenant.clone();
+        inner
+            .lic
+            .write_into(&mut t, now, self.config.processing_delay);
+        t
+    }
+}
