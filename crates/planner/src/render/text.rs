@@ -72,7 +72,7 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         p.paint(
             bold,
             &format!(
-                "devlic plan for tenant {} (backend {})",
+                "devlic plan for {} · backend {}",
                 tenant_text(plan),
                 plan.backend
             )
@@ -92,9 +92,9 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             out.push('\n');
             let _ = writeln!(
                 out,
-                "  {} {:<7}{}",
+                "  {} {}{}",
                 p.paint(st, symbol(a.kind)),
-                p.paint(st, verb(a.kind)),
+                p.paint(st, &format!("{:<7}", verb(a.kind))),
                 p.paint(bold, &group_label(&a.group))
             );
             let line = describe(a);

@@ -1,0 +1,125 @@
+//! The versioned JSON format: round trip, version check, integrity checks, committed schema.
+
+use devlic_planner::{plan, render, wire};
+
+use crate::fixtures::*;
+
+fn schema_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/plan.schema.json")
+}
+
+#[test]
+fn committed_schema_is_up_to_date() {
+    let generated = serde_json::to_string_pretty(&wire::plan_json_schema()).expect("schema") + "\n";
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(schema_path(), &generated).expect("write schema");
+    }
+    let committed = std::fs::read_to_string(schema_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schemas/plan.schema.json is stale; regenerate it with\n  \
+         UPDATE_SCHEMA=1 cargo test -p devlic-planner --test it wire::committed_schema_is_up_to_date\n"
+    );
+}
+
+#[test]
+fn plan_json_validates_against_the_schema() {
+    let schema = wire::plan_json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    for p in [
+        plan(&contoso_spec(), &contoso_live()).expect("plan"),
+        plan(&contoso_spec(), &contoso_converged()).expect("plan"),
+    ] {
+        let doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // And the schema rejects what it should.
+    let mut doc: serde_json::Value = serde_json::from_str(&render::json(
+        &plan(&contoso_spec(), &contoso_live()).expect("plan"),
+    ))
+    .expect("json");
+    doc["format_version"] = 2.into();
+    assert!(!validator.is_valid(&doc));
+}
+
+#[test]
+fn round_trip() {
+    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    let text = render::json(&p);
+    assert!(text.starts_with("{\n  \"format_version\": 1,"));
+    assert_eq!(wire::parse(&text).expect("parse"), p);
+    let v1: wire::PlanV1 = serde_json::from_str(&text).expect("v1");
+    assert_eq!(v1.into_plan().expect("into_plan"), p);
+}
+
+#[test]
+fn unknown_format_version_is_refused_clearly() {
+    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
+    doc["format_version"] = 2.into();
+    doc["somethingNew"] = true.into();
+    let err = wire::parse(&doc.to_string()).expect_err("v2");
+    assert!(matches!(
+        err,
+        wire::WireError::UnsupportedVersion { found: 2 }
+    ));
+    assert!(
+        err.to_string()
+            .contains("format_version 2 is not supported"),
+        "{err}"
+    );
+
+    let mut v1 = wire::PlanV1::from_plan(&p);
+    v1.format_version = 7;
+    assert!(matches!(
+        v1.into_plan(),
+        Err(wire::WireError::UnsupportedVersion { found: 7 })
+    ));
+
+    assert!(matches!(
+        wire::parse("{}"),
+        Err(wire::WireError::MissingVersion)
+    ));
+    assert!(matches!(
+        wire::parse("not json"),
+        Err(wire::WireError::Json(_))
+    ));
+}
+
+#[test]
+fn edited_plans_are_refused() {
+    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    let mut v1 = wire::PlanV1::from_plan(&p);
+    v1.summary.revoke = 0;
+    assert!(matches!(
+        v1.into_plan(),
+        Err(wire::WireError::SummaryMismatch)
+    ));
+
+    let mut v1 = wire::PlanV1::from_plan(&p);
+    v1.actions[0].before.clear();
+    v1.actions[0].before_fingerprint =
+        devlic_model::Fingerprint::of_group(v1.actions[0].group.id, &[]);
+    assert!(matches!(
+        v1.into_plan(),
+        Err(wire::WireError::FingerprintMismatch)
+    ));
+
+    let mut v1 = wire::PlanV1::from_plan(&p);
+    v1.actions[2].from_sku = None;
+    assert!(matches!(
+        v1.into_plan(),
+        Err(wire::WireError::InvalidAction { .. })
+    ));
+
+    let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
+    doc["actions"][0]["extra"] = 1.into();
+    assert!(matches!(
+        wire::parse(&doc.to_string()),
+        Err(wire::WireError::Json(_))
+    ));
+}
