@@ -4,6 +4,7 @@
 mod auth;
 mod batch;
 mod security;
+mod sim;
 mod support;
 mod throttling;
 mod writes;

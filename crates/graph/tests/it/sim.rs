@@ -1,0 +1,397 @@
+//! Against the Graph simulator: the exact calls of `read_live` on Contoso, paging across many
+//! pages, the steady-state request bound, member counts, writes and lost write responses, and
+//! throttling/dropped connections injected by the simulator.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use devlic_graph::{AddLicense, GraphClient, GraphError, LiveQuery};
+use devlic_graph_sim::{Faults, LoggedRequest, Sim, SimConfig, Tenant};
+use devlic_model::{GroupId, MemberCounts, ProcessingState, SkuId, known_skus};
+
+use crate::support::{client_for, fast_retry};
+
+const DEVICE1: &str = "ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7";
+const EDU: &str = "e6564056-c8cb-4977-a87c-45c90fe87ea9";
+const SELECT: &str = "$select=id,displayName,securityEnabled,mailEnabled,groupTypes,assignedLicenses,licenseProcessingState";
+
+fn gid(n: u32) -> GroupId {
+    GroupId::parse(&format!("1a2b3c4d-000{n}-4a5b-8c6d-00000000000{n}")).unwrap()
+}
+
+fn fixture(name: &str) -> Tenant {
+    let path = format!(
+        "{}/../../examples/tenants/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Tenant::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn start(tenant: Tenant) -> (Sim, GraphClient) {
+    let sim = Sim::start(tenant, SimConfig::default())
+        .await
+        .expect("sim starts");
+    let client = client_for(&sim.url(), &sim.issue_token(), fast_retry());
+    (sim, client)
+}
+
+/// Top-level requests only (batch items are listed by the simulator too).
+fn top_level(log: &[LoggedRequest]) -> Vec<String> {
+    log.iter()
+        .filter(|r| r.batch_item.is_none())
+        .map(|r| format!("{} {}", r.method, r.path_and_query))
+        .collect()
+}
+
+fn holders(sku: &str) -> String {
+    format!("GET /v1.0/groups?$filter=assignedLicenses/any(x:x/skuId eq {sku})&{SELECT}&$top=999")
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn read_live_on_contoso_sends_exactly_the_planned_requests() {
+    let (sim, client) = start(fixture("contoso.json")).await;
+    let query = LiveQuery {
+        device_skus: vec![],
+        group_ids: vec![gid(5)],
+        group_names: vec![
+            "Kiosks - Front Desk".into(),
+            "Shared PCs - Warehouse".into(),
+            "Training Center PCs".into(),
+            "retired call center".into(),
+        ],
+        include_all_groups: false,
+    };
+    let live = client.read_live(&query).await.expect("read_live");
+
+    let log = sim.request_log();
+    let top = top_level(&log);
+    assert_eq!(top.len(), 5, "{top:#?}");
+    // Phase 1 runs in parallel, then phase 2 in parallel, then the name resolution batch.
+    assert_eq!(
+        sorted(top[..2].to_vec()),
+        [
+            "GET /v1.0/organization?$select=id,displayName,verifiedDomains",
+            "GET /v1.0/subscribedSkus"
+        ]
+    );
+    assert_eq!(
+        sorted(top[2..4].to_vec()),
+        sorted(vec![holders(DEVICE1), holders(EDU)])
+    );
+    assert_eq!(top[4], "POST /v1.0/$batch");
+    let items: Vec<&LoggedRequest> = log.iter().filter(|r| r.batch_item.is_some()).collect();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0].path_and_query,
+        format!("/v1.0/groups?$filter=displayName in ('Shared PCs - Warehouse')&{SELECT}&$top=999")
+    );
+    assert_eq!(client.requests_made(), 5);
+
+    assert_eq!(live.tenant.id, "6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c");
+    assert_eq!(
+        live.tenant.domains,
+        ["contoso.onmicrosoft.com", "contoso.com"]
+    );
+    assert_eq!(live.skus.len(), 3);
+    let ids: BTreeSet<GroupId> = live.groups.keys().copied().collect();
+    // Holders of DEVICE1 (1, 4, 5, 6), of EDUCATION (3), and the named non-holder (2). Not 7
+    // (nothing) nor 8 (a user SKU).
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6].map(gid).into_iter().collect());
+    let training = &live.groups[&gid(3)];
+    assert_eq!(
+        training.assigned_licenses[0].sku_id,
+        known_skus::EDUCATION_DEVICE.sku_id
+    );
+    assert!(
+        live.groups[&gid(2)]
+            .group_types
+            .iter()
+            .any(|t| t == "DynamicMembership")
+    );
+    assert_eq!(live.groups_named("Retired Call Center").count(), 1);
+}
+
+#[tokio::test]
+async fn snapshot_lists_every_group() {
+    let (sim, client) = start(fixture("contoso.json")).await;
+    let query = LiveQuery {
+        include_all_groups: true,
+        ..LiveQuery::default()
+    };
+    let live = client.read_live(&query).await.expect("read_live");
+    assert_eq!(live.groups.len(), 8);
+    assert_eq!(
+        sorted(top_level(&sim.request_log())[2..].to_vec()),
+        [format!("GET /v1.0/groups?{SELECT}&$top=999")]
+    );
+}
+
+#[tokio::test]
+async fn member_counts_and_license_errors_in_few_batches() {
+    let (sim, client) = start(fixture("contoso.json")).await;
+    let groups = [1, 2, 3, 7, 8].map(gid);
+    let counts = client.read_member_counts(&groups).await.expect("counts");
+    assert_eq!(
+        counts[&gid(1)],
+        MemberCounts {
+            devices: 12,
+            non_devices: 0,
+            groups: 0
+        }
+    );
+    assert_eq!(counts[&gid(2)].devices, 40);
+    assert_eq!(
+        counts[&gid(7)],
+        MemberCounts {
+            devices: 0,
+            non_devices: 9,
+            groups: 0
+        }
+    );
+    assert_eq!(counts[&gid(8)].non_devices, 120);
+    // 5 groups × 3 counts = 15 items: one $batch.
+    assert_eq!(client.requests_made(), 1);
+    let log = sim.request_log();
+    assert!(log.iter().any(|r| r.path_and_query
+        == format!(
+            "/v1.0/groups/{}/transitiveMembers/microsoft.graph.device/$count",
+            gid(1)
+        )));
+
+    let errors = client.read_license_errors(&groups).await.expect("errors");
+    assert_eq!(errors.len(), 5);
+    assert!(errors.values().all(Vec::is_empty));
+    assert_eq!(client.requests_made(), 2);
+}
+
+fn all_holding(groups: usize, sku: &str) -> Tenant {
+    let mut tenant = devlic_graph_sim::generate(groups, 0, 11);
+    for g in &mut tenant.groups {
+        g.assigned_licenses = vec![devlic_graph_sim::AssignedLicense {
+            sku_id: sku.to_owned(),
+            disabled_plans: Vec::new(),
+        }];
+    }
+    tenant
+}
+
+#[tokio::test]
+async fn paging_follows_next_links_to_the_end() {
+    let tenant = all_holding(2500, DEVICE1);
+    let names: Vec<String> = tenant
+        .groups
+        .iter()
+        .map(|g| g.display_name.clone())
+        .collect();
+    let (sim, client) = start(tenant).await;
+    let live = client
+        .read_live(&LiveQuery {
+            group_names: names,
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read_live");
+    assert_eq!(live.groups.len(), 2500);
+    let top = top_level(&sim.request_log());
+    let pages: Vec<&String> = top
+        .iter()
+        .filter(|r| r.contains("assignedLicenses/any(x:x/skuId eq ea4c"))
+        .collect();
+    assert_eq!(pages.len(), 3, "{top:#?}");
+    assert!(pages[1].contains("$skiptoken=") && pages[2].contains("$skiptoken="));
+    // org + skus + 3 pages of DEVICE1 holders + 1 (empty) page of EDUCATION holders.
+    assert_eq!(client.requests_made(), 6);
+}
+
+#[tokio::test]
+async fn steady_state_with_ten_thousand_groups_stays_within_the_request_bound() {
+    let tenant = all_holding(10_000, DEVICE1);
+    let names: Vec<String> = tenant
+        .groups
+        .iter()
+        .map(|g| g.display_name.clone())
+        .collect();
+    let (sim, client) = start(tenant).await;
+    let live = client
+        .read_live(&LiveQuery {
+            group_names: names,
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read_live");
+    assert_eq!(live.groups.len(), 10_000);
+    let bound = 1 + 10_000u64.div_ceil(999) + 2;
+    assert!(
+        client.requests_made() <= bound,
+        "{} > {bound}",
+        client.requests_made()
+    );
+    assert_eq!(
+        top_level(&sim.request_log()).len() as u64,
+        client.requests_made()
+    );
+}
+
+#[tokio::test]
+async fn write_then_verify_processing_state() {
+    let (_sim, client) = start(fixture("contoso.json")).await;
+    let device1 = SkuId::parse(DEVICE1).unwrap();
+    let edu = SkuId::parse(EDU).unwrap();
+    // The swap of "Training Center PCs": one call that adds DEVICE1 and removes EDUCATION.
+    let receipt = client
+        .assign_license(
+            gid(3),
+            &[AddLicense {
+                sku_id: device1,
+                disabled_plans: vec![],
+            }],
+            &[edu],
+        )
+        .await
+        .expect("write accepted");
+    assert!(!receipt.request_id.is_empty());
+    let state = client
+        .read_group_license_state(gid(3))
+        .await
+        .expect("re-read");
+    assert_eq!(state.assigned_licenses.len(), 1);
+    assert_eq!(state.assigned_licenses[0].sku_id, device1);
+    assert!(state.processing_state.is_some());
+    // It settles to ProcessingComplete.
+    let mut done = false;
+    for _ in 0..50 {
+        let s = client.read_group_license_state(gid(3)).await.expect("poll");
+        if s.processing_state == Some(ProcessingState::ProcessingComplete) {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "processing never completed");
+    let many = client
+        .read_groups_license_state(&[
+            gid(3),
+            gid(1),
+            GroupId::parse("00000000-0000-4000-8000-000000000000").unwrap(),
+        ])
+        .await
+        .expect("batch read");
+    assert_eq!(many.len(), 2, "a missing group is absent, not an error");
+    // A SKU the tenant does not have: Graph's 400, typed.
+    let bogus = SkuId::parse("00000000-0000-4000-8000-000000000001").unwrap();
+    let err = client
+        .assign_license(
+            gid(2),
+            &[AddLicense {
+                sku_id: bogus,
+                disabled_plans: vec![],
+            }],
+            &[],
+        )
+        .await
+        .expect_err("unknown SKU");
+    assert!(
+        matches!(err, GraphError::Service { status: 400, .. }),
+        "{err:?}"
+    );
+    assert!(err.request_id().is_some());
+}
+
+#[tokio::test]
+async fn lost_write_response_is_outcome_unknown_and_the_write_landed() {
+    let (sim, client) = start(fixture("contoso.json")).await;
+    sim.set_faults(Faults {
+        lost_write_rate: 1.0,
+        ..Faults::default()
+    });
+    let device1 = SkuId::parse(DEVICE1).unwrap();
+    let err = client
+        .assign_license(
+            gid(2),
+            &[AddLicense {
+                sku_id: device1,
+                disabled_plans: vec![],
+            }],
+            &[],
+        )
+        .await
+        .expect_err("response lost");
+    assert!(matches!(err, GraphError::OutcomeUnknown { .. }), "{err:?}");
+    let posts = sim
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "never resent");
+    sim.set_faults(Faults::default());
+    let state = client
+        .read_group_license_state(gid(2))
+        .await
+        .expect("re-read");
+    assert!(
+        state.assigned_licenses.iter().any(|l| l.sku_id == device1),
+        "the write had landed"
+    );
+}
+
+#[tokio::test]
+async fn reads_survive_injected_throttling_drops_and_date_retry_after() {
+    let tenant = all_holding(1200, EDU);
+    let (sim, client) = start(tenant).await;
+    sim.set_faults(Faults {
+        throttle_rate: 0.3,
+        retry_after_secs: 0.05,
+        unavailable_rate: 0.1,
+        drop_rate: 0.1,
+        ..Faults::default()
+    });
+    let live = client
+        .read_live(&LiveQuery {
+            include_all_groups: true,
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read under faults");
+    assert_eq!(live.groups.len(), 1200);
+    let counts = client
+        .read_member_counts(&live.groups.keys().take(30).copied().collect::<Vec<_>>())
+        .await
+        .expect("counts under faults");
+    assert_eq!(counts.len(), 30);
+    let stats = client.stats();
+    assert!(stats.retries > 0, "{stats:?}");
+    let faults: Vec<_> = sim
+        .request_log()
+        .into_iter()
+        .filter_map(|r| r.fault)
+        .collect();
+    assert!(!faults.is_empty());
+
+    sim.set_faults(Faults {
+        throttle_rate: 1.0,
+        retry_after_secs: 1.0,
+        retry_after_as_date: true,
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    let err = client
+        .read_group_license_state(*live.groups.keys().next().unwrap())
+        .await
+        .expect_err("always throttled");
+    assert!(
+        matches!(err, GraphError::RetriesExhausted { .. }),
+        "{err:?}"
+    );
+    // Four waits of up to a second each (date precision is one second), not instant retries.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}
