@@ -2,7 +2,7 @@
 //!
 //! Brief overview:
 //! - [`LicensingBackend`]: the small trait writes go through (one implementation per licensing
-//!   API; the Graph v1.0 one is `GroupLicensing`).
+//!   API; the Graph v1.0 one is [`GroupLicensing`]).
 //! - [`apply`]: guards, the stale-plan check, bounded-concurrency writes, re-reads after lost
 //!   responses, and verification of license processing. Refuses before writing anything when a
 //!   guard trips or the tenant moved; never half-applies silently: every action ends in the
@@ -10,6 +10,7 @@
 //! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run.
 
 pub mod backend;
+mod graph_backend;
 
 mod report;
 mod run;
@@ -18,6 +19,7 @@ pub use backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
     WriteReceipt,
 };
+pub use graph_backend::GroupLicensing;
 
 pub use report::{
     ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,

@@ -1,0 +1,137 @@
+//! The Graph v1.0 group-licensing backend: one `assignLicense` call per change.
+
+use std::collections::BTreeMap;
+
+use devlic_graph::{AddLicense, GraphClient, GraphError};
+use devlic_model::{Backend, GroupId, LicenseErrorMember};
+
+use crate::backend::{
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
+    WriteReceipt,
+};
+
+/// Writes through `POST /v1.0/groups/{id}/assignLicense`, which adds and removes in one call, so
+/// a swap never leaves the devices unlicensed.
+#[derive(Debug)]
+pub struct GroupLicensing {
+    client: GraphClient,
+}
+
+impl GroupLicensing {
+    /// Wraps a Graph client (configured for `/v1.0`).
+    pub fn new(client: GraphClient) -> GroupLicensing {
+        GroupLicensing { client }
+    }
+
+    /// The client, e.g. for its request counters.
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+}
+
+fn adds(change: &Change) -> Vec<AddLicense> {
+    change
+        .add
+        .iter()
+        .map(|l| AddLicense {
+            sku_id: l.sku_id,
+            disabled_plans: l.disabled_plans.iter().copied().collect(),
+        })
+        .collect()
+}
+
+fn read_error(e: &GraphError) -> ReadError {
+    ReadError {
+        message: e.to_string(),
+    }
+}
+
+impl LicensingBackend for GroupLicensing {
+    fn backend(&self) -> Backend {
+        Backend::GroupLicensing
+    }
+
+    async fn read_groups(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, GroupLicenseState>, ReadError> {
+        let states = self
+            .client
+            .read_groups_license_state(ids)
+            .await
+            .map_err(|e| read_error(&e))?;
+        Ok(states
+            .into_iter()
+            .map(|(id, s)| {
+                (
+                    id,
+                    GroupLicenseState {
+                        assigned_licenses: s.assigned_licenses,
+                        processing_state: s.processing_state,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
+        match self
+            .client
+            .assign_license(group, &adds(change), &change.remove)
+            .await
+        {
+            Ok(receipt) => Ok(WriteReceipt {
+                request_ids: vec![receipt.request_id],
+            }),
+            Err(GraphError::OutcomeUnknown {
+                detail,
+                request_id,
+                client_request_id,
+                ..
+            }) => Err(WriteError::OutcomeUnknown {
+                request_id: request_id.or(Some(client_request_id)),
+                detail,
+            }),
+            Err(GraphError::Service {
+                code,
+                message,
+                request_id,
+                client_request_id,
+                ..
+            }) => Err(WriteError::Rejected {
+                code,
+                message,
+                request_id: request_id.unwrap_or(client_request_id),
+            }),
+            Err(e) => Err(WriteError::Other(e.to_string())),
+        }
+    }
+
+    async fn license_errors(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, ReadError> {
+        self.client
+            .read_license_errors(ids)
+            .await
+            .map_err(|e| read_error(&e))
+    }
+
+    fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
+        match self
+            .client
+            .assign_license_request(group, &adds(change), &change.remove)
+        {
+            Ok((url, body)) => vec![RequestPreview {
+                method: "POST".to_owned(),
+                url: url.to_string(),
+                body: Some(body),
+            }],
+            Err(e) => vec![RequestPreview {
+                method: "POST".to_owned(),
+                url: format!("(could not build the URL: {e})"),
+                body: None,
+            }],
+        }
+    }
+}
