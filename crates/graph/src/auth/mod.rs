@@ -43,6 +43,17 @@ pub type TokenFuture<'a> =
 pub trait TokenSource: Send + Sync + fmt::Debug {
     /// A token valid for at least a few more minutes (or the only token there is).
     fn token(&self) -> Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + '_>>;
+
+    /// Graph answered 401 to `rejected`: forget it so the next [`TokenSource::token`] fetches a
+    /// new one. Only a cached token equal to `rejected` is dropped, so many requests failing with
+    /// the same token cause one refresh, not one each. Sources that cannot refresh ignore it.
+    fn invalidate<'a>(
+        &'a self,
+        rejected: &'a AccessToken,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        let _ = rejected;
+        Box::pin(async {})
+    }
 }
 
 /// A bearer token and when it expires. `Debug` prints `AccessToken(<redacted>)`.

@@ -1,6 +1,8 @@
 //! [`TokenProvider`]: the cache, the shared refresh and the retry loop around the token flows.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,9 +111,16 @@ impl TokenProvider {
         &self.endpoints
     }
 
-    /// Drops the cached token, e.g. after Graph answered 401 to it.
-    pub async fn invalidate(&self) {
-        *self.cache.lock().await = None;
+    /// Drops the cached token if it is `rejected` (Graph answered 401 to it), so the next call
+    /// fetches a new one; a token refreshed meanwhile by another caller is kept.
+    pub async fn invalidate(&self, rejected: &AccessToken) {
+        let mut cache = self.cache.lock().await;
+        if cache
+            .as_ref()
+            .is_some_and(|t| t.secret() == rejected.secret())
+        {
+            *cache = None;
+        }
     }
 
     pub(super) fn now(&self) -> Timestamp {
@@ -181,5 +190,12 @@ impl fmt::Debug for TokenProvider {
 impl TokenSource for TokenProvider {
     fn token(&self) -> TokenFuture<'_> {
         Box::pin(self.cached_or_refresh())
+    }
+
+    fn invalidate<'a>(
+        &'a self,
+        rejected: &'a AccessToken,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(TokenProvider::invalidate(self, rejected))
     }
 }

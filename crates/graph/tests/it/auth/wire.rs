@@ -5,7 +5,12 @@ use super::*;
 
 #[tokio::test]
 async fn client_secret_form_caching_and_shared_refresh() {
-    let server = Scripted::start(vec![token_body("tok-1", 3600), token_body("tok-2", 3600)]).await;
+    let server = Scripted::start(vec![
+        token_body("tok-1", 3600),
+        token_body("tok-2", 3600),
+        token_body("tok-3", 3600),
+    ])
+    .await;
     let clock = TestClock::default();
     let provider = Arc::new(
         TokenProvider::new(
@@ -51,8 +56,16 @@ async fn client_secret_form_caching_and_shared_refresh() {
     assert_eq!(provider.token().await.unwrap().secret(), "tok-2");
     assert_eq!(provider.token().await.unwrap().secret(), "tok-2");
     assert_eq!(server.requests().len(), 2);
-    provider.invalidate().await;
+    // A 401 on a token that was already replaced changes nothing; on the current one, it refreshes.
+    let stale = devlic_graph::auth::AccessToken::new(SecretString::from("tok-1"), None);
+    provider.invalidate(&stale).await;
     assert_eq!(provider.token().await.unwrap().secret(), "tok-2");
+    assert_eq!(server.requests().len(), 2);
+    let source: Arc<dyn TokenSource> = provider.clone();
+    let current = source.token().await.unwrap();
+    source.invalidate(&current).await;
+    source.invalidate(&current).await;
+    assert_eq!(source.token().await.unwrap().secret(), "tok-3");
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -299,7 +312,8 @@ async fn federated_token_file_is_reread_on_every_refresh() {
     );
 
     std::fs::write(&file, "  \n").unwrap();
-    provider.invalidate().await;
+    let current = provider.token().await.unwrap();
+    provider.invalidate(&current).await;
     let err = provider.token().await.unwrap_err();
     assert!(matches!(err, AuthError::TokenFile { .. }), "{err:?}");
     std::fs::remove_file(&file).unwrap();
