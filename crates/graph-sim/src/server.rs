@@ -123,13 +123,7 @@ impl Shared {
                             .enumerate()
                             .map(|(i, u)| (u.id.clone(), ObjRef::User(i))),
                     )
-                    .chain(
-                        tenant
-                            .groups
-                            .iter()
-                            .enumerate()
-                            .map(|(_, g)| (g.id.clone(), ObjRef::Group)),
-                    )
+                    .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
                 log: Vec::new(),
                 log_base: 0,

@@ -367,7 +367,7 @@ fn check_assertion(
             ),
         ));
     };
-    if !auds.iter().any(|a| *a == cred.audience) {
+    if !auds.contains(&cred.audience) {
         return Err(entra_error(
             StatusCode::BAD_REQUEST,
             "invalid_client",

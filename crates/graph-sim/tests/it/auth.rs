@@ -1,0 +1,354 @@
+//! Token endpoint (client secret, certificate and federated assertions), GitHub OIDC, managed
+//! identity, and Graph's 401s (entra docs: v2-oauth2-client-creds-grant-flow.md,
+//! workload-identity-federation.md, managed identity IMDS; graph docs: concepts/errors.md).
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use devlic_graph_sim::{EXCHANGE_AUDIENCE, GITHUB_ISSUER, SimConfig};
+use serde_json::{Value, json};
+
+use crate::Env;
+
+const TENANT: &str = "6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn jwt(claims: Value) -> String {
+    let h = URL_SAFE_NO_PAD
+        .encode(json!({"alg": "RS256", "typ": "JWT", "x5t#S256": "abc"}).to_string());
+    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{h}.{p}.c2lnbmF0dXJl")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn token(env: &Env, tenant: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = env
+        .http
+        .post(format!("{}/{tenant}/oauth2/v2.0/token", env.sim.url()))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn base<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", "devlic-sim"),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+async fn graph_with(env: &Env, token: &str) -> u16 {
+    env.http
+        .get(format!("{}/v1.0/organization", env.sim.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn client_secret_by_tenant_id_or_domain() {
+    let env = Env::contoso().await;
+    for tenant in [TENANT, "contoso.onmicrosoft.com", "contoso.com"] {
+        let (status, v) = token(
+            &env,
+            tenant,
+            &base(&[("client_secret", "devlic-sim-secret")]),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["token_type"], "Bearer");
+        assert_eq!(v["expires_in"], 3599);
+        assert_eq!(
+            graph_with(&env, v["access_token"].as_str().unwrap()).await,
+            200
+        );
+    }
+}
+
+/// (tenant in the URL, form, expected status, `error`, first of `error_codes`).
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str, u64);
+
+#[tokio::test]
+async fn token_endpoint_errors_use_entra_shape() {
+    let env = Env::contoso().await;
+    let cases: Vec<Case> = vec![
+        (
+            "fabrikam.com",
+            base(&[("client_secret", "devlic-sim-secret")]),
+            400,
+            "invalid_request",
+            90002,
+        ),
+        (
+            TENANT,
+            base(&[("client_secret", "wrong")]),
+            401,
+            "invalid_client",
+            7000215,
+        ),
+        (
+            TENANT,
+            vec![
+                ("grant_type", "password"),
+                ("client_id", "devlic-sim"),
+                ("scope", "x/.default"),
+            ],
+            400,
+            "unsupported_grant_type",
+            70003,
+        ),
+        (
+            TENANT,
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "other"),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("client_secret", "s"),
+            ],
+            400,
+            "unauthorized_client",
+            700016,
+        ),
+        (
+            TENANT,
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "devlic-sim"),
+                ("scope", "User.Read"),
+                ("client_secret", "devlic-sim-secret"),
+            ],
+            400,
+            "invalid_scope",
+            1002012,
+        ),
+        (TENANT, base(&[]), 401, "invalid_client", 7000218),
+    ];
+    for (tenant, form, status, error, code) in cases {
+        let (s, v) = token(&env, tenant, &form).await;
+        assert_eq!((s, v["error"].as_str().unwrap()), (status, error), "{v}");
+        assert_eq!(v["error_codes"][0], code);
+        for k in [
+            "error_description",
+            "trace_id",
+            "correlation_id",
+            "timestamp",
+        ] {
+            assert!(v[k].is_string(), "{k}");
+        }
+        assert!(!v.to_string().contains("devlic-sim-secret"));
+    }
+}
+
+#[tokio::test]
+async fn certificate_assertion_checks_claims() {
+    let env = Env::contoso().await;
+    let aud = format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token");
+    let good = jwt(
+        json!({"iss": "devlic-sim", "sub": "devlic-sim", "aud": aud, "exp": now() + 600, "nbf": now(), "jti": "1"}),
+    );
+    let (s, v) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &good),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let expired =
+        jwt(json!({"iss": "devlic-sim", "sub": "devlic-sim", "aud": aud, "exp": now() - 10}));
+    let (s, v) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &expired),
+        ]),
+    )
+    .await;
+    assert_eq!((s, v["error_codes"][0].as_u64()), (401, Some(700024)));
+    let (s, _) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", "not.a.jwt"),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 401);
+    let (s, _) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", "wrong"),
+            ("client_assertion", &good),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn github_oidc_token_exchanges_through_the_federated_credential() {
+    let env = Env::contoso().await;
+    let oidc = format!(
+        "{}/_sim/github-oidc?audience={EXCHANGE_AUDIENCE}",
+        env.sim.url()
+    );
+    let r = env.http.get(&oidc).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = env
+        .http
+        .get(&oidc)
+        .header("Authorization", "bearer devlic-sim-gh-request-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let gh = v["value"].as_str().unwrap().to_owned();
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(gh.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], GITHUB_ISSUER);
+    let (s, v) = token(
+        &env,
+        "contoso.com",
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &gh),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // A subject with no federated credential is refused with AADSTS70021.
+    let other = jwt(
+        json!({"iss": GITHUB_ISSUER, "sub": "repo:evil/fork:pull_request", "aud": EXCHANGE_AUDIENCE, "exp": now() + 300}),
+    );
+    let (s, v) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &other),
+        ]),
+    )
+    .await;
+    assert_eq!((s, v["error_codes"][0].as_u64()), (400, Some(70021)));
+    let wrong_aud = jwt(
+        json!({"iss": GITHUB_ISSUER, "sub": "repo:contoso/devlic:environment:production", "aud": "api://other", "exp": now() + 300}),
+    );
+    let (s, v) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &wrong_aud),
+        ]),
+    )
+    .await;
+    assert_eq!((s, v["error_codes"][0].as_u64()), (400, Some(700212)));
+    let unknown_iss = jwt(
+        json!({"iss": "https://evil.example", "sub": "x", "aud": EXCHANGE_AUDIENCE, "exp": now() + 300}),
+    );
+    let (s, _) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &unknown_iss),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn kubernetes_federated_token_file_flow() {
+    let env = Env::contoso().await;
+    let k8s = jwt(json!({
+        "iss": format!("https://oidc.prod-aks.azure.com/{TENANT}/"),
+        "sub": "system:serviceaccount:devlic:devlic", "aud": [EXCHANGE_AUDIENCE], "exp": now() + 3600,
+    }));
+    let (s, v) = token(
+        &env,
+        TENANT,
+        &base(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &k8s),
+        ]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn managed_identity_endpoint() {
+    let env = Env::contoso().await;
+    let url = format!(
+        "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://graph.microsoft.com",
+        env.sim.url()
+    );
+    assert_eq!(env.http.get(&url).send().await.unwrap().status(), 400);
+    let r = env
+        .http
+        .get(&url)
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["resource"], "https://graph.microsoft.com");
+    assert_eq!(v["expires_in"], "3599");
+    assert!(v["expires_on"].as_str().unwrap().parse::<i64>().unwrap() > now());
+    assert_eq!(
+        graph_with(&env, v["access_token"].as_str().unwrap()).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn graph_401s_for_missing_unknown_and_expired_tokens() {
+    let config = SimConfig {
+        token_lifetime: Duration::from_secs(3599),
+        ..SimConfig::default()
+    };
+    let env = Env::start("contoso", config).await;
+    let r = env
+        .http
+        .get(format!("{}/v1.0/groups", env.sim.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "InvalidAuthenticationToken");
+    assert_eq!(graph_with(&env, "made-up").await, 401);
+    let short = env
+        .sim
+        .issue_token_with_lifetime(Duration::from_millis(150));
+    assert_eq!(graph_with(&env, &short).await, 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(graph_with(&env, &short).await, 401);
+}
