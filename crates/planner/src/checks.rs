@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use devlic_model::{
     Action, ActionKind, CapabilityStatus, CapacityLine, Group, GroupId, GroupKind, GroupRef,
-    GuardViolation, LiveState, SkuId, Warning, WarningKind,
+    GuardViolation, LiveState, ProcessingState, SkuId, Warning, WarningKind,
 };
 use devlic_spec::{DesiredState, Spec};
 
@@ -16,6 +16,15 @@ fn gref(g: &Group) -> GroupRef {
     GroupRef {
         id: g.id,
         display_name: g.display_name.clone(),
+    }
+}
+
+fn processing_text(state: &ProcessingState) -> &str {
+    match state {
+        ProcessingState::QueuedForProcessing => "QueuedForProcessing",
+        ProcessingState::ProcessingInProgress => "ProcessingInProgress",
+        ProcessingState::ProcessingComplete => "ProcessingComplete",
+        ProcessingState::Other(s) => s,
     }
 }
 
@@ -157,8 +166,8 @@ pub(crate) fn warnings(
                 WarningKind::ProcessingPending,
                 Some(g),
                 format!(
-                    "license processing has not finished ({state:?}); its licenses may still \
-                     change"
+                    "license processing has not finished ({}); its licenses may still change",
+                    processing_text(state)
                 ),
             );
         }

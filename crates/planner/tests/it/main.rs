@@ -3,6 +3,7 @@
 mod errors;
 mod fixtures;
 mod guards;
+mod northwind;
 mod props;
 mod render;
 mod rules;
