@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 mod batch;
 pub(crate) mod control;
+mod group_json;
 mod groups;
 mod list;
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod cli;
 mod faults;
 mod licensing;
 mod queries;
