@@ -67,7 +67,16 @@ pub enum AuthError {
         hint: &'static str,
     },
 
-    /// Flags name more than one way to sign in, or a value is malformed.
+    /// No credential variable was set and no managed identity answered: nothing to sign in with.
+    #[error(
+        "no credential found: no credential variable is set and no managed identity answered at {endpoint}; set DEVLIC_ACCESS_TOKEN, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE together with AZURE_TENANT_ID and AZURE_CLIENT_ID, or run in GitHub Actions with `permissions: id-token: write`"
+    )]
+    NoCredential {
+        /// The managed identity endpoint that was tried.
+        endpoint: String,
+    },
+
+    /// A flag or variable holds a malformed value.
     #[error("invalid auth configuration: {reason}")]
     InvalidConfig {
         /// What is wrong and how to fix it.

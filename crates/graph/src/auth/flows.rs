@@ -195,9 +195,8 @@ async fn managed_identity(
     };
     let (status, body) = match send(request, MI_ENDPOINT, endpoint).await {
         Err(AuthError::Transport { .. }) if identity_header.is_none() => {
-            return Err(AuthError::MissingSetting {
-                what: "a credential",
-                hint: "no credential variable is set and no managed identity answered at 169.254.169.254; set DEVLIC_ACCESS_TOKEN, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE with AZURE_TENANT_ID and AZURE_CLIENT_ID (or run in GitHub Actions with id-token: write)",
+            return Err(AuthError::NoCredential {
+                endpoint: redact_url(endpoint),
             });
         }
         other => other?,

@@ -395,6 +395,12 @@ async fn no_secret_appears_in_debug_or_error_output() {
         key_line.as_str(),
     ];
     let mut shown = Vec::new();
+    // Every tracing event and span field of this test (all levels, including reqwest/hyper's).
+    let logs = Arc::new(Mutex::new(String::new()));
+    let _capture = tracing::subscriber::set_default(Capture(logs.clone()));
+    // Other tests may be registering the same callsites on other threads right now; recompute
+    // every callsite's cached interest so none stays disabled for this thread's subscriber.
+    tracing::callsite::rebuild_interest_cache();
 
     let vars = full_env(TEST_PEM);
     for mode in AuthMode::ALL {
@@ -423,14 +429,20 @@ async fn no_secret_appears_in_debug_or_error_output() {
     let file = dir.path().join("token");
     std::fs::write(&file, federated).unwrap();
     let rejected = r#"{"error":"invalid_client","error_description":"AADSTS700027: Client assertion failed signature validation.","error_codes":[700027],"trace_id":"t1","correlation_id":"c1"}"#;
-    let server =
-        Scripted::start(vec![(token_body(issued, 3600)), (401, rejected.to_owned())]).await;
+    let server = Scripted::start(vec![
+        (503, String::new()),
+        token_body(issued, 3600),
+        (401, rejected.to_owned()),
+    ])
+    .await;
     let ok = TokenProvider::new(
         secret_credential(),
         server.endpoints(),
         "t",
         reqwest::Client::new(),
-    );
+    )
+    .with_retry(fast_retry(2));
+    tracing::callsite::rebuild_interest_cache();
     let token = ok.token().await.unwrap();
     assert_eq!(token.secret(), issued);
     shown.push(format!("{token:?} {ok:?}"));
@@ -473,9 +485,78 @@ async fn no_secret_appears_in_debug_or_error_output() {
         .filter(|s| s.contains("invalid_client") || s.contains("HTTP 401"))
         .count();
     assert!(errors >= 4, "expected rejected flows, got {shown:#?}");
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.contains("token request failed; retrying"), "{logs}");
+    assert!(logs.contains("acquired a Graph access token"), "{logs}");
+    shown.push(logs);
     for text in &shown {
         for secret in &secrets {
             assert!(!text.contains(secret), "secret {secret:?} leaked in {text}");
         }
     }
+}
+
+#[tokio::test]
+async fn unreachable_imds_says_no_credential_was_found() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let credential = Credential::ManagedIdentity {
+        client_id: None,
+        endpoint: Url::parse(&format!(
+            "http://127.0.0.1:{port}/metadata/identity/oauth2/token"
+        ))
+        .unwrap(),
+        identity_header: None,
+    };
+    let provider = TokenProvider::new(
+        credential,
+        Endpoints::for_cloud(Cloud::Global),
+        "t",
+        reqwest::Client::new(),
+    )
+    .with_retry(fast_retry(3));
+    let err = provider.token().await.unwrap_err();
+    assert!(matches!(err, AuthError::NoCredential { .. }), "{err:?}");
+    assert!(!err.is_transient());
+    assert!(err.to_string().contains("AZURE_CLIENT_SECRET"), "{err}");
+}
+
+/// A tracing subscriber that writes every event's and span's fields into a string.
+struct Capture(Arc<Mutex<String>>);
+
+struct Fields<'a>(&'a mut String);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, "{}={value:?} ", field.name());
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut out = String::new();
+        attrs.record(&mut Fields(&mut out));
+        self.0.lock().unwrap().push_str(&out);
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut out = String::new();
+        values.record(&mut Fields(&mut out));
+        self.0.lock().unwrap().push_str(&out);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut out = String::new();
+        event.record(&mut Fields(&mut out));
+        out.push('\n');
+        self.0.lock().unwrap().push_str(&out);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
