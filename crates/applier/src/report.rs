@@ -355,7 +355,7 @@ pub(crate) fn error_codes(members: &[LicenseErrorMember]) -> String {
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for m in members {
         *counts
-            .entry(m.error.as_deref().unwrap_or("unknown"))
+            .entry(m.error.as_deref().unwrap_or("code not reported by Graph"))
             .or_default() += 1;
     }
     counts
