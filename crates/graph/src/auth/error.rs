@@ -17,6 +17,8 @@ pub const AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL: u32 = 70021;
 #[non_exhaustive]
 pub enum AuthError {
     /// The token endpoint (or the managed identity endpoint) answered with an OAuth error body.
+    /// 5xx, 429 and AADSTS70021 (a federated credential created minutes ago and not yet
+    /// propagated) were retried before this was returned; see [`AuthError::is_transient`].
     #[error("{0}")]
     Entra(Box<EntraError>),
 
