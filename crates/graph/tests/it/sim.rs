@@ -395,3 +395,29 @@ async fn reads_survive_injected_throttling_drops_and_date_retry_after() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_are_bounded() {
+    let tenant = all_holding(100, DEVICE1);
+    let ids: Vec<GroupId> = tenant
+        .groups
+        .iter()
+        .map(|g| GroupId::parse(&g.id).unwrap())
+        .collect();
+    let (sim, client) = start(tenant).await;
+    sim.set_faults(Faults {
+        latency: Some(Duration::from_millis(100)),
+        ..Faults::default()
+    });
+    // 100 groups × 3 counts = 300 items = 15 batches; at most 4 in flight (the default), each
+    // taking at least 100 ms, so at least ⌈15/4⌉ = 4 rounds.
+    let started = std::time::Instant::now();
+    let counts = client.read_member_counts(&ids).await.expect("counts");
+    assert_eq!(counts.len(), 100);
+    assert_eq!(client.requests_made(), 15);
+    assert!(
+        started.elapsed() >= Duration::from_millis(390),
+        "15 requests of 100 ms finished in {:?}: more than 4 were in flight",
+        started.elapsed()
+    );
+}
