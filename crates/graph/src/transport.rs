@@ -226,12 +226,32 @@ impl Transport {
     /// One attempt: token, permit, send, read the whole body (bounded).
     pub async fn send_once(&self, req: &Request) -> (String, Result<Response, Failure>) {
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let result = self.attempt(req, &client_request_id).await;
+        let token = match self.tokens.token().await {
+            Ok(t) => t,
+            Err(e) => return (client_request_id, Err(Failure::Auth(e))),
+        };
+        let result = self.attempt(req, &client_request_id, &token).await;
+        if matches!(&result, Ok(r) if r.status == 401) {
+            // A 401 means the request was not processed, so resending (even a write) is safe.
+            // The token expired or was revoked early: drop it and try once with a fresh one.
+            self.tokens.invalidate(&token).await;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
+            let token = match self.tokens.token().await {
+                Ok(t) => t,
+                Err(e) => return (client_request_id, Err(Failure::Auth(e))),
+            };
+            let result = self.attempt(req, &client_request_id, &token).await;
+            return (client_request_id, result);
+        }
         (client_request_id, result)
     }
 
-    async fn attempt(&self, req: &Request, client_request_id: &str) -> Result<Response, Failure> {
-        let token = self.tokens.token().await.map_err(Failure::Auth)?;
+    async fn attempt(
+        &self,
+        req: &Request,
+        client_request_id: &str,
+        token: &crate::auth::AccessToken,
+    ) -> Result<Response, Failure> {
         let _permit = self
             .permits
             .acquire()

@@ -243,3 +243,27 @@ async fn graph_error_bodies_are_typed_with_code_and_request_id() {
     assert!(!err.to_string().contains(TOKEN));
     assert!(!format!("{err:?}").contains(TOKEN));
 }
+
+#[tokio::test]
+async fn a_401_is_retried_once_with_a_fresh_token_then_typed() {
+    let server = Scripted::start(|_, _| {
+        Reply::Send(
+            401,
+            vec![],
+            graph_error(
+                "InvalidAuthenticationToken",
+                "Access token has expired.",
+                "x",
+            ),
+        )
+    })
+    .await;
+    let client = client_for(&server.base, TOKEN, fast_retry());
+    let err = client
+        .read_live(&Default::default())
+        .await
+        .expect_err("401");
+    assert_eq!(err.code(), Some("InvalidAuthenticationToken"));
+    // Two reads in parallel, each tried twice (the static token cannot refresh), never more.
+    assert_eq!(server.seen().len(), 4);
+}
