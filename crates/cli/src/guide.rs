@@ -14,8 +14,19 @@ pub fn run(out: &mut dyn Write) -> io::Result<Exit> {
         out,
         "{BOLD}devlic{BOLD:#} {} keeps Microsoft 365 Apps device licenses equal to a YAML spec in git.
 
-{BOLD}Get started{BOLD:#}
+{BOLD}Get started{BOLD:#} (offline, on the bundled example)
   devlic validate examples/contoso       check a spec offline (file or folder)
+  devlic plan examples/contoso --snapshot examples/tenants/contoso.snapshot.json
+                                         the diff against a saved tenant state
+
+{BOLD}Against a tenant{BOLD:#} (sign in with AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential)
+  devlic export > devlic.yaml            adopt a tenant: a spec of what it holds today
+  devlic plan devlic.yaml                the diff against the live tenant
+  devlic apply devlic.yaml               apply it (asks for `yes`; --dry-run shows the requests)
+  devlic snapshot --out tenant.json      save the state for offline `plan --snapshot`
+  devlic skus                            device subscriptions, units and holders
+
+{BOLD}Tools{BOLD:#}
   devlic schema > devlic.schema.json     JSON Schema for editor completion and checks
   devlic completions bash                shell completions (bash, zsh, fish, powershell, elvish)
 

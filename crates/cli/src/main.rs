@@ -1,42 +1,91 @@
 //! The `devlic` binary: parses the command line, runs one command, maps the outcome to an exit
 //! code. Wiring only; each command lives in its own module, and only this binary prints.
 
+mod apply;
+mod apply_output;
 mod cli;
 mod completions;
+mod connect;
+mod error;
 mod exit;
+mod export;
 mod guide;
+mod logging;
+mod plan;
 mod render_errors;
 mod schema;
+mod skus;
+mod snapshot;
 mod spec_files;
+mod state;
 mod validate;
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorArg, Command};
+use crate::error::CliError;
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let choice = match cli.color {
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let color_allowed = cli.color == ColorArg::Always
+        || (cli.color == ColorArg::Auto
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
+    logging::init(cli.verbose, cli.log_format, color_allowed);
     // anstream strips the ANSI styles when NO_COLOR is set or the stream is not a terminal.
     let mut out = anstream::stdout();
     let mut err = anstream::stderr();
-    let result = match &cli.command {
-        None => guide::run(&mut out),
-        Some(Command::Validate(args)) => validate::run(args, &mut out, &mut err),
-        Some(Command::Schema) => schema::run(&mut out),
-        Some(Command::Completions(args)) => completions::run(args, &mut out),
-    };
-    let result = result.and_then(|exit| out.flush().map(|()| exit));
+    let result = run(&cli, &mut out, &mut err);
+    let result = result.and_then(|exit| out.flush().map(|()| exit).map_err(CliError::from));
     match result {
         Ok(exit) => exit.into(),
         // `devlic schema | head` closing the pipe early is not a failure.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success.into(),
+        Err(e) if e.broken_pipe => Exit::Success.into(),
         Err(e) => {
-            let _ = writeln!(err, "error: cannot write output: {e}");
-            Exit::Error.into()
+            let _ = write!(err, "{e}");
+            e.exit.into()
         }
     }
+}
+
+fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliError> {
+    let Some(command) = &cli.command else {
+        return Ok(guide::run(out)?);
+    };
+    match command {
+        Command::Validate(args) => Ok(validate::run(args, out, err)?),
+        Command::Schema => Ok(schema::run(out)?),
+        Command::Completions(args) => Ok(completions::run(args, out)?),
+        Command::Plan(args) => block_on(plan::run(args, out, err)),
+        Command::Apply(args) => block_on(apply::run(args, out, err)),
+        Command::Snapshot(args) => block_on(snapshot::run(args, err)),
+        Command::Export(args) => block_on(export::run(args, out, err)),
+        Command::Skus(args) => block_on(skus::run(args, out)),
+    }
+}
+
+/// Runs a command's future on a single-threaded runtime (the Graph client bounds concurrency
+/// itself; one thread is plenty for I/O).
+fn block_on<F: std::future::Future<Output = Result<Exit, CliError>>>(
+    future: F,
+) -> Result<Exit, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::new(
+                format!("cannot start the async runtime: {e}"),
+                "the system may be out of resources; retry",
+            )
+        })?;
+    runtime.block_on(future)
 }

@@ -134,7 +134,7 @@ fn caret_len(e: &SpecError, source: &SourceFile) -> usize {
 const MAX_SNIPPET_CHARS: usize = 100;
 
 /// Writes the source line with a gutter and a caret under `column`.
-fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, len: usize) {
+pub fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, len: usize) {
     let Some(text) = source_line(&source.bytes, line) else {
         return;
     };

@@ -1,5 +1,12 @@
-//! Integration tests of the `devlic` binary: each runs the real executable.
+//! Integration tests of the `devlic` binary: each runs the real executable, the network ones
+//! against an in-process Graph simulator on 127.0.0.1.
 
+mod apply;
 mod commands;
+mod export;
+mod fixtures;
+mod plan;
+mod secrets;
+mod sim;
 mod support;
 mod validate;

@@ -1,0 +1,299 @@
+//! What `apply` shows while and after it runs: progress, the dry-run requests, stale groups,
+//! failures and verification findings, and the report files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anstyle::{AnsiColor, Style};
+use devlic_applier::{
+    ActionOutcome, Change, Event, LicensingBackend, Progress, RunReport, StaleGroup,
+};
+use devlic_model::{AssignedLicense, LiveState, Plan};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::CliError;
+
+const BAD: Style = AnsiColor::Red.on_default().bold();
+const BOLD: Style = Style::new().bold();
+
+/// Progress on stderr: a bar on a terminal, one plain line per action otherwise (CI logs).
+pub struct ApplyProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl ApplyProgress {
+    /// A bar when stderr is a terminal.
+    pub fn new() -> ApplyProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::hidden();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        ApplyProgress { bar }
+    }
+
+    /// Removes the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
+        }
+    }
+}
+
+impl Progress for ApplyProgress {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::WritesStarted { total } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
+                    bar.set_message("writing");
+                } else {
+                    self.line(format!("writing {total} change(s)"));
+                }
+            }
+            Event::ActionFinished { action, outcome } => {
+                let what = match outcome {
+                    ActionOutcome::Applied => "applied",
+                    ActionOutcome::AlreadyApplied => "already applied",
+                    ActionOutcome::Failed => "FAILED",
+                };
+                self.line(format!(
+                    "{what}: {} {} on {} ({})",
+                    devlic_planner::render::symbol(action.kind),
+                    action.sku.sku_part_number,
+                    action.group.display_name,
+                    action.group.id
+                ));
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+            Event::VerifyStarted => match &self.bar {
+                Some(bar) => bar.set_message("verifying license processing"),
+                None => self.line("verifying license processing".to_owned()),
+            },
+            Event::StillProcessing { pending } => match &self.bar {
+                Some(bar) => bar.set_message(format!("{pending} group(s) still processing")),
+                None => self.line(format!("{pending} group(s) still processing")),
+            },
+        }
+    }
+}
+
+/// The exact request of every action, for `--dry-run`.
+pub fn dry_run_requests<B: LicensingBackend>(plan: &Plan, backend: &B) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{BOLD}Dry run: the requests apply would send ({} action(s)); nothing was written.{BOLD:#}",
+        plan.actions.len()
+    );
+    for a in &plan.actions {
+        let _ = writeln!(
+            out,
+            "\n# {} {} on {} ({})",
+            devlic_planner::render::symbol(a.kind),
+            a.sku.sku_part_number,
+            a.group.display_name,
+            a.group.id
+        );
+        for r in backend.preview(a.group.id, &Change::of(a)) {
+            let _ = writeln!(out, "{} {}", r.method, r.url);
+            if let Some(body) = &r.body {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(body).unwrap_or_else(|_| body.to_string())
+                );
+            }
+        }
+    }
+    out
+}
+
+fn licenses_text(licenses: &[AssignedLicense], live: Option<&LiveState>) -> String {
+    if licenses.is_empty() {
+        return "no device license".to_owned();
+    }
+    licenses
+        .iter()
+        .map(|l| {
+            let name = live
+                .and_then(|s| s.sku(l.sku_id))
+                .map(|s| s.sku_part_number.clone())
+                .or_else(|| {
+                    devlic_model::known_skus::by_id(l.sku_id).map(|k| k.part_number.to_owned())
+                })
+                .unwrap_or_else(|| l.sku_id.to_string());
+            if l.disabled_plans.is_empty() {
+                name
+            } else {
+                format!("{name} ({} plan(s) disabled)", l.disabled_plans.len())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why a saved plan was refused: each moved group, planned vs found.
+pub fn stale_text(groups: &[StaleGroup]) -> String {
+    let mut out = format!(
+        "{BAD}error:{BAD:#} the plan is stale: {} group(s) changed since it was made; nothing was written\n",
+        groups.len()
+    );
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "  {} ({}):\n    planned from: {}\n    would make:   {}\n    found now:    {}",
+            g.group.display_name,
+            g.group.id,
+            licenses_text(&g.planned_before, None),
+            licenses_text(&g.planned_after, None),
+            match &g.found {
+                Some(found) => licenses_text(found, None),
+                None => "the group no longer exists".to_owned(),
+            }
+        );
+    }
+    out.push_str("help: run `devlic plan` again, review the new plan, and apply that one\n");
+    out
+}
+
+/// What went wrong in a finished run (empty when it succeeded). `plan` supplies the capacity
+/// arithmetic: Graph reports no error code for devices, so a shortage the plan predicted is how
+/// devlic can say the errors are most likely CountViolation.
+pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
+    let mut out = String::new();
+    let names: BTreeMap<_, _> = report
+        .actions
+        .iter()
+        .map(|a| (a.group.id, a.group.display_name.as_str()))
+        .collect();
+    let name = |id: &devlic_model::GroupId| {
+        format!(
+            "{} ({id})",
+            names.get(id).copied().unwrap_or("unknown group")
+        )
+    };
+    for a in report
+        .actions
+        .iter()
+        .filter(|a| a.outcome == ActionOutcome::Failed)
+    {
+        let _ = writeln!(
+            out,
+            "{BAD}failed:{BAD:#} {} {} on {}: {}",
+            devlic_planner::render::symbol(a.action),
+            a.sku.sku_part_number,
+            name(&a.group.id),
+            a.error.as_deref().unwrap_or("no detail")
+        );
+    }
+    if let Some(v) = &report.verification {
+        for g in &v.pending_groups {
+            let _ = writeln!(
+                out,
+                "{BAD}pending:{BAD:#} {}: license processing had not finished when \
+                 verification timed out (raise --verify-timeout, or rerun apply later to check)",
+                name(g)
+            );
+        }
+        for g in &v.license_errors {
+            let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+            for m in &g.members {
+                *by_code.entry(m.error.as_deref().unwrap_or("")).or_default() += 1;
+            }
+            let shortage = plan
+                .actions
+                .iter()
+                .filter(|a| a.group.id == g.group)
+                .find_map(|a| {
+                    plan.capacity
+                        .iter()
+                        .find(|c| c.sku.sku_id == a.sku.sku_id && c.available_after < 0)
+                });
+            let codes: Vec<String> = by_code
+                .iter()
+                .map(|(code, n)| match (*code, shortage) {
+                    ("", Some(c)) => format!(
+                        "{n} member(s) not licensed, most likely CountViolation (Graph gives no \
+                         code for devices; the plan was short by {} units of {})",
+                        c.available_after.unsigned_abs(),
+                        c.sku.sku_part_number
+                    ),
+                    ("", None) => format!("{n} member(s) not licensed (Graph gave no error code)"),
+                    (code, _) => format!("{n} member(s) with {code}"),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{BAD}license errors:{BAD:#} {}: {}",
+                name(&g.group),
+                codes.join(", ")
+            );
+            if by_code.contains_key("CountViolation")
+                || (by_code.contains_key("") && shortage.is_some())
+            {
+                let _ = writeln!(
+                    out,
+                    "  help: the subscription has too few units for these devices: buy more, or \
+                     free some by revoking devices that no longer need the apps"
+                );
+            }
+        }
+        if let Some(e) = &v.read_error {
+            let _ = writeln!(
+                out,
+                "{BAD}verification incomplete:{BAD:#} {e} (rerun apply to check again)"
+            );
+        }
+    }
+    out
+}
+
+/// Writes `--report`, appends `--summary-markdown`, writes `--junit`.
+pub fn write_reports(
+    report: &RunReport,
+    json: Option<&Path>,
+    markdown: Option<&Path>,
+    junit: Option<&Path>,
+) -> Result<(), CliError> {
+    if let Some(path) = json {
+        std::fs::write(path, report.to_json() + "\n")
+            .map_err(|e| CliError::write_file(path, &e))?;
+    }
+    if let Some(path) = markdown {
+        append(path, &report.to_markdown())?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, report.to_junit()).map_err(|e| CliError::write_file(path, &e))?;
+    }
+    Ok(())
+}
+
+/// Appends to a file (creating it), as `$GITHUB_STEP_SUMMARY` expects.
+pub fn append(path: &Path, text: &str) -> Result<(), CliError> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| CliError::write_file(path, &e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .map_err(|e| CliError::write_file(path, &e))
+}

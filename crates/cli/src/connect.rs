@@ -1,0 +1,96 @@
+//! Building the Graph client from the connection flags and the environment.
+//!
+//! Secrets are read from the environment only (inside `devlic_graph::auth::token_source`); this
+//! module never sees or stores one.
+
+use std::time::Duration;
+
+use devlic_graph::auth::{AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
+use devlic_graph::{ApiVersion, ClientConfig, GraphClient};
+use devlic_model::Backend;
+
+use crate::cli::{BackendArg, CloudArg, ConnectArgs};
+use crate::error::CliError;
+
+const CREDENTIAL_HELP: &str = "set AZURE_TENANT_ID and AZURE_CLIENT_ID plus one credential: \
+AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH (or --certificate), AZURE_FEDERATED_TOKEN_FILE \
+(or --federated-token-file), GitHub OIDC, a managed identity, or DEVLIC_ACCESS_TOKEN; \
+or plan offline with --snapshot FILE";
+
+impl From<CloudArg> for Cloud {
+    fn from(c: CloudArg) -> Cloud {
+        match c {
+            CloudArg::Global => Cloud::Global,
+            CloudArg::Usgov => Cloud::UsGov,
+            CloudArg::Usgovdod => Cloud::UsGovDod,
+            CloudArg::China => Cloud::China,
+        }
+    }
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::GroupLicensing => Backend::GroupLicensing,
+            BackendArg::CloudLicensing => Backend::CloudLicensing,
+        }
+    }
+}
+
+/// Reads an environment variable; empty counts as unset.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Builds a Graph client for `api_version` from the flags and the environment.
+pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient, CliError> {
+    let endpoints = Endpoints::resolve(
+        args.cloud.into(),
+        args.graph_url.as_deref(),
+        args.authority_url.as_deref(),
+        env("AZURE_AUTHORITY_HOST").as_deref(),
+    )
+    .map_err(|e| {
+        CliError::new(
+            format!("invalid endpoint: {e}"),
+            "give an https URL (plain http only to 127.0.0.1 or localhost, e.g. the simulator)",
+        )
+    })?;
+    let mode = match &args.auth {
+        Some(m) => Some(m.parse::<AuthMode>().map_err(|e| {
+            CliError::new(
+                e.to_string(),
+                "pick one of the modes listed, or leave --auth out to detect it from the environment",
+            )
+        })?),
+        None => None,
+    };
+    let explicit = CredentialArgs {
+        mode,
+        tenant_id: args.tenant_id.clone(),
+        client_id: args.client_id.clone(),
+        certificate_path: args.certificate.clone(),
+        federated_token_file: args.federated_token_file.clone(),
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| {
+            CliError::new(
+                format!("cannot build the HTTP client: {e}"),
+                "this is a bug in devlic or its TLS setup; please report it",
+            )
+        })?;
+    let graph_url = endpoints.graph().clone();
+    let tokens = token_source(|k| std::env::var(k).ok(), explicit, endpoints, http)
+        .map_err(|e| CliError::new(format!("cannot sign in: {e}"), CREDENTIAL_HELP))?;
+    let mut config = ClientConfig::new(graph_url, tokens);
+    config.concurrency = args.read_concurrency;
+    config.api_version = api_version;
+    GraphClient::new(config).map_err(|e| {
+        CliError::new(
+            format!("invalid connection settings: {e}"),
+            "check --graph-url and --read-concurrency (at least 1)",
+        )
+    })
+}

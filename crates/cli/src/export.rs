@@ -1,0 +1,154 @@
+//! `devlic export`: a spec for the tenant as it is, so an existing tenant is brought under
+//! devlic in one step (`devlic export > devlic.yaml && devlic plan devlic.yaml` shows no changes).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use devlic_graph::{ApiVersion, LiveQuery};
+use devlic_model::{Group, LiveState, SkuId, known_skus};
+
+use crate::cli::ExportArgs;
+use crate::connect;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::state::graph_error;
+
+/// The device SKUs of a tenant: the ones devlic knows, by id or part number.
+pub fn device_skus(live: &LiveState) -> BTreeSet<SkuId> {
+    live.skus
+        .iter()
+        .filter(|s| {
+            known_skus::by_id(s.sku_id).is_some()
+                || known_skus::by_part_number(&s.sku_part_number).is_some()
+        })
+        .map(|s| s.sku_id)
+        .collect()
+}
+
+/// A YAML double-quoted scalar: JSON string syntax is valid YAML and escapes everything.
+fn quoted(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The spec text for `live`.
+pub fn spec_yaml(live: &LiveState) -> String {
+    let device = device_skus(live);
+    let mut holders: Vec<&Group> = live
+        .groups
+        .values()
+        .filter(|g| g.held(&device).next().is_some())
+        .collect();
+    holders.sort_by(|a, b| {
+        a.display_name
+            .to_lowercase()
+            .cmp(&b.display_name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    let mut y = String::new();
+    let _ = writeln!(
+        y,
+        "# yaml-language-server: $schema=devlic.schema.json\n\
+         # (write the schema next to this file with `devlic schema > devlic.schema.json`)\n\
+         #\n\
+         # Exported by devlic {} from {} ({}) at {}:\n\
+         # one assignment per group that holds a device subscription.",
+        env!("CARGO_PKG_VERSION"),
+        live.tenant.display_name.as_deref().unwrap_or("the tenant"),
+        live.tenant.id,
+        live.taken_at
+    );
+    y.push_str("apiVersion: devlic/v1\nkind: DeviceLicenses\n");
+    // Domains come initial-first from the Graph reader; a tenant without one keeps its id.
+    let tenant = live
+        .tenant
+        .domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| live.tenant.id.clone());
+    let _ = writeln!(y, "tenant: {}", quoted(&tenant));
+    y.push_str(
+        "settings:\n  # Groups not listed are reported, never touched. Turn it on once this file is\n  \
+         # the whole truth.\n  prune: false\n",
+    );
+    if holders.is_empty() {
+        y.push_str("assignments: []\n");
+        return y;
+    }
+    y.push_str("assignments:\n");
+    for g in holders {
+        let unique = live.groups_named(&g.display_name).count() == 1;
+        if unique {
+            let _ = writeln!(y, "  - group: {}", quoted(&g.display_name));
+        } else {
+            let _ = writeln!(
+                y,
+                "  - group: {{ id: {} }}  # {}: the name is not unique in the tenant",
+                g.id,
+                quoted(&g.display_name)
+            );
+        }
+        let held: Vec<_> = g.held(&device).collect();
+        if held.len() > 1 {
+            let _ = writeln!(
+                y,
+                "    # this group holds {} device subscriptions; devlic plans need one: remove the others",
+                held.len()
+            );
+        }
+        let Some(license) = held.first() else {
+            continue;
+        };
+        let sku = live.sku(license.sku_id);
+        let name = sku.map_or_else(|| license.sku_id.to_string(), |s| s.sku_part_number.clone());
+        let _ = writeln!(y, "    subscription: {}", quoted(&name));
+        if !license.disabled_plans.is_empty() {
+            let plans: Vec<String> = license
+                .disabled_plans
+                .iter()
+                .map(|p| {
+                    let by_name = sku.and_then(|s| {
+                        s.service_plans
+                            .iter()
+                            .find(|sp| sp.service_plan_id == *p)
+                            .map(|sp| sp.service_plan_name.clone())
+                    });
+                    quoted(&by_name.unwrap_or_else(|| p.to_string()))
+                })
+                .collect();
+            let _ = writeln!(y, "    disabledPlans: [{}]", plans.join(", "));
+        }
+    }
+    y
+}
+
+/// Runs `export`.
+pub async fn run(
+    args: &ExportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let client = connect::client(&args.connect, ApiVersion::V1)?;
+    // Every group, so a display name is only used when no other group carries it.
+    let live = client
+        .read_live(&LiveQuery {
+            include_all_groups: true,
+            ..LiveQuery::default()
+        })
+        .await
+        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let yaml = spec_yaml(&live);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &yaml).map_err(|e| CliError::write_file(path, &e))?;
+            writeln!(
+                err,
+                "wrote {}; check it with `devlic plan {}` (it should show no changes)",
+                path.display(),
+                path.display()
+            )?;
+        }
+        None => out.write_all(yaml.as_bytes())?,
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,94 @@
+//! `devlic plan PATH`: the diff between the spec and the tenant (or a snapshot).
+
+use std::io::Write;
+
+use devlic_graph::ApiVersion;
+use devlic_model::{Backend, Plan};
+use devlic_planner::render::{self, TextOptions};
+
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::connect;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::snapshot;
+use crate::state::{LoadedSpec, load_spec, make_plan, read_live_for};
+
+/// Loads the spec (with `--backend` applied), reads the state and plans. Shared with `apply`.
+pub async fn plan_spec(
+    path: &std::path::Path,
+    backend: Option<Backend>,
+    connect: &crate::cli::ConnectArgs,
+    snapshot_file: Option<&std::path::Path>,
+) -> Result<(LoadedSpec, Plan), CliError> {
+    let mut loaded = load_spec(path)?;
+    if let Some(b) = backend {
+        loaded.spec.settings.backend = b;
+    }
+    let live = match snapshot_file {
+        Some(file) => snapshot::read(file)?,
+        None => {
+            let client = connect::client(connect, ApiVersion::V1)?;
+            read_live_for(&client, &loaded.spec).await?
+        }
+    };
+    let plan = make_plan(&loaded, &live)?;
+    Ok((loaded, plan))
+}
+
+/// Runs `plan`. The rendered plan goes to `out`; notes go to `err`.
+pub async fn run(
+    args: &PlanArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let (_, plan) = plan_spec(
+        &args.path,
+        args.backend.map(Backend::from),
+        &args.connect,
+        args.snapshot.as_deref(),
+    )
+    .await?;
+    let rendered = match args.format {
+        // Styles are always rendered; anstream strips them for NO_COLOR, --color never or a pipe.
+        PlanFormat::Text => render::text(&plan, &TextOptions { color: true }),
+        PlanFormat::Markdown => render::markdown(&plan),
+        PlanFormat::Json => render::json(&plan),
+    };
+    out.write_all(rendered.as_bytes())?;
+    if let Some(file) = &args.out {
+        std::fs::write(file, render::json(&plan)).map_err(|e| CliError::write_file(file, &e))?;
+        writeln!(
+            err,
+            "Saved the plan to {}; apply it with `devlic apply --plan {}`.",
+            file.display(),
+            file.display()
+        )?;
+    }
+    Ok(exit_for(&plan, args.detailed_exitcode, err)?)
+}
+
+/// The exit code of a plan: guards first (3), then changes (2), with `--detailed-exitcode` only.
+/// Without it a tripped guard is still said on stderr, where a CI log shows it.
+fn exit_for(plan: &Plan, detailed: bool, err: &mut dyn Write) -> std::io::Result<Exit> {
+    if !plan.guard_violations.is_empty() {
+        let style = anstyle::AnsiColor::Red.on_default().bold();
+        for g in &plan.guard_violations {
+            writeln!(
+                err,
+                "{style}guard:{style:#} {}",
+                devlic_applier::describe_guard(g)
+            )?;
+        }
+        if detailed {
+            return Ok(Exit::GuardRefused);
+        }
+        writeln!(
+            err,
+            "apply will refuse this plan until the guard is passed; `plan --detailed-exitcode` exits 3 for it"
+        )?;
+    }
+    Ok(match (detailed, plan.is_empty()) {
+        (true, false) => Exit::Changes,
+        _ => Exit::Success,
+    })
+}

@@ -1,0 +1,151 @@
+//! What `plan`, `apply`, `snapshot`, `export` and `skus` share: loading the spec, reading the
+//! live state from Graph or a snapshot, planning, and turning library errors into messages that
+//! say what to do next.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anstyle::{AnsiColor, Style};
+use devlic_graph::{GraphClient, GraphError, LiveQuery, SkuSelector};
+use devlic_model::{LiveState, Plan};
+use devlic_planner::{PlanErrors, groups_to_inspect};
+use devlic_spec::{GroupSelector, SourceFile, Spec};
+
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::render_errors::{self, plural, snippet};
+use crate::spec_files::read_spec_path;
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const HELP: Style = AnsiColor::Cyan.on_default().bold();
+const BOLD: Style = Style::new().bold();
+
+/// A loaded spec and the files it came from (for error snippets).
+pub struct LoadedSpec {
+    /// The validated spec.
+    pub spec: Spec,
+    /// Its source files.
+    pub sources: Vec<SourceFile>,
+}
+
+/// Reads and validates a spec; errors are rendered exactly like `devlic validate` renders them.
+pub fn load_spec(path: &Path) -> Result<LoadedSpec, CliError> {
+    let sources = read_spec_path(path)
+        .map_err(|e| CliError::rendered(render_errors::render_path_error_text(&e), Exit::Error))?;
+    match devlic_spec::load(&sources) {
+        Ok(spec) => Ok(LoadedSpec { spec, sources }),
+        Err(errors) => Err(CliError::rendered(
+            render_errors::render_text(&errors, &sources),
+            Exit::Error,
+        )),
+    }
+}
+
+/// The Graph reads a spec needs: its extra device SKUs and the groups it names.
+pub fn live_query(spec: &Spec) -> LiveQuery {
+    let mut query = LiveQuery {
+        device_skus: spec.settings.device_skus.iter().map(sku_selector).collect(),
+        ..LiveQuery::default()
+    };
+    for a in &spec.assignments {
+        match &a.group {
+            GroupSelector::Id(id) => query.group_ids.push(*id),
+            GroupSelector::Name(name) => query.group_names.push(name.clone()),
+        }
+    }
+    query
+}
+
+/// The spec's SKU selector as the Graph client's.
+pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
+    match s {
+        devlic_spec::SkuSelector::Id(id) => SkuSelector::Id(*id),
+        devlic_spec::SkuSelector::PartNumber(p) => SkuSelector::PartNumber(p.clone()),
+    }
+}
+
+/// Reads what planning `spec` needs: the live state, then member counts and license errors of
+/// the groups the plan writes to (only those: the counts cost requests).
+pub async fn read_live_for(client: &GraphClient, spec: &Spec) -> Result<LiveState, CliError> {
+    let mut live = client
+        .read_live(&live_query(spec))
+        .await
+        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let touched = groups_to_inspect(spec, &live);
+    if !touched.is_empty() {
+        client
+            .read_group_details(&mut live, &touched)
+            .await
+            .map_err(|e| graph_error(&e, "reading member counts and license errors"))?;
+    }
+    tracing::info!(
+        requests = client.requests_made(),
+        groups = live.groups.len(),
+        "read the live state"
+    );
+    Ok(live)
+}
+
+/// Plans, rendering resolution errors with `file:line:col`, the spec line and a fix.
+pub fn make_plan(loaded: &LoadedSpec, live: &LiveState) -> Result<Plan, CliError> {
+    devlic_planner::plan(&loaded.spec, live)
+        .map_err(|e| CliError::rendered(render_plan_errors(&e, &loaded.sources), Exit::Error))
+}
+
+/// Every plan error, located in the spec when it has an origin.
+pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String {
+    let mut out = String::new();
+    for e in errors {
+        match e.origin() {
+            Some(o) => {
+                // The planner's message starts with the origin already; avoid saying it twice.
+                let message = e.to_string();
+                let prefix = format!("{o}: ");
+                let message = message.strip_prefix(&prefix).unwrap_or(&message);
+                let _ = writeln!(
+                    out,
+                    "{BOLD}{o}:{BOLD:#} {ERROR}error:{ERROR:#} {BOLD}{message}{BOLD:#}"
+                );
+                if let Some(source) = sources.iter().find(|s| s.path == o.file) {
+                    snippet(&mut out, source, o.line, o.column, 1);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "{ERROR}error:{ERROR:#} {BOLD}{e}{BOLD:#}");
+            }
+        }
+        let _ = writeln!(out, "{HELP}help:{HELP:#} {}\n", e.help());
+    }
+    let n = errors.len();
+    let _ = writeln!(
+        out,
+        "{ERROR}error:{ERROR:#} the spec cannot be planned against this tenant: {n} {}",
+        plural(n, "error", "errors")
+    );
+    out
+}
+
+/// A Graph failure as a message with the next step.
+pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
+    let help = match e {
+        GraphError::Auth(_) => {
+            "check the credential settings (AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret, \
+             certificate or federated token); see SECURITY.md for the app registration"
+        }
+        GraphError::Service {
+            status: 401 | 403, ..
+        } => {
+            "grant the app registration the Graph permissions listed in SECURITY.md \
+             (plan: Group.Read.All, Organization.Read.All; apply also needs \
+             LicenseAssignment.ReadWrite.All) and an admin's consent"
+        }
+        GraphError::Config(_) | GraphError::ForeignUrl { .. } => {
+            "check --graph-url and --cloud; devlic only talks https (or http to loopback)"
+        }
+        _ => {
+            "retry later; if it persists, rerun with -vv to see every request and quote the \
+             request-id to Microsoft support"
+        }
+    };
+    CliError::new(format!("{doing} failed: {e}"), help)
+}

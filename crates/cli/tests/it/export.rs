@@ -1,0 +1,72 @@
+//! `devlic export` round trips and `devlic skus`.
+
+use crate::sim::{TestSim, s};
+
+#[test]
+fn export_round_trips_on_both_tenants() {
+    for name in ["contoso", "northwind"] {
+        let sim = TestSim::start(name);
+        let r = sim.run(&["export"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        assert!(
+            r.stdout
+                .starts_with("# yaml-language-server: $schema=devlic.schema.json\n")
+        );
+        assert!(
+            r.stdout
+                .contains("\napiVersion: devlic/v1\nkind: DeviceLicenses\n")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("devlic.yaml");
+        std::fs::write(&spec, &r.stdout).unwrap();
+        let plan = sim.run(&["plan", s(&spec), "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code, 0,
+            "{name}:\n{}\n{}\n{}",
+            r.stdout, plan.stdout, plan.stderr
+        );
+        assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+        assert_eq!(sim.stats().writes, 0);
+    }
+}
+
+#[test]
+fn export_names_groups_by_id_when_the_name_is_shared() {
+    let mut tenant = crate::sim::fixture("contoso");
+    let mut twin = tenant
+        .groups
+        .iter()
+        .find(|g| g.display_name == "Marketing Team")
+        .unwrap()
+        .clone();
+    twin.id = "1a2b3c4d-0009-4a5b-8c6d-000000000009".to_owned();
+    twin.display_name = "Kiosks - Front Desk".to_owned();
+    tenant.groups.push(twin);
+    let sim = TestSim::with_tenant(tenant);
+    let r = sim.run(&["export"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "  - group: { id: 1a2b3c4d-0001-4a5b-8c6d-000000000001 }  # \"Kiosks - Front Desk\": the name is not unique in the tenant\n    subscription: \"OFFICE_PROPLUS_DEVICE1\"\n"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn skus_lists_units_and_holders() {
+    let sim = TestSim::start("contoso");
+    let r = sim.run(&["skus"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::with_settings!({filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")]}, {
+        insta::assert_snapshot!("contoso_skus_text", r.stdout);
+    });
+    let json = sim.run(&["skus", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let device1 = &v.as_array().unwrap()[0];
+    assert_eq!(device1["skuPartNumber"], "OFFICE_PROPLUS_DEVICE1");
+    assert_eq!(device1["available"], 39);
+    assert_eq!(device1["groups"].as_array().unwrap().len(), 4);
+    assert!(!json.stdout.contains("SPE_E3"), "user SKUs are not listed");
+}

@@ -1,0 +1,119 @@
+//! An in-process Graph simulator on 127.0.0.1 and `devlic` runs against it.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use devlic_graph_sim::{Sim, SimConfig, Stats, Tenant};
+
+use crate::support::{Run, root};
+
+/// The client secret the simulator's app registration accepts.
+pub const SECRET: &str = "devlic-sim-secret";
+
+/// A simulator with the runtime that serves it (the test thread runs `devlic` meanwhile).
+pub struct TestSim {
+    pub sim: Sim,
+    pub tenant_id: String,
+    // Dropped after `sim`: the server task needs the runtime until it stops.
+    _rt: tokio::runtime::Runtime,
+}
+
+/// Loads `examples/tenants/<name>.json`.
+pub fn fixture(name: &str) -> Tenant {
+    let path = root().join(format!("examples/tenants/{name}.json"));
+    Tenant::from_json(&std::fs::read_to_string(path).expect("fixture exists"))
+        .expect("fixture parses")
+}
+
+impl TestSim {
+    /// Serves `examples/tenants/<name>.json`.
+    pub fn start(name: &str) -> TestSim {
+        TestSim::with_tenant(fixture(name))
+    }
+
+    /// Serves a tenant.
+    pub fn with_tenant(tenant: Tenant) -> TestSim {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let tenant_id = tenant.id.clone();
+        let sim = rt
+            .block_on(Sim::start(tenant, SimConfig::default()))
+            .expect("simulator starts");
+        TestSim {
+            sim,
+            tenant_id,
+            _rt: rt,
+        }
+    }
+
+    /// `devlic ARGS --graph-url URL --authority-url URL`, signed in with the client secret, in
+    /// an environment cleared of every other credential variable.
+    pub fn devlic(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = clean_devlic(args);
+        cmd.args([
+            "--graph-url",
+            &self.sim.url(),
+            "--authority-url",
+            &self.sim.url(),
+        ])
+        .env("AZURE_TENANT_ID", &self.tenant_id)
+        .env("AZURE_CLIENT_ID", "devlic-sim")
+        .env("AZURE_CLIENT_SECRET", SECRET);
+        cmd
+    }
+
+    /// Runs `devlic` against the simulator.
+    pub fn run(&self, args: &[&str]) -> Run {
+        finish(self.devlic(args))
+    }
+
+    /// Counters since start or the last reset.
+    pub fn stats(&self) -> Stats {
+        self.sim.stats()
+    }
+}
+
+/// `devlic ARGS` from the workspace root, without colour, with no AZURE_*/DEVLIC_*/identity
+/// variables inherited from the machine running the tests.
+pub fn clean_devlic(args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("devlic");
+    cmd.current_dir(root())
+        .args(args)
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1");
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if ["AZURE_", "DEVLIC_", "ACTIONS_ID_TOKEN", "IDENTITY_", "MSI_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// Runs a prepared command to completion.
+pub fn finish(mut cmd: assert_cmd::Command) -> Run {
+    let output = cmd.output().expect("devlic runs");
+    Run {
+        code: output.status.code().expect("devlic exited normally"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// A path as &str (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// Writes a spec file into `dir` and returns its path.
+pub fn write_spec(dir: &Path, name: &str, yaml: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("spec written");
+    path
+}
