@@ -58,8 +58,11 @@ fn contoso_converges_but_reports_the_count_violation() {
     let r = sim.run(&apply_args(&["examples/contoso"]));
     // DEVICE1 ends 6 units short: the run writes everything, then fails verification.
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    // Which of the two newly licensed groups comes up short depends on the order the
+    // concurrent writes reach the tenant, as it would in Graph.
     assert!(
-        r.stderr.contains("license errors: Shared PCs - Warehouse"),
+        r.stderr.contains("license errors: Shared PCs - Warehouse")
+            || r.stderr.contains("license errors: Training Center PCs"),
         "{}",
         r.stderr
     );

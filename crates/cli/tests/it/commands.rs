@@ -64,3 +64,46 @@ fn hostile_bytes_in_a_spec_never_reach_the_terminal() {
     assert_eq!(r.code, 1);
     assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
 }
+
+#[test]
+fn color_flag_overrides_detection() {
+    let args = [
+        "plan",
+        "examples/contoso",
+        "--snapshot",
+        "examples/tenants/contoso.snapshot.json",
+    ];
+    let always = devlic(&[&args[..], &["--color", "always"]].concat())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&always.stdout).contains("\u{1b}["));
+    let never = devlic(&[&args[..], &["--color", "never"]].concat())
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&never.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for command in ["plan", "apply", "snapshot", "export", "skus"] {
+        let r = run(&[command, "--help"]);
+        assert_eq!(r.code, 0, "{command}");
+        assert!(
+            r.stdout.contains("Example"),
+            "{command} --help has no example"
+        );
+    }
+    let connect = run(&["plan", "--help"]).stdout;
+    for flag in [
+        "--cloud",
+        "--graph-url",
+        "--authority-url",
+        "--tenant-id",
+        "--auth",
+        "--read-concurrency",
+    ] {
+        assert!(connect.contains(flag), "plan --help lacks {flag}");
+    }
+}
