@@ -65,7 +65,12 @@ impl TenantInfo {
 
 /// Where a [`LiveState`] came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind",
+    deny_unknown_fields
+)]
 pub enum StateSource {
     /// Read from Microsoft Graph just now.
     Graph {

@@ -21,10 +21,10 @@ fn committed_tenant_snapshots_are_current() {
         let mut fresh: Value =
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(
-            fresh["state"]["source"]["graph_url"],
+            fresh["state"]["source"]["graphUrl"],
             Value::String(sim.sim.url())
         );
-        fresh["state"]["source"]["graph_url"] = RECORDED_URL.into();
+        fresh["state"]["source"]["graphUrl"] = RECORDED_URL.into();
 
         let path = root().join(format!("examples/tenants/{name}.snapshot.json"));
         if update {
