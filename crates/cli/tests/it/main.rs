@@ -6,6 +6,7 @@ mod commands;
 mod export;
 mod fixtures;
 mod plan;
+mod resilience;
 mod secrets;
 mod sim;
 mod support;
