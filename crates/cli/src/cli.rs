@@ -184,8 +184,10 @@ pub struct ConnectArgs {
 /// Arguments of `devlic plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// A spec file, or a folder whose *.yaml and *.yml files form one spec.
-    pub path: PathBuf,
+    /// A spec file, or a folder whose *.yaml and *.yml files form one spec. Several paths plan
+    /// several tenants concurrently (one section each); each spec must then name its `tenant`.
+    #[arg(required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,

@@ -11,6 +11,7 @@ mod exit;
 mod export;
 mod guide;
 mod logging;
+mod multi;
 mod plan;
 mod render_errors;
 mod schema;

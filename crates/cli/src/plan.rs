@@ -41,8 +41,11 @@ pub async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
+    let [path] = args.paths.as_slice() else {
+        return crate::multi::run(args, out, err).await;
+    };
     let (_, plan) = plan_spec(
-        &args.path,
+        path,
         args.backend.map(Backend::from),
         &args.connect,
         args.snapshot.as_deref(),

@@ -134,3 +134,61 @@ fn saved_plan_is_the_json_format() {
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["summary"]["assign"], 2);
 }
+
+/// Several tenant folders in one run: one section per tenant in every format, a failing tenant
+/// does not hide the others, and the exit code is the worst of them.
+#[test]
+fn several_tenants_plan_concurrently_with_one_section_each() {
+    let sim = crate::sim::TestSim::start("contoso");
+    let dir = tempfile::tempdir().unwrap();
+    let second = dir.path().join("contoso-kiosks");
+    std::fs::create_dir(&second).unwrap();
+    std::fs::write(
+        second.join("devlic.yaml"),
+        "apiVersion: devlic/v1\nkind: DeviceLicenses\ntenant: contoso.com\nassignments:\n  - group: Kiosks - Front Desk\n    subscription: OFFICE_PROPLUS_DEVICE1\n",
+    )
+    .unwrap();
+    let second = second.to_str().unwrap();
+    // Northwind's tenant is not the one the simulator serves: its sign-in fails.
+    let args = ["plan", "examples/contoso", second, "examples/northwind"];
+
+    let text = sim.run(&args);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("══ tenant contoso.onmicrosoft.com (examples/contoso) ══"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("Plan: 1 to assign, 1 to revoke, 1 to swap, 0 to update.")
+    );
+    assert!(text.stdout.contains("No changes"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("══ tenant northwindschools.onmicrosoft.com (examples/northwind) ══")
+    );
+
+    let json = sim.run(&[&args[..], &["--format", "json"]].concat());
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["formatVersion"], 1);
+    let tenants = doc["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 3);
+    assert_eq!(tenants[0]["plan"]["summary"]["swap"], 1);
+    assert_eq!(tenants[1]["plan"]["actions"].as_array().unwrap().len(), 0);
+    assert!(
+        tenants[2]["error"].as_str().unwrap().contains("error"),
+        "{}",
+        tenants[2]
+    );
+    assert!(!json.stdout.contains('\u{1b}'));
+
+    let md = sim.run(&[&args[..], &["--format", "markdown"]].concat());
+    assert_eq!(md.stdout.matches("## Tenant ").count(), 3, "{}", md.stdout);
+    assert!(md.stdout.len() <= 65_535);
+
+    // Without the failing tenant: Contoso has changes and the kiosk folder none, so exit 2.
+    let ok = sim.run(&["plan", "examples/contoso", second, "--detailed-exitcode"]);
+    assert_eq!(ok.code, 2, "{}", ok.stderr);
+}

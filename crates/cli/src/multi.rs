@@ -1,0 +1,243 @@
+//! `devlic plan DIR1 DIR2 …`: one plan per tenant, read concurrently, one section per tenant in
+//! every output format. Built for managed service providers keeping one folder per customer
+//! tenant in one repository.
+//!
+//! Each spec must name its `tenant`; devlic signs in to that tenant with the same app
+//! registration (a multi-tenant app consented in each customer tenant, the usual MSP setup).
+//! Tenants that need a different app registration are planned in a CI matrix, one job per
+//! folder, as `examples/ci/github/matrix-tenants.yml` shows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use devlic_graph::ApiVersion;
+use devlic_model::{Backend, Plan};
+use devlic_planner::render::{self, TextOptions};
+
+use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
+use crate::connect;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::state::{load_spec, make_plan, read_live_for};
+
+/// GitHub refuses pull-request comments longer than this.
+const MARKDOWN_LIMIT: usize = 65_535;
+
+/// The version of the multi-tenant JSON envelope.
+const MULTI_FORMAT_VERSION: u32 = 1;
+
+/// One tenant's outcome.
+struct TenantPlan {
+    path: PathBuf,
+    tenant: Option<String>,
+    result: Result<Plan, CliError>,
+}
+
+/// Plans one tenant folder: its spec names the tenant to sign in to.
+async fn plan_one(path: &Path, backend: Option<Backend>, connect: &ConnectArgs) -> TenantPlan {
+    let loaded = match load_spec(path) {
+        Ok(l) => l,
+        Err(e) => {
+            return TenantPlan {
+                path: path.to_owned(),
+                tenant: None,
+                result: Err(e),
+            };
+        }
+    };
+    let tenant = loaded.spec.tenant.clone();
+    let result = async {
+        let Some(tenant_id) = &tenant else {
+            return Err(CliError::new(
+                format!("{} does not name its tenant", path.display()),
+                "add `tenant: <tenant id or verified domain>` to the spec: planning several folders signs in to each spec's own tenant",
+            ));
+        };
+        let mut loaded = loaded;
+        if let Some(b) = backend {
+            loaded.spec.settings.backend = b;
+        }
+        let mut connect = connect.clone();
+        connect.tenant_id = Some(tenant_id.clone());
+        let client = connect::client(&connect, ApiVersion::V1)?;
+        let live = read_live_for(&client, &loaded.spec).await?;
+        make_plan(&loaded, &live)
+    }
+    .await;
+    TenantPlan {
+        path: path.to_owned(),
+        tenant,
+        result,
+    }
+}
+
+/// Runs `plan` over several tenant folders.
+pub async fn run(
+    args: &PlanArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    if args.out.is_some() || args.snapshot.is_some() {
+        return Err(CliError::new(
+            "--out and --snapshot take one spec path",
+            "save or plan offline one tenant at a time (one CI matrix job per tenant folder)",
+        ));
+    }
+    if args.connect.tenant_id.is_some() {
+        return Err(CliError::new(
+            "--tenant-id cannot be combined with several spec paths",
+            "each spec's `tenant:` names the tenant devlic signs in to",
+        ));
+    }
+    let backend = args.backend.map(Backend::from);
+    let plans: Vec<TenantPlan> = futures::future::join_all(
+        args.paths
+            .iter()
+            .map(|p| plan_one(p, backend, &args.connect)),
+    )
+    .await;
+
+    let rendered = match args.format {
+        PlanFormat::Text => text(&plans),
+        PlanFormat::Markdown => markdown(&plans),
+        PlanFormat::Json => json(&plans),
+    };
+    out.write_all(rendered.as_bytes())?;
+
+    let mut exit = Exit::Success;
+    for p in &plans {
+        let this = match &p.result {
+            Err(e) => {
+                if args.format != PlanFormat::Text {
+                    // Text output already holds the error; other formats say it on stderr too.
+                    write!(err, "{}: {e}", p.path.display())?;
+                }
+                Exit::Error
+            }
+            Ok(plan) if !plan.guard_violations.is_empty() && args.detailed_exitcode => {
+                Exit::GuardRefused
+            }
+            Ok(plan) if !plan.is_empty() && args.detailed_exitcode => Exit::Changes,
+            Ok(_) => Exit::Success,
+        };
+        exit = worst(exit, this);
+    }
+    Ok(exit)
+}
+
+/// Errors outrank guards, guards outrank changes: the exit code a CI job should act on.
+fn worst(a: Exit, b: Exit) -> Exit {
+    fn rank(e: Exit) -> u8 {
+        match e {
+            Exit::Success => 0,
+            Exit::Changes => 1,
+            Exit::GuardRefused => 2,
+            Exit::Error => 3,
+        }
+    }
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn title(p: &TenantPlan) -> String {
+    match &p.tenant {
+        Some(t) => format!("{t} ({})", p.path.display()),
+        None => p.path.display().to_string(),
+    }
+}
+
+fn text(plans: &[TenantPlan]) -> String {
+    let mut s = String::new();
+    for p in plans {
+        s.push_str(&format!("══ tenant {} ══\n\n", title(p)));
+        match &p.result {
+            Ok(plan) => s.push_str(&render::text(plan, &TextOptions { color: true })),
+            Err(e) => s.push_str(&e.to_string()),
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn markdown(plans: &[TenantPlan]) -> String {
+    let section = |p: &TenantPlan, full: bool| -> String {
+        let body = match &p.result {
+            Ok(plan) if full => render::markdown(plan),
+            Ok(plan) => format!(
+                "{}\n\n_Details left out to stay under GitHub's comment limit; run `devlic plan {}` for them._\n",
+                render::summary_line(plan),
+                p.path.display()
+            ),
+            Err(e) => format!(
+                "**devlic could not plan this tenant:**\n\n```\n{}\n```\n",
+                strip_ansi(&e.to_string())
+            ),
+        };
+        format!("## Tenant {}\n\n{body}\n", title(p))
+    };
+    let full: String = plans.iter().map(|p| section(p, true)).collect();
+    if full.len() <= MARKDOWN_LIMIT {
+        return full;
+    }
+    let short: String = plans.iter().map(|p| section(p, false)).collect();
+    if short.len() <= MARKDOWN_LIMIT {
+        return short;
+    }
+    // Hundreds of tenants: keep the first sections that fit and say how many were left out.
+    let mut out = String::new();
+    let mut left_out = 0;
+    for p in plans {
+        let s = section(p, false);
+        if out.len() + s.len() + 200 <= MARKDOWN_LIMIT {
+            out.push_str(&s);
+        } else {
+            left_out += 1;
+        }
+    }
+    out.push_str(&format!(
+        "_{left_out} more tenant(s) left out to stay under GitHub's comment limit._\n"
+    ));
+    out
+}
+
+fn json(plans: &[TenantPlan]) -> String {
+    let tenants: Vec<serde_json::Value> = plans
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::json!({
+                "path": p.path.display().to_string(),
+                "tenant": p.tenant,
+            });
+            match &p.result {
+                Ok(plan) => {
+                    v["plan"] = serde_json::from_str(&render::json(plan))
+                        .unwrap_or(serde_json::Value::Null);
+                }
+                Err(e) => v["error"] = strip_ansi(&e.to_string()).trim_end().into(),
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({ "formatVersion": MULTI_FORMAT_VERSION, "tenants": tenants });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Removes ANSI styles (errors carry them for terminals; Markdown and JSON must not).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
