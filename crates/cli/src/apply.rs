@@ -116,15 +116,14 @@ pub async fn run(
         out.write_all(dry_run_requests(&plan, &backend).as_bytes())?;
         return guard_exit_for_dry_run(&plan, &options, err);
     }
-    if plan.is_empty() {
-        return Ok(Exit::Success);
-    }
     let blocking = blocking_guards(&plan, &options);
     if !blocking.is_empty() {
         // Refuse before asking: a `yes` could not pass the guard anyway.
         return Err(refusal(ApplyError::GuardRefused(blocking)));
     }
-    if !args.auto_approve {
+    // An empty plan still goes through `apply` (it writes nothing) so that scheduled jobs get
+    // their --report, --summary-markdown and --junit files on quiet nights too.
+    if !args.auto_approve && !plan.is_empty() {
         confirm(&plan, err)?;
     }
 
