@@ -88,6 +88,9 @@ fn secrets_never_leak() {
     }
 }
 
+/// A sign-in mode, the environment it needs and its extra flags.
+type AuthCase<'a> = (&'a str, Vec<(&'a str, String)>, Vec<String>);
+
 /// base64url without padding, for the test's own federated token.
 fn b64url(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -135,7 +138,7 @@ fn secrets_of_every_auth_mode_never_leak() {
     std::fs::write(&token_file, &federated).unwrap();
     let gh_request_token = "devlic-sim-gh-request-token";
 
-    let modes: Vec<(&str, Vec<(&str, String)>, Vec<String>)> = vec![
+    let modes: Vec<AuthCase> = vec![
         (
             "certificate",
             vec![],
