@@ -13,11 +13,13 @@
 //!
 //! Nothing in this crate does I/O, and nothing here can fail except parsing ids.
 
+mod cloud;
 mod ids;
 pub mod known_skus;
 mod live;
 mod plan;
 
+pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
 pub use ids::{GroupId, IdParseError, ServicePlanId, SkuId};
 pub use live::{
     AssignedLicense, CapabilityStatus, Group, GroupKind, LicenseErrorMember, LiveState,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GroupId, ServicePlanId, SkuId};
+use crate::{Allotment, GroupId, ServicePlanId, SkuId};
 
 /// What the tenant looks like, as far as device licensing is concerned.
 ///
@@ -25,6 +25,10 @@ pub struct LiveState {
     pub skus: Vec<Sku>,
     /// Groups keyed by id (see the type-level invariant).
     pub groups: BTreeMap<GroupId, Group>,
+    /// The beta `cloudLicensing` allotments (device SKUs only), when the state was read for the
+    /// cloud-licensing backend; empty otherwise. Absent in older snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allotments: Vec<Allotment>,
 }
 
 impl LiveState {
@@ -38,6 +42,11 @@ impl LiveState {
         self.groups
             .values()
             .filter(move |g| g.display_name.eq_ignore_ascii_case(name))
+    }
+
+    /// The allotments of one SKU.
+    pub fn allotments_of(&self, sku: SkuId) -> impl Iterator<Item = &Allotment> + '_ {
+        self.allotments.iter().filter(move |a| a.sku_id == sku)
     }
 }
 

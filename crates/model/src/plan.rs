@@ -9,7 +9,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{AssignedLicense, GroupId, ServicePlanId, SkuId, StateSource, TenantInfo};
+use crate::{
+    AllotmentRef, AssignedLicense, GroupId, ServicePlanId, SkuId, StateSource, TenantInfo,
+};
 
 /// Which Graph API carries the license assignments.
 #[derive(
@@ -152,6 +154,10 @@ pub struct Action {
     pub before: Vec<AssignedLicense>,
     /// [`Fingerprint::of_group`] of `before`; `apply --plan` refuses when it changed.
     pub before_fingerprint: Fingerprint,
+    /// On the cloud-licensing backend: the allotment an assign, swap or update takes licenses
+    /// from (`None` on group-licensing and for revokes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment: Option<AllotmentRef>,
 }
 
 impl Action {
@@ -229,6 +235,10 @@ pub struct CapacityLine {
     pub freed: u64,
     /// `prepaid_enabled - consumed - newly_licensed + freed` (negative = short).
     pub available_after: i64,
+    /// On the cloud-licensing backend the pool is one allotment: then `prepaid_enabled` is its
+    /// `allottedUnits` and `consumed` its `consumedUnits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment: Option<AllotmentRef>,
 }
 
 /// A guard the plan trips: apply refuses (exit 3) unless the guard is explicitly passed.
@@ -341,7 +351,10 @@ impl Action {
             .cloned()
             .collect();
         if let Some(sku_id) = add {
-            after.push(AssignedLicense { sku_id, disabled_plans: self.disabled_plans.clone() });
+            after.push(AssignedLicense {
+                sku_id,
+                disabled_plans: self.disabled_plans.clone(),
+            });
         }
         after.sort();
         after

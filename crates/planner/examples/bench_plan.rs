@@ -149,6 +149,7 @@ fn world(n: usize) -> Result<(Spec, LiveState), String> {
         taken_at: jiff::Timestamp::UNIX_EPOCH,
         skus,
         groups,
+        allotments: Vec::new(),
     };
     Ok((spec, live))
 }

@@ -3,11 +3,12 @@
 use std::collections::{BTreeSet, HashSet};
 
 use devlic_model::{
-    Action, ActionKind, AssignedLicense, Fingerprint, Group, GroupId, GroupRef, LiveState, Reason,
-    ServicePlanId, SkuRef,
+    Action, ActionKind, AssignedLicense, Backend, Fingerprint, Group, GroupId, GroupRef, LiveState,
+    Reason, ServicePlanId, SkuRef,
 };
 use devlic_spec::{DesiredState, Origin, Spec};
 
+use crate::allotments;
 use crate::error::PlanError;
 use crate::resolve::{DeviceSkus, Resolved, device_skus, resolve, sku_ref, sku_ref_of};
 
@@ -27,12 +28,33 @@ pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
     let (resolved, mut errors) = resolve(spec, live, &device);
     let mut actions = Vec::new();
 
+    let cloud = spec.settings.backend == Backend::CloudLicensing;
     for r in &resolved {
         if !r.complete {
             continue;
         }
+        // On cloud-licensing every present entry needs exactly one allotment, whether or not it
+        // changes anything now: a spec that is ambiguous today fails today, not on the day the
+        // group first needs a write.
+        let allotment = match (cloud, r.entry.state, r.sku) {
+            (true, DesiredState::Present, Some(sku)) => {
+                match allotments::resolve(r.entry, sku, live) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         match entry_action(r, live, &device) {
-            Ok(Some(a)) => actions.push(a),
+            Ok(Some(mut a)) => {
+                if a.kind != ActionKind::Revoke {
+                    a.allotment = allotment;
+                }
+                actions.push(a);
+            }
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
@@ -181,5 +203,6 @@ fn make_action(
         reason,
         before,
         before_fingerprint,
+        allotment: None,
     }
 }

@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use devlic_model::{
-    Action, ActionKind, CapabilityStatus, CapacityLine, Group, GroupId, GroupKind, GroupRef,
-    GuardViolation, LiveState, ProcessingState, SkuId, Warning, WarningKind,
+    Action, ActionKind, AllotmentRef, Backend, CapabilityStatus, CapacityLine, Group, GroupId,
+    GroupKind, GroupRef, GuardViolation, LiveState, ProcessingState, SkuId, Warning, WarningKind,
 };
 use devlic_spec::{DesiredState, Spec};
 
 use crate::actions::Core;
+use crate::allotments;
 use crate::resolve::{sku_ref, sku_ref_of};
 
 fn gref(g: &Group) -> GroupRef {
@@ -230,15 +231,27 @@ pub(crate) fn warnings(
             group: None,
             sku: Some(line.sku.clone()),
             message: format!(
-                "{}: {} enabled - {} consumed - {} newly licensed + {} freed = {}: short by {}; \
-                 the devices that do not fit get a CountViolation license error",
+                "{}: {} {} - {} consumed - {} newly licensed + {} freed = {}: short by {}; \
+                 the devices that do not fit get a CountViolation license error{}",
                 line.sku.sku_part_number,
                 line.prepaid_enabled,
+                if line.allotment.is_some() {
+                    "allotted"
+                } else {
+                    "enabled"
+                },
                 line.consumed,
                 line.newly_licensed,
                 line.freed,
                 line.available_after,
-                line.available_after.unsigned_abs()
+                line.available_after.unsigned_abs(),
+                match &line.allotment {
+                    Some(a) => format!(
+                        " (allotment {}: they wait in its waitingMembers until units free up)",
+                        a.id
+                    ),
+                    None => String::new(),
+                }
             ),
         });
     }
@@ -272,30 +285,58 @@ pub(crate) fn warnings(
 }
 
 /// Capacity arithmetic per device SKU the plan licenses or frees, sorted by part number.
-pub(crate) fn capacity(live: &LiveState, actions: &[Action]) -> Vec<CapacityLine> {
-    let mut moves: BTreeMap<SkuId, (u64, u64)> = BTreeMap::new();
+///
+/// On cloud-licensing the pool is the allotment: devices newly licensed count against the
+/// action's allotment, devices freed against the allotment the group's current assignment comes
+/// from, and the line uses that allotment's `allottedUnits` and `consumedUnits`. Moves whose
+/// allotment is unknown fall back to the SKU's `subscribedSku` numbers.
+pub(crate) fn capacity(
+    live: &LiveState,
+    backend: Backend,
+    actions: &[Action],
+) -> Vec<CapacityLine> {
+    let cloud = backend == Backend::CloudLicensing;
+    let source = |a: &Action, sku: SkuId| -> Option<String> {
+        if cloud {
+            allotments::source_of(live, a.group.id, sku).map(|x| x.id.clone())
+        } else {
+            None
+        }
+    };
+    let mut moves: BTreeMap<(SkuId, Option<String>), (u64, u64)> = BTreeMap::new();
     for a in actions {
         let n = a.devices.unwrap_or(0);
+        let target = (a.sku.sku_id, a.allotment.as_ref().map(|x| x.id.clone()));
         match a.kind {
-            ActionKind::Assign => moves.entry(a.sku.sku_id).or_default().0 += n,
+            ActionKind::Assign => moves.entry(target).or_default().0 += n,
             ActionKind::Swap => {
-                moves.entry(a.sku.sku_id).or_default().0 += n;
+                moves.entry(target).or_default().0 += n;
                 if let Some(from) = &a.from_sku {
-                    moves.entry(from.sku_id).or_default().1 += n;
+                    let key = (from.sku_id, source(a, from.sku_id));
+                    moves.entry(key).or_default().1 += n;
                 }
             }
-            ActionKind::Revoke => moves.entry(a.sku.sku_id).or_default().1 += n,
+            ActionKind::Revoke => {
+                let key = (a.sku.sku_id, source(a, a.sku.sku_id));
+                moves.entry(key).or_default().1 += n;
+            }
             ActionKind::Update => {}
         }
     }
     let mut lines: Vec<CapacityLine> = moves
         .into_iter()
         .filter(|(_, (newly, freed))| *newly > 0 || *freed > 0)
-        .map(|(id, (newly, freed))| {
-            let (prepaid, consumed) = live
-                .sku(id)
-                .map(|s| (s.prepaid_units.enabled, s.consumed_units))
-                .unwrap_or((0, 0));
+        .map(|((id, allotment), (newly, freed))| {
+            let pool = allotment
+                .as_ref()
+                .and_then(|x| live.allotments.iter().find(|a| &a.id == x));
+            let (prepaid, consumed) = match pool {
+                Some(p) => (p.allotted_units, p.consumed_units),
+                None => live
+                    .sku(id)
+                    .map(|s| (s.prepaid_units.enabled, s.consumed_units))
+                    .unwrap_or((0, 0)),
+            };
             let available_after =
                 to_i64(prepaid) - to_i64(consumed) - to_i64(newly) + to_i64(freed);
             CapacityLine {
@@ -305,10 +346,17 @@ pub(crate) fn capacity(live: &LiveState, actions: &[Action]) -> Vec<CapacityLine
                 newly_licensed: newly,
                 freed,
                 available_after,
+                allotment: pool.map(AllotmentRef::from),
             }
         })
         .collect();
-    lines.sort_by_cached_key(|l| (l.sku.sku_part_number.to_lowercase(), l.sku.sku_id));
+    lines.sort_by_cached_key(|l| {
+        (
+            l.sku.sku_part_number.to_lowercase(),
+            l.sku.sku_id,
+            l.allotment.as_ref().map(|a| a.id.clone()),
+        )
+    });
     lines
 }
 

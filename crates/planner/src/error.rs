@@ -132,6 +132,53 @@ pub enum PlanError {
         /// The device SKUs it holds.
         skus: Vec<SkuRef>,
     },
+
+    /// cloud-licensing: no allotment of the SKU matches the entry's `allotment`, or (when the
+    /// entry names none) the SKU has no allotment assignable to devices.
+    #[error(
+        "{origin}: {}",
+        match requested {
+            Some(r) => format!("no allotment of {} has the id or subscription id `{r}`", sku.sku_part_number),
+            None => format!("{} has no allotment assignable to devices", sku.sku_part_number),
+        }
+    )]
+    AllotmentNotFound {
+        /// The spec entry.
+        origin: Origin,
+        /// The SKU.
+        sku: SkuRef,
+        /// The entry's `allotment`, when it names one.
+        requested: Option<String>,
+        /// Every allotment of the SKU, described.
+        candidates: Vec<String>,
+    },
+
+    /// cloud-licensing: the SKU has several allotments assignable to devices and the entry does
+    /// not say which one to use.
+    #[error(
+        "{origin}: {} has {} allotments assignable to devices; name one with `allotment:`",
+        sku.sku_part_number,
+        candidates.len()
+    )]
+    AmbiguousAllotment {
+        /// The spec entry.
+        origin: Origin,
+        /// The SKU.
+        sku: SkuRef,
+        /// The allotments assignable to devices, described.
+        candidates: Vec<String>,
+    },
+
+    /// cloud-licensing: the allotment the entry names cannot be assigned to devices.
+    #[error("{origin}: allotment {allotment} of {} is not assignable to devices", sku.sku_part_number)]
+    AllotmentNotForDevices {
+        /// The spec entry.
+        origin: Origin,
+        /// The SKU.
+        sku: SkuRef,
+        /// The allotment, described.
+        allotment: String,
+    },
 }
 
 fn join_ids(ids: &[GroupId]) -> String {
@@ -168,7 +215,10 @@ impl PlanError {
             | PlanError::DuplicateGroup { origin, .. }
             | PlanError::SubscriptionNotInTenant { origin, .. }
             | PlanError::NotADeviceSku { origin, .. }
-            | PlanError::UnknownDisabledPlan { origin, .. } => Some(origin),
+            | PlanError::UnknownDisabledPlan { origin, .. }
+            | PlanError::AllotmentNotFound { origin, .. }
+            | PlanError::AmbiguousAllotment { origin, .. }
+            | PlanError::AllotmentNotForDevices { origin, .. } => Some(origin),
         }
     }
 
@@ -222,6 +272,23 @@ impl PlanError {
             }
             PlanError::ConflictingDeviceSkus { .. } => "remove all but one device subscription \
                  from the group in the Microsoft 365 admin center, then plan again"
+                .to_owned(),
+            PlanError::AllotmentNotFound { candidates, .. }
+            | PlanError::AmbiguousAllotment { candidates, .. } => {
+                if candidates.is_empty() {
+                    "the tenant shows no allotment of this SKU: check that the live state was \
+                     read for the cloud-licensing backend, or use `settings.backend: \
+                     group-licensing`"
+                        .to_owned()
+                } else {
+                    format!(
+                        "set `allotment:` to the id or subscription id of one of: {}",
+                        candidates.join("; ")
+                    )
+                }
+            }
+            PlanError::AllotmentNotForDevices { .. } => "name an allotment whose assignableTo \
+                 includes `device` (the admin center shows them under Billing > Licenses)"
                 .to_owned(),
         }
     }

@@ -25,12 +25,19 @@
 //! A group already in the desired state yields no action, so planning is idempotent: applying
 //! the actions and planning again yields an empty plan.
 //!
+//! On the cloud-licensing backend (`settings.backend: cloud-licensing`) every present entry also
+//! resolves an allotment (the spec's `allotment:`, by allotment id or subscription id, else the
+//! SKU's only allotment assignable to devices; none or several is an error listing the
+//! candidates), recorded in [`devlic_model::Action::allotment`], and capacity is computed per
+//! allotment (`allottedUnits - consumedUnits`).
+//!
 //! Device SKUs are the SKUs devlic knows ([`devlic_model::known_skus`]) that the tenant has, plus
 //! those `settings.deviceSkus` names. Nothing in this crate does I/O.
 
 #![warn(missing_docs)]
 
 mod actions;
+mod allotments;
 mod checks;
 mod error;
 pub mod render;
@@ -72,7 +79,7 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
         return Err(PlanErrors { errors });
     }
 
-    let capacity = checks::capacity(live, &core.actions);
+    let capacity = checks::capacity(live, spec.settings.backend, &core.actions);
     let warnings = checks::warnings(live, &core, &capacity);
     let guard_violations = checks::guards(spec, live, &core.device.ids, &core.actions);
     let fingerprint = Fingerprint::combine(core.actions.iter().map(|a| &a.before_fingerprint));

@@ -28,14 +28,17 @@
 //!     `{ "kind": "pruned" }`;
 //!   - `before`: the group's `assignedLicenses` when planned (`[{ "skuId", "disabledPlans" }]`);
 //!   - `beforeFingerprint`: `sha256:<hex>` of `before`; apply re-reads the group and refuses when
-//!     it no longer matches (the stale-plan check).
+//!     it no longer matches (the stale-plan check);
+//!   - `allotment` (optional, cloud-licensing only): `{ "id", "subscriptionIds" }`, the allotment
+//!     an assign, swap or update takes licenses from.
 //! - `warnings` (array): `{ "kind", "group" (optional), "sku" (optional), "message" }`; `kind` is
 //!   one of `capacity`, `unsupportedGroupType`, `notSecurityGroup`, `nonDeviceMembers`,
 //!   `nestedGroups`, `licenseErrors`, `processingPending`, `unmanagedHolder`,
 //!   `subscriptionStatus`, `offline`.
 //! - `capacity` (array): per device SKU the plan licenses or frees: `sku`, `prepaidEnabled`,
 //!   `consumed`, `newlyLicensed`, `freed`, `availableAfter`
-//!   (`prepaidEnabled - consumed - newlyLicensed + freed`, negative when short).
+//!   (`prepaidEnabled - consumed - newlyLicensed + freed`, negative when short), and on
+//!   cloud-licensing an optional `allotment` (then the units are the allotment's).
 //! - `guardViolations` (array): `{ "kind": "maxRevocations", "revocations", "max" }`,
 //!   `{ "kind": "revokeShare", "devices", "licensed", "maxPercent" }` or
 //!   `{ "kind": "emptySpec" }`, each with a human `message`.
@@ -48,8 +51,8 @@
 use std::collections::BTreeSet;
 
 use devlic_model::{
-    Action, ActionKind, AssignedLicense, Backend, CapacityLine, Fingerprint, GroupId, GroupRef,
-    GuardViolation, Plan, PlanSummary, Reason, ServicePlanId, SkuId, SkuRef, StateSource,
+    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, CapacityLine, Fingerprint, GroupId,
+    GroupRef, GuardViolation, Plan, PlanSummary, Reason, ServicePlanId, SkuId, SkuRef, StateSource,
     TenantInfo, Warning, WarningKind,
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -271,6 +274,20 @@ pub struct ActionV1 {
     /// Fingerprint of `before`, checked by apply.
     #[schemars(schema_with = "fingerprint")]
     pub before_fingerprint: Fingerprint,
+    /// cloud-licensing only: the allotment an assign, swap or update takes licenses from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment: Option<AllotmentV1>,
+}
+
+/// An allotment (cloud-licensing): a pool of licenses of one SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AllotmentV1 {
+    /// The allotment's opaque id.
+    pub id: String,
+    /// The subscriptions behind it.
+    #[serde(default)]
+    pub subscription_ids: Vec<String>,
 }
 
 /// A warning kind.
@@ -331,6 +348,10 @@ pub struct CapacityV1 {
     pub freed: u64,
     /// `prepaidEnabled - consumed - newlyLicensed + freed`.
     pub available_after: i64,
+    /// cloud-licensing only: the allotment this line is about; then `prepaidEnabled` is its
+    /// `allottedUnits` and `consumed` its `consumedUnits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment: Option<AllotmentV1>,
 }
 
 /// A tripped guard.

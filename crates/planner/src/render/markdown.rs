@@ -108,6 +108,20 @@ fn head(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    let cloud_swaps = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Swap && a.allotment.is_some())
+        .count();
+    if cloud_swaps > 0 {
+        // cloudLicensing has no single add-and-remove call, so reviewers should know the order.
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> **Swaps on cloud-licensing** ({cloud_swaps}): for each, the new \
+             assignment is created first, then the old one is removed, so the devices are never \
+             unlicensed in between.\n"
+        );
+    }
     if !plan.guard_violations.is_empty() {
         let _ = writeln!(
             out,

@@ -97,7 +97,25 @@ pub(crate) fn current_disabled(
 pub(crate) fn describe(a: &Action) -> String {
     let devices = devices_text(a.devices);
     match a.kind {
-        ActionKind::Assign => format!("assign {} to {devices}", a.sku.sku_part_number),
+        ActionKind::Assign => match &a.allotment {
+            Some(al) => format!(
+                "assign {} to {devices} from allotment {}",
+                a.sku.sku_part_number, al.id
+            ),
+            None => format!("assign {} to {devices}", a.sku.sku_part_number),
+        },
+        // cloudLicensing has no single add-and-remove call: devlic creates the new assignment,
+        // then deletes the old one, and says so, since the order is what keeps the apps working.
+        ActionKind::Swap if a.allotment.is_some() => format!(
+            "swap {} → {} on {devices}: the new assignment (allotment {}) is created first, \
+             then the old one is removed, so the devices are never unlicensed in between",
+            a.from_sku
+                .as_ref()
+                .map(|s: &SkuRef| s.sku_part_number.as_str())
+                .unwrap_or("?"),
+            a.sku.sku_part_number,
+            a.allotment.as_ref().map(|x| x.id.as_str()).unwrap_or("?")
+        ),
         ActionKind::Swap => format!(
             "swap {} → {} on {devices}, in one call (the apps stay licensed throughout)",
             a.from_sku
@@ -139,10 +157,19 @@ pub(crate) fn capacity_text(l: &devlic_model::CapacityLine) -> String {
     } else {
         " available after the plan".to_owned()
     };
+    let pool = match &l.allotment {
+        Some(a) => format!(" (allotment {})", a.id),
+        None => String::new(),
+    };
     format!(
-        "{}: {} enabled - {} consumed - {} newly licensed + {} freed = {}{tail}",
+        "{}{pool}: {} {} - {} consumed - {} newly licensed + {} freed = {}{tail}",
         l.sku.sku_part_number,
         l.prepaid_enabled,
+        if l.allotment.is_some() {
+            "allotted"
+        } else {
+            "enabled"
+        },
         l.consumed,
         l.newly_licensed,
         l.freed,

@@ -127,6 +127,21 @@ fn action_v1(a: &Action) -> ActionV1 {
             })
             .collect(),
         before_fingerprint: a.before_fingerprint.clone(),
+        allotment: a.allotment.as_ref().map(allotment_v1),
+    }
+}
+
+fn allotment_v1(a: &AllotmentRef) -> AllotmentV1 {
+    AllotmentV1 {
+        id: a.id.clone(),
+        subscription_ids: a.subscription_ids.clone(),
+    }
+}
+
+fn allotment_core(a: AllotmentV1) -> AllotmentRef {
+    AllotmentRef {
+        id: a.id,
+        subscription_ids: a.subscription_ids,
     }
 }
 
@@ -168,6 +183,7 @@ fn action_core(a: ActionV1) -> Result<Action, WireError> {
             })
             .collect(),
         before_fingerprint: a.before_fingerprint,
+        allotment: a.allotment.map(allotment_core),
     })
 }
 
@@ -255,6 +271,7 @@ impl PlanV1 {
                     newly_licensed: c.newly_licensed,
                     freed: c.freed,
                     available_after: c.available_after,
+                    allotment: c.allotment.as_ref().map(allotment_v1),
                 })
                 .collect(),
             guard_violations: plan.guard_violations.iter().map(guard_v1).collect(),
@@ -342,6 +359,7 @@ impl PlanV1 {
                     newly_licensed: c.newly_licensed,
                     freed: c.freed,
                     available_after: c.available_after,
+                    allotment: c.allotment.map(allotment_core),
                 })
                 .collect(),
             guard_violations: self.guard_violations.into_iter().map(guard_core).collect(),

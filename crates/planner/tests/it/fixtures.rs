@@ -148,6 +148,7 @@ pub fn contoso_live() -> LiveState {
             .into_iter()
             .map(|g| (g.id, g))
             .collect::<BTreeMap<_, _>>(),
+        allotments: Vec::new(),
     }
 }
 

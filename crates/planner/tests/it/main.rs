@@ -1,5 +1,6 @@
 //! Integration tests of devlic-planner (one test binary, one module per concern).
 
+mod allotments;
 mod errors;
 mod fixtures;
 mod guards;

@@ -67,6 +67,7 @@ fn northwind() -> (Spec, LiveState) {
             .into_iter()
             .map(|g| (g.id, g))
             .collect::<BTreeMap<_, _>>(),
+        allotments: Vec::new(),
     };
     let names = [
         "Lab - Science Building",

@@ -97,6 +97,7 @@ fn world(groups: Vec<(Holds, bool, Option<u64>, Wants, bool)>, prune: bool) -> W
         taken_at: "2026-11-20T08:00:00Z".parse().expect("ts"),
         skus: contoso_skus(),
         groups: map,
+        allotments: Vec::new(),
     };
     let settings = Settings {
         prune,
