@@ -129,5 +129,6 @@ pub fn generate(groups: usize, devices: usize, seed: u64) -> Tenant {
         groups: group_list,
         devices: device_list,
         users: Vec::new(),
+        allotments: Vec::new(),
     }
 }

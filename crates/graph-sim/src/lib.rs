@@ -4,7 +4,10 @@
 //! v1.0 serves it: `organization`, `subscribedSkus`, `groups` with `$select`/`$top`/`$filter`/
 //! `$count`/`$skiptoken` paging, members and transitive members with `$count`,
 //! `membersWithLicenseErrors`, `assignLicense` with asynchronous processing and CountViolation,
-//! and `$batch`. Also an Entra-style token endpoint (client secret, certificate and federated
+//! and `$batch`. Under `/beta` it also serves `cloudLicensing` (allotments, their assignments and
+//! `waitingMembers`, group assignments: create and delete) on the same licensing model, so an
+//! assignment made through one API shows in the other; allotments come from the tenant file's
+//! `allotments` or default to one per SKU ([`Tenant::effective_allotments`]). Also an Entra-style token endpoint (client secret, certificate and federated
 //! assertions), a GitHub-Actions-style OIDC issuer and an IMDS-style managed-identity endpoint,
 //! so every auth flow can be exercised on loopback, and a `/_sim` control API.
 //!
@@ -43,8 +46,9 @@ pub use config::{FaultCounts, Faults, LoggedRequest, SimConfig, Stats};
 pub use generate::generate;
 pub use routes::auth::{EXCHANGE_AUDIENCE, GITHUB_ISSUER};
 pub use tenant::{
-    AssignedLicense, Device, FederatedCredential, Group, LicenseProcessingState, PrepaidUnits,
-    ServicePlan, SubscribedSku, Tenant, TenantError, User, VerifiedDomain,
+    Allotment, AllotmentSubscription, AssignedLicense, Device, FederatedCredential, Group,
+    LicenseProcessingState, PrepaidUnits, ServicePlan, SubscribedSku, Tenant, TenantError, User,
+    VerifiedDomain,
 };
 
 use server::{Running, Shared};
@@ -154,8 +158,8 @@ impl Sim {
         inner
             .lic
             .holdings()
-            .iter()
-            .map(|(d, s)| (d.clone(), s.iter().cloned().collect()))
+            .into_iter()
+            .map(|(d, s)| (d, s.into_iter().collect()))
             .collect()
     }
 

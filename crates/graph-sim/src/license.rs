@@ -1,5 +1,12 @@
-//! Group-based licensing: one model per group, shared by every API view (v1.0 today, beta
-//! cloudLicensing later), so an assignment made through one view shows in all of them.
+//! Group-based licensing: one model per group, shared by every API view (v1.0 `assignLicense` /
+//! `assignedLicenses` and beta `cloudLicensing` allotments and assignments), so an assignment
+//! made through one view shows in all of them.
+//!
+//! Each group license is an [`Entry`]: the SKU with its disabled plans (what v1.0 shows), the
+//! allotment (pool) it draws units from and the cloudLicensing assignment id (what beta shows).
+//! Units are counted per pool, as Graph documents for allotments: a device consumes one unit of
+//! each pool it is assigned from. With one pool per SKU (the default) that is exactly v1.0's
+//! one unit per device and SKU.
 //!
 //! Processing is computed lazily from timestamps: a write records when it happened, and every
 //! read first "settles" the groups whose processing delay has elapsed. No background task runs,
@@ -8,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use crate::tenant::{AssignedLicense, LicenseProcessingState, Tenant, TenantError};
+use crate::tenant::{Allotment, AssignedLicense, LicenseProcessingState, Tenant, TenantError};
 
 /// The three states Graph reports in `licenseProcessingState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,19 +35,37 @@ impl ProcState {
     }
 }
 
+/// One license of a group, seen from both APIs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// SKU and disabled plans (the v1.0 `assignedLicense`).
+    pub(crate) license: AssignedLicense,
+    /// Index of the allotment it draws from.
+    pub(crate) pool: usize,
+    /// The cloudLicensing assignment id.
+    pub(crate) assignment_id: String,
+}
+
 /// What a read of a group's license properties shows (may be stale under read-after-write lag).
 #[derive(Clone, Debug)]
 pub(crate) struct LicenseView {
-    pub(crate) assigned: Vec<AssignedLicense>,
+    pub(crate) entries: Vec<Entry>,
     pub(crate) state: ProcState,
+}
+
+impl LicenseView {
+    /// The v1.0 `assignedLicenses`.
+    pub(crate) fn assigned(&self) -> Vec<AssignedLicense> {
+        self.entries.iter().map(|e| e.license.clone()).collect()
+    }
 }
 
 #[derive(Clone, Debug)]
 struct GroupLicensing {
-    /// What the group is assigned now (what Graph returns right after the 202).
-    assigned: Vec<AssignedLicense>,
+    /// What the group is assigned now (what Graph returns right after the write).
+    assigned: Vec<Entry>,
     /// What the devices are licensed from (catches up with `assigned` once processed).
-    effective: Vec<AssignedLicense>,
+    effective: Vec<Entry>,
     /// When the last write happened, while it is still being processed.
     changed_at: Option<Instant>,
     /// The view readers get until `until` (read-after-write lag).
@@ -52,6 +77,16 @@ struct GroupLicensing {
 pub(crate) struct MemberError {
     pub(crate) member: String,
     pub(crate) sku: String,
+    pub(crate) pool: usize,
+}
+
+/// Why a cloudLicensing write was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CloudWriteError {
+    /// The group already holds the SKU (from this or another allotment).
+    AlreadyHolds(String),
+    /// No assignment has this id.
+    NoSuchAssignment,
 }
 
 /// The licensing state of the whole tenant.
@@ -59,16 +94,22 @@ pub(crate) struct MemberError {
 pub(crate) struct Licensing {
     groups: Vec<GroupLicensing>,
     index: HashMap<String, usize>,
+    /// The allotments served (the tenant file's plus the defaults), in listing order.
+    pools: Vec<Allotment>,
     /// For each group, its transitive device members in member order (membership is static).
     devices_of: Vec<Vec<String>>,
-    /// Device -> SKUs it holds a unit of.
-    holdings: BTreeMap<String, BTreeSet<String>>,
-    /// Units used by things other than group-licensed devices (users), constant.
-    base_units: HashMap<String, i64>,
-    /// Assignable units per SKU.
-    capacity: HashMap<String, i64>,
+    /// Device -> pools it holds a unit of.
+    holdings: BTreeMap<String, BTreeSet<usize>>,
+    /// Units of each pool used by things other than group-licensed devices (users), constant.
+    base_units: Vec<i64>,
+    /// Units of each SKU used outside any listed allotment, constant.
+    other_units: HashMap<String, i64>,
     /// Group index -> members that could not be licensed.
     errors: BTreeMap<usize, Vec<MemberError>>,
+    /// (device, pool) -> when the device started waiting for a unit.
+    waiting_since: BTreeMap<(String, usize), jiff::Timestamp>,
+    /// Source of new assignment ids.
+    next_assignment: u64,
 }
 
 impl Licensing {
@@ -85,52 +126,106 @@ impl Licensing {
         let devices_of = (0..tenant.groups.len())
             .map(|i| transitive_devices(tenant, &index, &devices, i))
             .collect();
-        let capacity = tenant
-            .subscribed_skus
-            .iter()
-            .map(|s| {
-                (
-                    s.sku_id.clone(),
-                    s.prepaid_units.enabled + s.prepaid_units.warning,
-                )
-            })
-            .collect();
+        let pools = tenant.effective_allotments();
         let mut lic = Licensing {
-            groups: tenant
-                .groups
-                .iter()
-                .map(|g| GroupLicensing {
-                    assigned: g.assigned_licenses.clone(),
-                    effective: g.assigned_licenses.clone(),
-                    changed_at: None,
-                    stale: None,
-                })
-                .collect(),
+            groups: Vec::new(),
             index,
+            base_units: vec![0; pools.len()],
+            pools,
             devices_of,
             holdings: BTreeMap::new(),
-            base_units: HashMap::new(),
-            capacity,
+            other_units: HashMap::new(),
             errors: BTreeMap::new(),
+            waiting_since: BTreeMap::new(),
+            next_assignment: 0,
         };
-        lic.reallocate();
-        for sku in &tenant.subscribed_skus {
-            let devices = lic.device_units(&sku.sku_id);
-            if sku.consumed_units < devices {
+        for g in &tenant.groups {
+            let mut entries = Vec::new();
+            for l in &g.assigned_licenses {
+                let pool = lic
+                    .default_pool(&l.sku_id)
+                    .ok_or_else(|| TenantError::UnknownSku {
+                        group: g.id.clone(),
+                        sku: l.sku_id.clone(),
+                    })?;
+                let assignment_id = lic.new_assignment_id();
+                entries.push(Entry {
+                    license: l.clone(),
+                    pool,
+                    assignment_id,
+                });
+            }
+            lic.groups.push(GroupLicensing {
+                assigned: entries.clone(),
+                effective: entries,
+                changed_at: None,
+                stale: None,
+            });
+        }
+        lic.reallocate(jiff::Timestamp::now());
+        for (p, pool) in lic.pools.iter().enumerate() {
+            let devices = lic.device_units(p);
+            if pool.consumed_units < devices {
                 return Err(TenantError::InconsistentUnits {
-                    sku: sku.sku_id.clone(),
-                    declared: sku.consumed_units,
+                    sku: pool.sku_id.clone(),
+                    declared: pool.consumed_units,
                     computed: devices,
                 });
             }
-            lic.base_units
-                .insert(sku.sku_id.clone(), sku.consumed_units - devices);
+            lic.base_units[p] = pool.consumed_units - devices;
+        }
+        for s in &tenant.subscribed_skus {
+            let pooled: i64 = lic
+                .pools
+                .iter()
+                .filter(|a| a.sku_id == s.sku_id)
+                .map(|a| a.consumed_units)
+                .sum();
+            lic.other_units
+                .insert(s.sku_id.clone(), s.consumed_units - pooled);
         }
         Ok(lic)
     }
 
+    fn new_assignment_id(&mut self) -> String {
+        self.next_assignment += 1;
+        // Opaque to clients, like Graph's; deterministic so runs are reproducible.
+        format!("c10d0000-a55e-4000-8000-{:012x}", self.next_assignment)
+    }
+
+    /// The pool a v1.0 `assignLicense` of `sku` draws from: the SKU's first allotment assignable
+    /// to groups or devices, else its first allotment.
+    fn default_pool(&self, sku: &str) -> Option<usize> {
+        let of_sku = || {
+            self.pools
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.sku_id == sku)
+        };
+        of_sku()
+            .find(|(_, a)| {
+                a.assignable_to
+                    .split(',')
+                    .any(|t| matches!(t.trim(), "group" | "device"))
+            })
+            .or_else(|| of_sku().next())
+            .map(|(i, _)| i)
+    }
+
     pub(crate) fn group_index(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
+    }
+
+    /// The allotments, in listing order.
+    pub(crate) fn pools(&self) -> &[Allotment] {
+        &self.pools
+    }
+
+    /// The index of the allotment with this id (ids compare case-insensitively).
+    pub(crate) fn pool_index(&self, id: &str) -> Option<usize> {
+        self.pools
+            .iter()
+            .position(|a| a.id.eq_ignore_ascii_case(id))
     }
 
     /// Completes the processing of every group whose delay has elapsed, then re-licenses.
@@ -151,7 +246,7 @@ impl Licensing {
             }
         }
         if changed {
-            self.reallocate();
+            self.reallocate(jiff::Timestamp::now());
         }
     }
 
@@ -180,15 +275,31 @@ impl Licensing {
         {
             return view.clone();
         }
+        self.fresh_view(i, now, delay)
+    }
+
+    /// What the writer itself sees right after its write (never stale).
+    pub(crate) fn fresh_view(&self, i: usize, now: Instant, delay: Duration) -> LicenseView {
         LicenseView {
-            assigned: g.assigned.clone(),
+            entries: self.groups[i].assigned.clone(),
             state: self.state(i, now, delay),
         }
     }
 
-    /// The current (never stale) assignment of group `i`.
-    pub(crate) fn assigned(&self, i: usize) -> &[AssignedLicense] {
-        &self.groups[i].assigned
+    /// Records a write to group `i`: processing restarts, and readers may see the old view for
+    /// `lag`. With no delay the change is processed before anyone can observe it.
+    fn touched(
+        &mut self,
+        i: usize,
+        before: LicenseView,
+        now: Instant,
+        delay: Duration,
+        lag: Option<Duration>,
+    ) {
+        let g = &mut self.groups[i];
+        g.changed_at = Some(now);
+        g.stale = lag.filter(|l| !l.is_zero()).map(|l| (before, now + l));
+        self.settle(now, delay);
     }
 
     /// Applies a validated `assignLicense`: removes, then adds (replacing an existing entry of
@@ -203,18 +314,101 @@ impl Licensing {
         lag: Option<Duration>,
     ) {
         let before = self.view(i, now, delay);
-        let g = &mut self.groups[i];
-        g.assigned.retain(|l| !remove.contains(&l.sku_id));
+        self.groups[i]
+            .assigned
+            .retain(|e| !remove.contains(&e.license.sku_id));
         for a in add {
-            match g.assigned.iter_mut().find(|l| l.sku_id == a.sku_id) {
-                Some(existing) => *existing = a,
-                None => g.assigned.push(a),
+            match self.groups[i]
+                .assigned
+                .iter_mut()
+                .find(|e| e.license.sku_id == a.sku_id)
+            {
+                Some(existing) => existing.license = a,
+                None => {
+                    // Validated by the caller: the SKU is in subscribedSkus, so it has a pool.
+                    let Some(pool) = self.default_pool(&a.sku_id) else {
+                        continue;
+                    };
+                    let assignment_id = self.new_assignment_id();
+                    self.groups[i].assigned.push(Entry {
+                        license: a,
+                        pool,
+                        assignment_id,
+                    });
+                }
             }
         }
-        g.changed_at = Some(now);
-        g.stale = lag.filter(|l| !l.is_zero()).map(|l| (before, now + l));
-        // With no delay the change is processed before anyone can observe it.
-        self.settle(now, delay);
+        self.touched(i, before, now, delay, lag);
+    }
+
+    /// Creates a cloudLicensing assignment of pool `pool` to group `i`; returns it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_assignment(
+        &mut self,
+        i: usize,
+        pool: usize,
+        disabled_plans: Vec<String>,
+        now: Instant,
+        delay: Duration,
+        lag: Option<Duration>,
+    ) -> Result<Entry, CloudWriteError> {
+        let sku = self.pools[pool].sku_id.clone();
+        if self.groups[i]
+            .assigned
+            .iter()
+            .any(|e| e.license.sku_id == sku)
+        {
+            return Err(CloudWriteError::AlreadyHolds(sku));
+        }
+        let before = self.view(i, now, delay);
+        let entry = Entry {
+            license: AssignedLicense {
+                sku_id: sku,
+                disabled_plans,
+            },
+            pool,
+            assignment_id: self.new_assignment_id(),
+        };
+        self.groups[i].assigned.push(entry.clone());
+        self.touched(i, before, now, delay, lag);
+        Ok(entry)
+    }
+
+    /// The group index and entry of an assignment id.
+    pub(crate) fn find_assignment(&self, id: &str) -> Option<(usize, &Entry)> {
+        self.groups.iter().enumerate().find_map(|(i, g)| {
+            g.assigned
+                .iter()
+                .find(|e| e.assignment_id.eq_ignore_ascii_case(id))
+                .map(|e| (i, e))
+        })
+    }
+
+    /// Deletes a cloudLicensing assignment.
+    pub(crate) fn delete_assignment(
+        &mut self,
+        id: &str,
+        now: Instant,
+        delay: Duration,
+        lag: Option<Duration>,
+    ) -> Result<(), CloudWriteError> {
+        let (i, _) = self
+            .find_assignment(id)
+            .ok_or(CloudWriteError::NoSuchAssignment)?;
+        let before = self.view(i, now, delay);
+        self.groups[i]
+            .assigned
+            .retain(|e| !e.assignment_id.eq_ignore_ascii_case(id));
+        self.touched(i, before, now, delay, lag);
+        Ok(())
+    }
+
+    /// Every current assignment, in group then assignment order: (group index, entry).
+    pub(crate) fn assignments(&self) -> impl Iterator<Item = (usize, &Entry)> + '_ {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.assigned.iter().map(move |e| (i, e)))
     }
 
     /// Members of group `i` with license errors.
@@ -222,83 +416,122 @@ impl Licensing {
         self.errors.get(&i).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Units consumed by group-licensed devices.
-    fn device_units(&self, sku: &str) -> i64 {
-        self.holdings.values().filter(|s| s.contains(sku)).count() as i64
+    /// Devices waiting for a unit of `pool`, each once, with when they started waiting.
+    pub(crate) fn waiting(&self, pool: usize) -> Vec<(String, jiff::Timestamp)> {
+        self.waiting_since
+            .iter()
+            .filter(|((_, p), _)| *p == pool)
+            .map(|((d, _), t)| (d.clone(), *t))
+            .collect()
+    }
+
+    /// Units of `pool` consumed by group-licensed devices.
+    fn device_units(&self, pool: usize) -> i64 {
+        self.holdings.values().filter(|s| s.contains(&pool)).count() as i64
+    }
+
+    /// `consumedUnits` of an allotment now.
+    pub(crate) fn pool_consumed(&self, pool: usize) -> i64 {
+        self.base_units.get(pool).copied().unwrap_or(0) + self.device_units(pool)
     }
 
     /// `consumedUnits` of a SKU as Graph would report it now.
     pub(crate) fn consumed(&self, sku: &str) -> i64 {
-        self.base_units.get(sku).copied().unwrap_or(0) + self.device_units(sku)
+        let pooled: i64 = (0..self.pools.len())
+            .filter(|p| self.pools[*p].sku_id == sku)
+            .map(|p| self.pool_consumed(p))
+            .sum();
+        self.other_units.get(sku).copied().unwrap_or(0) + pooled
     }
 
     /// Device -> SKUs it is licensed for.
-    pub(crate) fn holdings(&self) -> &BTreeMap<String, BTreeSet<String>> {
-        &self.holdings
+    pub(crate) fn holdings(&self) -> BTreeMap<String, BTreeSet<String>> {
+        self.holdings
+            .iter()
+            .map(|(d, pools)| {
+                let skus = pools
+                    .iter()
+                    .map(|p| self.pools[*p].sku_id.clone())
+                    .collect();
+                (d.clone(), skus)
+            })
+            .collect()
     }
 
-    /// Recomputes which devices hold which SKU. Devices keep licenses they still qualify for
-    /// (Entra never moves a unit from one device to another), freed units go to waiting devices
-    /// in group then member order, and whoever does not fit gets CountViolation.
-    fn reallocate(&mut self) {
-        let mut entitled: BTreeSet<(String, String)> = BTreeSet::new();
+    /// Recomputes which devices hold a unit of which pool. Devices keep units they still
+    /// qualify for (Entra never moves a unit from one device to another), freed units go to
+    /// waiting devices in group then member order, and whoever does not fit gets CountViolation
+    /// and waits (`waitingMembers`).
+    fn reallocate(&mut self, at: jiff::Timestamp) {
+        let mut entitled: BTreeSet<(String, usize)> = BTreeSet::new();
         for (g, gl) in self.groups.iter().enumerate() {
-            for l in &gl.effective {
+            for e in &gl.effective {
                 for d in &self.devices_of[g] {
-                    entitled.insert((d.clone(), l.sku_id.clone()));
+                    entitled.insert((d.clone(), e.pool));
                 }
             }
         }
-        for (device, skus) in &mut self.holdings {
-            skus.retain(|s| entitled.contains(&(device.clone(), s.clone())));
+        for (device, pools) in &mut self.holdings {
+            pools.retain(|p| entitled.contains(&(device.clone(), *p)));
         }
         self.holdings.retain(|_, s| !s.is_empty());
-        let mut used: HashMap<String, i64> = HashMap::new();
-        for skus in self.holdings.values() {
-            for s in skus {
-                *used.entry(s.clone()).or_default() += 1;
+        let mut used: HashMap<usize, i64> = HashMap::new();
+        for pools in self.holdings.values() {
+            for p in pools {
+                *used.entry(*p).or_default() += 1;
             }
         }
         let mut errors: BTreeMap<usize, Vec<MemberError>> = BTreeMap::new();
+        let mut waiting: BTreeSet<(String, usize)> = BTreeSet::new();
         for (g, gl) in self.groups.iter().enumerate() {
-            for l in &gl.effective {
-                let sku = &l.sku_id;
-                let cap = self.capacity.get(sku).copied().unwrap_or(0)
-                    - self.base_units.get(sku).copied().unwrap_or(0);
+            for e in &gl.effective {
+                let pool = e.pool;
+                let cap = self.pools[pool].allotted_units - self.base_units[pool];
                 for d in &self.devices_of[g] {
-                    let held = self.holdings.get(d).is_some_and(|s| s.contains(sku));
-                    if held {
+                    if self.holdings.get(d).is_some_and(|s| s.contains(&pool)) {
                         continue;
                     }
-                    let n = used.entry(sku.clone()).or_default();
+                    let n = used.entry(pool).or_default();
                     if *n < cap {
                         *n += 1;
-                        self.holdings
-                            .entry(d.clone())
-                            .or_default()
-                            .insert(sku.clone());
+                        self.holdings.entry(d.clone()).or_default().insert(pool);
                     } else {
                         errors.entry(g).or_default().push(MemberError {
                             member: d.clone(),
-                            sku: sku.clone(),
+                            sku: e.license.sku_id.clone(),
+                            pool,
                         });
+                        waiting.insert((d.clone(), pool));
                     }
                 }
             }
         }
         self.errors = errors;
+        self.waiting_since.retain(|k, _| waiting.contains(k));
+        for k in waiting {
+            self.waiting_since.entry(k).or_insert(at);
+        }
     }
 
-    /// Writes the current assignments and processing states back into a tenant.
+    /// Writes the current assignments, processing states and unit counts back into a tenant.
     pub(crate) fn write_into(&self, tenant: &mut Tenant, now: Instant, delay: Duration) {
         for (i, g) in tenant.groups.iter_mut().enumerate() {
-            g.assigned_licenses = self.groups[i].assigned.clone();
+            g.assigned_licenses = self.groups[i]
+                .assigned
+                .iter()
+                .map(|e| e.license.clone())
+                .collect();
             g.license_processing_state = Some(LicenseProcessingState {
                 state: self.state(i, now, delay).as_str().to_owned(),
             });
         }
         for s in &mut tenant.subscribed_skus {
             s.consumed_units = self.consumed(&s.sku_id);
+        }
+        for a in &mut tenant.allotments {
+            if let Some(p) = self.pool_index(&a.id) {
+                a.consumed_units = self.pool_consumed(p);
+            }
         }
     }
 }

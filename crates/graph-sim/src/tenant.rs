@@ -35,6 +35,103 @@ pub struct Tenant {
     /// Users (members of groups).
     #[serde(default)]
     pub users: Vec<User>,
+    /// Beta `cloudLicensing` allotments. A SKU with none listed here gets one default allotment
+    /// (see [`Tenant::effective_allotments`]), so every tenant file serves both views.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allotments: Vec<Allotment>,
+}
+
+/// A `microsoft.graph.cloudLicensing.allotment`: a pool of licenses of one SKU.
+///
+/// Group assignments of the SKU listed in `assignedLicenses` draw from the SKU's first allotment
+/// assignable to groups or devices; cloudLicensing writes name their allotment explicitly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Allotment {
+    /// Free text for humans; never served.
+    #[serde(rename = "_comment", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The opaque id.
+    pub id: String,
+    /// The SKU (must be in `subscribedSkus`).
+    pub sku_id: String,
+    /// Licenses in the pool.
+    pub allotted_units: i64,
+    /// Licenses in use: on load it must cover the devices the groups license from this pool;
+    /// the rest count as used by users and stay constant.
+    pub consumed_units: i64,
+    /// Comma-separated `none`, `user`, `group`, `device`.
+    pub assignable_to: String,
+    /// The subscriptions behind the pool.
+    #[serde(default)]
+    pub subscriptions: Vec<AllotmentSubscription>,
+}
+
+/// A `microsoft.graph.cloudLicensing.subscription`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AllotmentSubscription {
+    /// The commerce subscription id.
+    pub subscription_id: String,
+    /// `active`, `warning`, `suspended`, `lockedOut` or `deleted`.
+    #[serde(default = "default_active")]
+    pub state: String,
+    /// Start date (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// When the state changes next (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_lifecycle_date: Option<String>,
+    /// `none` or `trial`.
+    #[serde(default = "default_tags")]
+    pub tags: String,
+}
+
+fn default_active() -> String {
+    "active".to_owned()
+}
+fn default_tags() -> String {
+    "none".to_owned()
+}
+
+impl Tenant {
+    /// The allotments the simulator serves: the file's, plus one default allotment for every
+    /// SKU the file lists none for. A default allotment has id `default-{skuId}`, all of the
+    /// SKU's `prepaidUnits.enabled + warning` units, its `consumedUnits`, one subscription per
+    /// `subscriptionIds` entry, and `assignableTo` `group,device` for SKUs that apply to the
+    /// `Company` (device SKUs) or `user,group` for user SKUs.
+    pub fn effective_allotments(&self) -> Vec<Allotment> {
+        let mut out = self.allotments.clone();
+        for s in &self.subscribed_skus {
+            if self.allotments.iter().any(|a| a.sku_id == s.sku_id) {
+                continue;
+            }
+            out.push(Allotment {
+                comment: None,
+                id: format!("default-{}", s.sku_id),
+                sku_id: s.sku_id.clone(),
+                allotted_units: s.prepaid_units.enabled + s.prepaid_units.warning,
+                consumed_units: s.consumed_units,
+                assignable_to: if s.applies_to.eq_ignore_ascii_case("Company") {
+                    "group,device".to_owned()
+                } else {
+                    "user,group".to_owned()
+                },
+                subscriptions: s
+                    .subscription_ids
+                    .iter()
+                    .map(|id| AllotmentSubscription {
+                        subscription_id: id.clone(),
+                        state: default_active(),
+                        start_date: None,
+                        next_lifecycle_date: None,
+                        tags: default_tags(),
+                    })
+                    .collect(),
+            });
+        }
+        out
+    }
 }
 
 /// One verified domain of the organization.
@@ -297,6 +394,14 @@ pub enum TenantError {
     /// The tenant has no verified domain.
     #[error("tenant has no verifiedDomains")]
     NoDomains,
+    /// An allotment is inconsistent with the SKUs (unknown SKU, duplicate id, units).
+    #[error("allotment {id}: {problem}")]
+    BadAllotment {
+        /// The allotment id.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl Tenant {
@@ -335,6 +440,9 @@ impl Tenant {
         for u in &mut self.users {
             u.id.make_ascii_lowercase();
         }
+        for a in &mut self.allotments {
+            a.sku_id.make_ascii_lowercase();
+        }
     }
 
     pub(crate) fn validate(&self) -> Result<(), TenantError> {
@@ -370,6 +478,40 @@ impl Tenant {
             .collect();
         for s in &self.subscribed_skus {
             guid("sku", &s.sku_id)?;
+        }
+        let mut allotment_ids = HashSet::new();
+        for a in &self.allotments {
+            let bad = |problem: String| TenantError::BadAllotment {
+                id: a.id.clone(),
+                problem,
+            };
+            if !allotment_ids.insert(a.id.to_ascii_lowercase()) {
+                return Err(bad("the id is used twice".to_owned()));
+            }
+            if !skus.contains_key(a.sku_id.as_str()) {
+                return Err(bad(format!("SKU {} is not in subscribedSkus", a.sku_id)));
+            }
+            if a.allotted_units < 0 || a.consumed_units < 0 {
+                return Err(bad("units must not be negative".to_owned()));
+            }
+        }
+        for s in &self.subscribed_skus {
+            let declared: i64 = self
+                .allotments
+                .iter()
+                .filter(|a| a.sku_id == s.sku_id)
+                .map(|a| a.consumed_units)
+                .sum();
+            if declared > s.consumed_units {
+                return Err(TenantError::BadAllotment {
+                    id: s.sku_id.clone(),
+                    problem: format!(
+                        "the allotments of this SKU consume {declared} units but its \
+                         consumedUnits is {}",
+                        s.consumed_units
+                    ),
+                });
+            }
         }
         for g in &self.groups {
             for m in &g.members {

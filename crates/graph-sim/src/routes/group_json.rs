@@ -86,7 +86,7 @@ pub(crate) fn group_properties(g: &Group, view: &LicenseView) -> Map<String, Val
         "visibility": if g.group_types.iter().any(|t| t == "Unified") { Value::from("Private") } else { Value::Null },
         "onPremisesProvisioningErrors": [],
         "serviceProvisioningErrors": [],
-        "assignedLicenses": view.assigned.iter().map(|l| json!({
+        "assignedLicenses": view.assigned().iter().map(|l| json!({
             "disabledPlans": l.disabled_plans,
             "skuId": l.sku_id,
         })).collect::<Vec<_>>(),

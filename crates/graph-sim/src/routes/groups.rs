@@ -69,6 +69,30 @@ impl Relation {
     }
 }
 
+/// A type cast on a member listing (`/members/microsoft.graph.device`, `…/microsoft.graph.group`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cast {
+    Device,
+    Group,
+}
+
+impl Cast {
+    pub(crate) fn parse(s: &str) -> Option<Cast> {
+        match s {
+            "microsoft.graph.device" => Some(Cast::Device),
+            "microsoft.graph.group" => Some(Cast::Group),
+            _ => None,
+        }
+    }
+
+    fn odata_type(self) -> &'static str {
+        match self {
+            Cast::Device => "#microsoft.graph.device",
+            Cast::Group => "#microsoft.graph.group",
+        }
+    }
+}
+
 /// One request's view of the tenant.
 pub(crate) struct Api<'a> {
     pub(crate) shared: &'a Shared,
@@ -284,7 +308,11 @@ impl Api<'_> {
                         security_enabled: g.security_enabled,
                         mail_enabled: g.mail_enabled,
                         group_types: &g.group_types,
-                        sku_ids: view.assigned.iter().map(|l| l.sku_id.as_str()).collect(),
+                        sku_ids: view
+                            .entries
+                            .iter()
+                            .map(|e| e.license.sku_id.as_str())
+                            .collect(),
                         has_errors: !inner.lic.errors_of(i).is_empty(),
                     },
                 ),
@@ -391,7 +419,7 @@ impl Api<'_> {
         inner: &Inner,
         id: &str,
         rel: Relation,
-        devices_only: bool,
+        cast: Option<Cast>,
     ) -> SimResponse {
         let o = match list::options(
             self.ctx,
@@ -411,9 +439,8 @@ impl Api<'_> {
             .into_iter()
             .filter_map(|m| {
                 let obj = self.directory_object(inner, &m, delay)?;
-                if devices_only
-                    && obj.get("@odata.type").and_then(Value::as_str)
-                        != Some("#microsoft.graph.device")
+                if let Some(c) = cast
+                    && obj.get("@odata.type").and_then(Value::as_str) != Some(c.odata_type())
                 {
                     return None;
                 }
@@ -424,10 +451,10 @@ impl Api<'_> {
                 Some((m, v))
             })
             .collect();
-        let set = if devices_only {
-            "devices"
-        } else {
-            "directoryObjects"
+        let set = match cast {
+            Some(Cast::Device) => "devices",
+            Some(Cast::Group) => "groups",
+            None => "directoryObjects",
         };
         let context = self.metadata(&format!("{set}{}", Self::select_suffix(&o.select)));
         list::page(self.ctx, self.req, context, items, &o)
@@ -438,7 +465,7 @@ impl Api<'_> {
         inner: &Inner,
         id: &str,
         rel: Relation,
-        devices_only: bool,
+        cast: Option<Cast>,
     ) -> SimResponse {
         let i = match self.find(inner, id) {
             Ok(i) => i,
@@ -450,7 +477,11 @@ impl Api<'_> {
         let n = self
             .member_ids(inner, i, rel)
             .iter()
-            .filter(|m| !devices_only || matches!(inner.objects.get(*m), Some(ObjRef::Device(_))))
+            .filter(|m| match cast {
+                None => true,
+                Some(Cast::Device) => matches!(inner.objects.get(*m), Some(ObjRef::Device(_))),
+                Some(Cast::Group) => matches!(inner.objects.get(*m), Some(ObjRef::Group)),
+            })
             .count();
         SimResponse::text(StatusCode::OK, n.to_string())
     }
@@ -558,11 +589,7 @@ impl Api<'_> {
         inner.lic.assign(i, add, &remove, self.now, delay, lag);
         inner.stats.writes_applied += 1;
         // The 202 carries the group as it is now (the writer sees its own write).
-        let view = LicenseView {
-            assigned: inner.lic.assigned(i).to_vec(),
-            state: inner.lic.view(i, self.now, delay).state,
-        };
-        let _ = &view;
+        let view = inner.lic.fresh_view(i, self.now, delay);
         let mut v = self.group_json(&inner.tenant.groups[i], &view, &None);
         if let Value::Object(m) = &mut v {
             m.insert(

@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 mod batch;
+mod cloud;
 pub(crate) mod control;
 mod group_json;
 mod groups;
@@ -25,15 +26,26 @@ fn segments(rest: &str) -> Vec<&str> {
     rest.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-/// Is this an `assignLicense` call?
+/// Is this a license write (`assignLicense`, or a cloudLicensing assignment create/delete)?
 pub(crate) fn is_write(req: &SimRequest) -> bool {
-    req.method == Method::POST
-        && version(&req.path).is_some_and(|(_, rest)| {
-            let s = segments(rest);
-            s.len() == 3
-                && s[0] == "groups"
-                && matches!(s[2], "assignLicense" | "microsoft.graph.assignLicense")
-        })
+    version(&req.path).is_some_and(|(_, rest)| {
+        let s = segments(rest);
+        matches!(
+            (&req.method, s.as_slice()),
+            (
+                &Method::POST,
+                [
+                    "groups",
+                    _,
+                    "assignLicense" | "microsoft.graph.assignLicense"
+                ] | ["groups", _, "cloudLicensing", "assignments"]
+            ) | (
+                &Method::DELETE,
+                ["groups", _, "cloudLicensing", "assignments", _]
+                    | ["admin", "cloudLicensing", "assignments", _]
+            )
+        )
+    })
 }
 
 /// The route template, with ids replaced by `{id}`, for stats.
@@ -42,9 +54,14 @@ pub(crate) fn route_name(req: &SimRequest) -> String {
         return format!("{} {}", req.method, req.path);
     };
     let mut out = format!("{} /{ver}", req.method);
-    for (i, s) in segments(rest).iter().enumerate() {
+    let segs = segments(rest);
+    for (i, s) in segs.iter().enumerate() {
         out.push('/');
-        out.push_str(if i == 1 { "{id}" } else { s });
+        // An id follows a collection name (`groups/{id}`, `allotments/{id}`, …).
+        let is_id = i > 0
+            && matches!(segs[i - 1], "groups" | "allotments" | "assignments")
+            && !s.starts_with('$');
+        out.push_str(if is_id { "{id}" } else { s });
     }
     out
 }
@@ -72,7 +89,33 @@ pub(crate) fn graph(
         ver,
         now,
     };
+    let delete = req.method == Method::DELETE;
+    let c = cloud::Cloud {
+        shared,
+        ctx,
+        req,
+        now,
+    };
+    let beta = ver == "beta";
     let resp = match segs.as_slice() {
+        ["admin", "cloudLicensing", tail @ ..] if beta => match (tail, get, delete) {
+            (["allotments"], true, _) => c.list_allotments(inner),
+            (["allotments", id], true, _) => c.get_allotment(inner, id),
+            (["allotments", id, "assignments"], true, _) => c.list_pool_relation(inner, id, false),
+            (["allotments", id, "waitingMembers"], true, _) => {
+                c.list_pool_relation(inner, id, true)
+            }
+            (["assignments"], true, _) => c.list_assignments(inner, None),
+            (["assignments", id], _, true) => c.delete(inner, None, id),
+            _ => segment_not_found(ctx, tail.first().copied().unwrap_or("cloudLicensing")),
+        },
+        ["groups", id, "cloudLicensing", "assignments"] if beta && get => {
+            c.list_assignments(inner, Some(id))
+        }
+        ["groups", id, "cloudLicensing", "assignments"] if beta && post => c.create(inner, id),
+        ["groups", gid, "cloudLicensing", "assignments", id] if beta && delete => {
+            c.delete(inner, Some(gid), id)
+        }
         ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, ver),
         ["$batch"] if post => {
             ctx.bad_request("A batch request cannot contain another batch request.")
@@ -90,10 +133,14 @@ pub(crate) fn graph(
         ["groups", id, rel, tail @ ..] if get && groups::Relation::parse(rel).is_some() => {
             let rel = groups::Relation::parse(rel).unwrap_or(groups::Relation::Members);
             match tail {
-                [] => g.list_members(inner, id, rel, false),
-                ["microsoft.graph.device"] => g.list_members(inner, id, rel, true),
-                ["$count"] => g.count_members(inner, id, rel, false),
-                ["microsoft.graph.device", "$count"] => g.count_members(inner, id, rel, true),
+                [] => g.list_members(inner, id, rel, None),
+                ["$count"] => g.count_members(inner, id, rel, None),
+                [cast] if groups::Cast::parse(cast).is_some() => {
+                    g.list_members(inner, id, rel, groups::Cast::parse(cast))
+                }
+                [cast, "$count"] if groups::Cast::parse(cast).is_some() => {
+                    g.count_members(inner, id, rel, groups::Cast::parse(cast))
+                }
                 [other, ..] => segment_not_found(ctx, other),
             }
         }

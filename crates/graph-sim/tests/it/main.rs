@@ -3,6 +3,7 @@
 mod auth;
 mod batch;
 mod cli;
+mod cloud;
 mod faults;
 mod licensing;
 mod queries;
