@@ -22,11 +22,13 @@ connection flags --graph-url/--authority-url are appended to commands that read 
 Expected: exit 0, or 0/2 for `plan --detailed-exitcode`; a usage error (clap exits 2 too) fails.
 
 Needs python3 and PyYAML (`python3 -c "import yaml"`); builds devlic and devlic-sim with cargo
-(set CARGO_TARGET_DIR to reuse a target folder). Usage: python3 scripts/check-ci-examples.py
+(set CARGO_TARGET_DIR to reuse a target folder), or takes them from --bin-dir.
+Usage: python3 scripts/check-ci-examples.py [--bin-dir target/debug]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -60,11 +62,9 @@ class CheckError(Exception):
 
 def build() -> tuple[Path, Path]:
     """Builds devlic and devlic-sim, returns their paths."""
-    subprocess.run(
-        ["cargo", "build", "--locked", "-q", "-p", "devlic-cli", "-p", "devlic-graph-sim"],
-        cwd=ROOT,
-        check=True,
-    )
+    built = subprocess.run(["cargo", "build", "--locked", "-q", "-p", "devlic-cli", "-p", "devlic-graph-sim"], cwd=ROOT)
+    if built.returncode != 0:
+        sys.exit("error: cargo build failed (see above)\nhelp: fix the build, or pass --bin-dir with built devlic and devlic-sim")
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
         cwd=ROOT,
@@ -287,7 +287,16 @@ def run_commands(rel, found, env, entry, work, devlic, url, tenant) -> list[str]
 
 
 def main() -> int:
-    devlic, sim = build()
+    parser = argparse.ArgumentParser(description="Run the devlic commands of the CI examples against devlic-sim.")
+    parser.add_argument("--bin-dir", type=Path, help="folder holding built devlic and devlic-sim (default: build them)")
+    opts = parser.parse_args()
+    if opts.bin_dir:
+        devlic, sim = opts.bin_dir.resolve() / "devlic", opts.bin_dir.resolve() / "devlic-sim"
+        for binary in (devlic, sim):
+            if not binary.is_file():
+                sys.exit(f"error: {binary} does not exist\nhelp: cargo build -p devlic-cli -p devlic-graph-sim")
+    else:
+        devlic, sim = build()
     failures = 0
     total = 0
     for path in ci_files():
