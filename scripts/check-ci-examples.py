@@ -134,7 +134,8 @@ def walk(node, found: list, env: dict, matrix: list):
                 texts = value if isinstance(value, list) else [value]
                 for text in texts:
                     if not isinstance(text, str):
-                        continue
+                        # e.g. a GitLab script line with an unquoted `: ` that YAML read as a map
+                        raise CheckError(f"`{key}` holds a {type(text).__name__}, not a command line: {text!r} (quote the line)")
                     for line in text.splitlines():
                         line = line.strip()
                         if re.match(r"devlic(\s|$)", line):
