@@ -21,6 +21,7 @@
 pub mod auth;
 mod batch;
 mod client;
+mod cloud_licensing;
 mod config;
 mod error;
 mod live;
@@ -33,6 +34,7 @@ mod writes;
 
 pub use batch::{BatchGet, ItemResponse, MAX_BATCH};
 pub use client::{ClientStats, GraphClient};
+pub use cloud_licensing::{CloudAssignment, CreatedAssignment, WaitingMember};
 pub use config::{ApiVersion, ClientConfig, ConfigError, check_transport_security};
 pub use error::{Exhaustion, GraphError};
 pub use live::{LiveQuery, SkuSelector};

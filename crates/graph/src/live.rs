@@ -110,6 +110,7 @@ impl GraphClient {
             taken_at: jiff::Timestamp::now(),
             skus,
             groups,
+            allotments: Vec::new(),
         })
     }
 
@@ -212,7 +213,7 @@ impl GraphClient {
                 Ok(item) => item.count()?,
                 // Graph documents the `microsoft.graph.group` cast on transitiveMembers, but a
                 // deployment that rejects it (400) should not block planning: count nested
-                // groups as none and say so. (The simulator does not serve this cast yet.)
+                // groups as none and say so.
                 Err(GraphError::Service { status: 400, .. }) => {
                     tracing::warn!(group = %g, "nested-group count not supported; assuming none");
                     0

@@ -19,13 +19,15 @@ use crate::retry::{Budget, Jitter, RetryPolicy, next_delay, retry_after_from};
 /// exhaust memory). Graph pages of 999 groups with `$select` are far below it.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// HTTP method of a request (devlic only reads and posts).
+/// HTTP method of a request (devlic reads, posts, and deletes cloudLicensing assignments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     /// GET.
     Get,
     /// POST.
     Post,
+    /// DELETE.
+    Delete,
 }
 
 impl Method {
@@ -33,6 +35,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 }
@@ -260,6 +263,7 @@ impl Transport {
         let mut builder = match req.method {
             Method::Get => self.http.get(req.url.clone()),
             Method::Post => self.http.post(req.url.clone()),
+            Method::Delete => self.http.delete(req.url.clone()),
         }
         .bearer_auth(token.secret())
         .header("client-request-id", client_request_id)

@@ -3,6 +3,7 @@
 
 mod auth;
 mod batch;
+mod cloud_licensing;
 mod security;
 mod sim;
 mod support;

@@ -1,0 +1,579 @@
+//! Graph beta `cloudLicensing`: allotments, group assignments and waiting members.
+//!
+//! These calls need a client built with [`ApiVersion::Beta`] (the API exists only there); any
+//! other client gets [`GraphError::InvalidRequest`] before a request is sent. Reads follow
+//! `@odata.nextLink` like every other read. Writes follow the v1.0 rules: a write whose outcome
+//! is unknown (connection lost after sending, truncated answer, 504) fails with
+//! [`GraphError::OutcomeUnknown`] and is never resent; one Graph refused under load (429/503) is
+//! retried after `Retry-After`, but a create only after a re-read shows it did not land.
+//!
+//! Request shapes (beta reference, `cloudlicensing-*.md`):
+//! - `GET /admin/cloudLicensing/allotments?$select=…` and
+//!   `GET /admin/cloudLicensing/assignments?$expand=allotment($select=id),assignedTo($select=id)`;
+//! - `GET /groups/{id}/cloudLicensing/assignments?$expand=allotment($select=id,skuId)`;
+//! - `POST /groups/{id}/cloudLicensing/assignments` with `allotment@odata.bind` and
+//!   `disabledServicePlanIds` → 201;
+//! - `DELETE /admin/cloudLicensing/assignments/{id}` → 204;
+//! - `GET /admin/cloudLicensing/allotments/{id}/waitingMembers?$expand=assignedTo(…)`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use devlic_model::{
+    Allotment, AllotmentAssignment, AssignedLicense, GroupId, LiveState, ServicePlanId, SkuId,
+};
+use serde::Deserialize;
+use url::Url;
+
+use crate::batch::BatchGet;
+use crate::client::GraphClient;
+use crate::config::ApiVersion;
+use crate::error::GraphError;
+use crate::live::LiveQuery;
+use crate::retry::retry_after_from;
+use crate::transport::{Failure, Method, Request, Response};
+use crate::wire::Page;
+
+const ALLOTMENT_SELECT: &str =
+    "$select=id,skuId,skuPartNumber,allottedUnits,consumedUnits,assignableTo,subscriptions";
+const GROUP_ASSIGNMENTS_EXPAND: &str = "$expand=allotment($select=id,skuId)";
+
+/// One cloudLicensing assignment of a group, with the allotment it draws from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudAssignment {
+    /// The assignment's opaque id.
+    pub id: String,
+    /// The allotment's id.
+    pub allotment_id: String,
+    /// The allotment's SKU.
+    pub sku_id: SkuId,
+    /// `disabledServicePlanIds`.
+    pub disabled_plans: BTreeSet<ServicePlanId>,
+}
+
+/// A member waiting for a unit of an allotment (`waitingMember` with `assignedTo` expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingMember {
+    /// The waitingMember's opaque id.
+    pub id: String,
+    /// The waiting directory object's id (device or user), when Graph expanded it.
+    pub member_id: Option<String>,
+    /// Its type without the `#microsoft.graph.` prefix (`device`, `user`), when known.
+    pub kind: Option<String>,
+    /// Its display name, when known.
+    pub display_name: Option<String>,
+    /// `waitingSinceDateTime`.
+    pub waiting_since: Option<String>,
+}
+
+/// A create Graph accepted (or that a re-read after throttling showed had landed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedAssignment {
+    /// The new assignment's id, when the response carried it.
+    pub id: Option<String>,
+    /// Graph's `request-id` (our `client-request-id` if Graph sent none).
+    pub request_id: String,
+    /// Requests sent, the accepted one included.
+    pub attempts: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSubscription {
+    #[serde(default)]
+    subscription_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAllotment {
+    id: String,
+    sku_id: SkuId,
+    #[serde(default)]
+    sku_part_number: Option<String>,
+    #[serde(default)]
+    allotted_units: u64,
+    #[serde(default)]
+    consumed_units: u64,
+    #[serde(default)]
+    assignable_to: Option<String>,
+    #[serde(default)]
+    subscriptions: Vec<WireSubscription>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRef {
+    #[serde(default, rename = "@odata.type")]
+    odata_type: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    sku_id: Option<SkuId>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAssignment {
+    id: String,
+    #[serde(default)]
+    disabled_service_plan_ids: Vec<ServicePlanId>,
+    #[serde(default)]
+    allotment: Option<WireRef>,
+    #[serde(default)]
+    assigned_to: Option<WireRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireWaiting {
+    id: String,
+    #[serde(default)]
+    waiting_since_date_time: Option<String>,
+    #[serde(default)]
+    assigned_to: Option<WireRef>,
+}
+
+fn short_type(t: &Option<String>) -> Option<String> {
+    t.as_deref().map(|t| {
+        t.trim_start_matches('#')
+            .trim_start_matches("microsoft.graph.")
+            .to_owned()
+    })
+}
+
+fn malformed(path: &str, detail: &str) -> GraphError {
+    GraphError::Malformed {
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+        request_id: None,
+    }
+}
+
+impl GraphClient {
+    fn require_beta(&self) -> Result<(), GraphError> {
+        if self.api_version() == ApiVersion::Beta {
+            Ok(())
+        } else {
+            Err(GraphError::InvalidRequest(
+                "cloudLicensing is a Graph beta API: build the client with ApiVersion::Beta"
+                    .to_owned(),
+            ))
+        }
+    }
+
+    /// Every allotment of the tenant, each with its group assignments (assignments to users are
+    /// left out). Two listings, each followed to its last page.
+    pub async fn read_allotments(&self) -> Result<Vec<Allotment>, GraphError> {
+        self.require_beta()?;
+        let t = self.transport();
+        let pools_url = t.url(&format!(
+            "/admin/cloudLicensing/allotments?{ALLOTMENT_SELECT}"
+        ))?;
+        let assignments_url = t.url(
+            "/admin/cloudLicensing/assignments?$expand=allotment($select=id),assignedTo($select=id)",
+        )?;
+        let (pools, assignments) = futures::future::join(
+            t.get_all::<WireAllotment>(pools_url, Vec::new()),
+            t.get_all::<WireAssignment>(assignments_url, Vec::new()),
+        )
+        .await;
+        let mut by_pool: BTreeMap<String, Vec<AllotmentAssignment>> = BTreeMap::new();
+        for a in assignments? {
+            let (Some(pool), Some(to)) = (a.allotment, a.assigned_to) else {
+                return Err(malformed(
+                    "/admin/cloudLicensing/assignments",
+                    "an assignment came without its expanded allotment or assignedTo",
+                ));
+            };
+            let is_group = short_type(&to.odata_type).is_none_or(|k| k == "group");
+            let group = to.id.as_deref().and_then(|id| GroupId::parse(id).ok());
+            if let (true, Some(pool), Some(group)) = (is_group, pool.id, group) {
+                by_pool.entry(pool).or_default().push(AllotmentAssignment {
+                    id: a.id,
+                    group,
+                    disabled_plans: a.disabled_service_plan_ids.into_iter().collect(),
+                });
+            }
+        }
+        Ok(pools?
+            .into_iter()
+            .map(|w| Allotment {
+                assignments: by_pool.remove(&w.id).unwrap_or_default(),
+                sku_part_number: w.sku_part_number.unwrap_or_else(|| w.sku_id.to_string()),
+                assignable_to: w
+                    .assignable_to
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                subscription_ids: w
+                    .subscriptions
+                    .into_iter()
+                    .filter_map(|s| s.subscription_id)
+                    .collect(),
+                id: w.id,
+                sku_id: w.sku_id,
+                allotted_units: w.allotted_units,
+                consumed_units: w.consumed_units,
+            })
+            .collect())
+    }
+
+    /// The live state for the cloud-licensing backend: [`GraphClient::read_live`] (the groups the
+    /// query names are looked up too, as are the groups any allotment is assigned to), then
+    /// every group's `assigned_licenses` replaced by its cloudLicensing assignments, and
+    /// [`LiveState::allotments`] filled. The cloud view is what this backend writes and
+    /// re-reads, so plans and stale-plan checks compare like with like.
+    pub async fn read_live_cloud(&self, query: &LiveQuery) -> Result<LiveState, GraphError> {
+        let allotments = self.read_allotments().await?;
+        let mut query = query.clone();
+        for a in &allotments {
+            query
+                .group_ids
+                .extend(a.assignments.iter().map(|x| x.group));
+        }
+        let mut live = self.read_live(&query).await?;
+        let mut held: BTreeMap<GroupId, Vec<AssignedLicense>> = BTreeMap::new();
+        for a in &allotments {
+            for x in &a.assignments {
+                held.entry(x.group).or_default().push(AssignedLicense {
+                    sku_id: a.sku_id,
+                    disabled_plans: x.disabled_plans.clone(),
+                });
+            }
+        }
+        for (id, g) in &mut live.groups {
+            let mut licenses = held.remove(id).unwrap_or_default();
+            licenses.sort();
+            g.assigned_licenses = licenses;
+        }
+        live.allotments = allotments;
+        Ok(live)
+    }
+
+    /// The cloudLicensing assignments of many groups (one `$batch` item per group, extra pages
+    /// followed). Groups that do not exist are absent from the map.
+    pub async fn read_group_assignments(
+        &self,
+        groups: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<CloudAssignment>>, GraphError> {
+        self.require_beta()?;
+        let groups: Vec<GroupId> = groups
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let items: Vec<BatchGet> = groups
+            .iter()
+            .map(|g| {
+                BatchGet::new(format!(
+                    "/groups/{g}/cloudLicensing/assignments?{GROUP_ASSIGNMENTS_EXPAND}"
+                ))
+            })
+            .collect();
+        let t = self.transport();
+        let mut out = BTreeMap::new();
+        for (g, result) in groups.iter().zip(t.batch_get(&items).await) {
+            let item = match result.and_then(|r| r.ensure_success()) {
+                Ok(item) => item,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            let page: Page<WireAssignment> = item.json()?;
+            let mut list = Vec::new();
+            for a in t.continue_pages(page, Vec::new()).await? {
+                let Some(WireRef {
+                    id: Some(allotment_id),
+                    sku_id: Some(sku_id),
+                    ..
+                }) = a.allotment
+                else {
+                    return Err(malformed(
+                        &format!("/groups/{g}/cloudLicensing/assignments"),
+                        "an assignment came without its expanded allotment id and skuId",
+                    ));
+                };
+                list.push(CloudAssignment {
+                    id: a.id,
+                    allotment_id,
+                    sku_id,
+                    disabled_plans: a.disabled_service_plan_ids.into_iter().collect(),
+                });
+            }
+            out.insert(*g, list);
+        }
+        Ok(out)
+    }
+
+    /// The exact request [`GraphClient::create_assignment`] sends: URL and body.
+    pub fn create_assignment_request(
+        &self,
+        group: GroupId,
+        allotment_id: &str,
+        disabled_plans: &BTreeSet<ServicePlanId>,
+    ) -> Result<(Url, serde_json::Value), GraphError> {
+        self.require_beta()?;
+        if allotment_id.is_empty() || allotment_id.contains(['/', '?', '#']) {
+            return Err(GraphError::InvalidRequest(format!(
+                "{allotment_id:?} is not an allotment id"
+            )));
+        }
+        let t = self.transport();
+        let url = t.url(&format!("/groups/{group}/cloudLicensing/assignments"))?;
+        let bind = format!(
+            "{}/admin/cloudLicensing/allotments/{allotment_id}",
+            t.root()
+        );
+        let body = serde_json::json!({
+            "@odata.type": "#microsoft.graph.cloudLicensing.assignment",
+            "allotment@odata.bind": bind,
+            "disabledServicePlanIds": disabled_plans.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        Ok((url, body))
+    }
+
+    /// `POST /groups/{id}/cloudLicensing/assignments` (201). Never resent when its outcome is
+    /// unknown; after a 429/503 it is resent only when re-reading the group shows no assignment
+    /// of `allotment_id` yet.
+    pub async fn create_assignment(
+        &self,
+        group: GroupId,
+        allotment_id: &str,
+        disabled_plans: &BTreeSet<ServicePlanId>,
+    ) -> Result<CreatedAssignment, GraphError> {
+        let (url, body) = self.create_assignment_request(group, allotment_id, disabled_plans)?;
+        let req = Request {
+            method: Method::Post,
+            url,
+            headers: Vec::new(),
+            body: Some(body),
+        };
+        let landed = Landed::AssignmentOf {
+            group,
+            allotment_id,
+        };
+        let sent = self.send_write(&req, landed).await?;
+        let id = sent
+            .response
+            .as_ref()
+            .and_then(|r| r.json::<serde_json::Value>().ok())
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+        Ok(CreatedAssignment {
+            id,
+            request_id: sent.request_id,
+            attempts: sent.attempts,
+        })
+    }
+
+    /// The URL [`GraphClient::delete_assignment`] sends `DELETE` to.
+    pub fn delete_assignment_url(&self, assignment_id: &str) -> Result<Url, GraphError> {
+        self.require_beta()?;
+        if assignment_id.is_empty() || assignment_id.contains(['/', '?', '#']) {
+            return Err(GraphError::InvalidRequest(format!(
+                "{assignment_id:?} is not an assignment id"
+            )));
+        }
+        self.transport().url(&format!(
+            "/admin/cloudLicensing/assignments/{assignment_id}"
+        ))
+    }
+
+    /// `DELETE /admin/cloudLicensing/assignments/{id}` (204); returns the request-id. A 404 is a
+    /// [`GraphError::Service`] with status 404 (the caller decides whether "already gone" is
+    /// fine). Resent after 429/503 (deleting twice cannot remove more), never after an unknown
+    /// outcome.
+    pub async fn delete_assignment(&self, assignment_id: &str) -> Result<String, GraphError> {
+        let req = Request {
+            method: Method::Delete,
+            url: self.delete_assignment_url(assignment_id)?,
+            headers: Vec::new(),
+            body: None,
+        };
+        Ok(self.send_write(&req, Landed::Never).await?.request_id)
+    }
+
+    /// Members waiting for a unit of an allotment, with the waiting object expanded.
+    pub async fn read_waiting_members(
+        &self,
+        allotment_id: &str,
+    ) -> Result<Vec<WaitingMember>, GraphError> {
+        self.require_beta()?;
+        if allotment_id.is_empty() || allotment_id.contains(['/', '?', '#']) {
+            return Err(GraphError::InvalidRequest(format!(
+                "{allotment_id:?} is not an allotment id"
+            )));
+        }
+        let t = self.transport();
+        let url = t.url(&format!(
+            "/admin/cloudLicensing/allotments/{allotment_id}/waitingMembers?$expand=assignedTo($select=id,displayName)"
+        ))?;
+        let members = t.get_all::<WireWaiting>(url, Vec::new()).await?;
+        Ok(members
+            .into_iter()
+            .map(|m| {
+                let (member_id, kind, display_name) = match m.assigned_to {
+                    Some(to) => (to.id, short_type(&to.odata_type), to.display_name),
+                    None => (None, None, None),
+                };
+                WaitingMember {
+                    id: m.id,
+                    member_id,
+                    kind,
+                    display_name,
+                    waiting_since: m.waiting_since_date_time,
+                }
+            })
+            .collect())
+    }
+
+    /// Ids of a group's transitive device members (all pages).
+    pub async fn read_group_device_ids(
+        &self,
+        group: GroupId,
+    ) -> Result<BTreeSet<String>, GraphError> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let t = self.transport();
+        let url = t.url(&format!(
+            "/groups/{group}/transitiveMembers/microsoft.graph.device?$select=id&$top=999"
+        ))?;
+        Ok(t.get_all::<Id>(url, Vec::new())
+            .await?
+            .into_iter()
+            .map(|d| d.id.to_ascii_lowercase())
+            .collect())
+    }
+
+    /// Sends one write: resent when nothing reached Graph, or after a 429/503 wait when
+    /// `landed` says the write is not visible yet; an unknown outcome is returned, never resent.
+    async fn send_write(&self, req: &Request, landed: Landed<'_>) -> Result<Sent, GraphError> {
+        let t = self.transport();
+        let method = req.method.as_str().to_owned();
+        let path = req.url.path().to_owned();
+        let mut retry = 0u32;
+        loop {
+            let (crid, outcome) = t.send_once(req).await;
+            let resp = match outcome {
+                Ok(resp) => resp,
+                Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
+                Err(Failure::Unknown(detail)) => {
+                    return Err(GraphError::OutcomeUnknown {
+                        method,
+                        path,
+                        detail,
+                        request_id: None,
+                        client_request_id: crid,
+                    });
+                }
+                Err(Failure::NotSent(detail)) => match t.plan_retry(retry, None) {
+                    Ok(delay) => {
+                        tokio::time::sleep(delay).await;
+                        retry += 1;
+                        continue;
+                    }
+                    Err(reason) => {
+                        return Err(GraphError::RetriesExhausted {
+                            reason,
+                            method,
+                            path,
+                            attempts: retry + 1,
+                            last: detail,
+                            request_id: None,
+                            client_request_id: crid,
+                        });
+                    }
+                },
+            };
+            match resp.status {
+                200..=299 => {
+                    return Ok(Sent {
+                        request_id: resp.request_id.clone().unwrap_or(crid),
+                        attempts: retry + 1,
+                        response: Some(resp),
+                    });
+                }
+                504 => {
+                    return Err(GraphError::OutcomeUnknown {
+                        method,
+                        path,
+                        detail: "gateway timeout (504): Graph may have applied it".to_owned(),
+                        request_id: resp.request_id,
+                        client_request_id: crid,
+                    });
+                }
+                429 | 503 => {
+                    let ra = retry_after_from(
+                        |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
+                        jiff::Timestamp::now(),
+                    );
+                    let delay =
+                        t.plan_retry(retry, ra)
+                            .map_err(|reason| GraphError::RetriesExhausted {
+                                reason,
+                                method: method.clone(),
+                                path: path.clone(),
+                                attempts: retry + 1,
+                                last: format!("HTTP {}", resp.status),
+                                request_id: resp.request_id.clone(),
+                                client_request_id: crid.clone(),
+                            })?;
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                    // A refused write may still have been applied: look before resending.
+                    if self.has_landed(&landed).await? {
+                        return Ok(Sent {
+                            request_id: resp.request_id.unwrap_or(crid),
+                            attempts: retry,
+                            response: None,
+                        });
+                    }
+                }
+                _ => return Err(resp.into_service_error()),
+            }
+        }
+    }
+}
+
+/// How to tell whether a write refused under load was applied anyway.
+enum Landed<'a> {
+    /// Resending cannot do harm (a delete).
+    Never,
+    /// The group shows an assignment of this allotment.
+    AssignmentOf {
+        group: GroupId,
+        allotment_id: &'a str,
+    },
+}
+
+impl GraphClient {
+    async fn has_landed(&self, landed: &Landed<'_>) -> Result<bool, GraphError> {
+        match landed {
+            Landed::Never => Ok(false),
+            Landed::AssignmentOf {
+                group,
+                allotment_id,
+            } => Ok(self
+                .read_group_assignments(&[*group])
+                .await?
+                .get(group)
+                .is_some_and(|l| {
+                    l.iter()
+                        .any(|a| a.allotment_id.eq_ignore_ascii_case(allotment_id))
+                })),
+        }
+    }
+}
+
+/// A write that went through.
+struct Sent {
+    request_id: String,
+    attempts: u32,
+    /// The accepted response (absent when a re-read proved the write had landed).
+    response: Option<Response>,
+}
