@@ -16,6 +16,9 @@ pub struct Change {
     pub add: Option<AssignedLicense>,
     /// The SKUs to remove.
     pub remove: Vec<SkuId>,
+    /// cloud-licensing: the allotment id the added SKU is taken from (from the plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allotment: Option<String>,
 }
 
 impl Change {
@@ -27,6 +30,11 @@ impl Change {
                 disabled_plans: action.disabled_plans.clone(),
             }),
             remove: action.removes(),
+            allotment: action
+                .allotment
+                .as_ref()
+                .filter(|_| action.adds().is_some())
+                .map(|a| a.id.clone()),
         }
     }
 }

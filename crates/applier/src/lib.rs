@@ -2,7 +2,8 @@
 //!
 //! Brief overview:
 //! - [`LicensingBackend`]: the small trait writes go through (one implementation per licensing
-//!   API; the Graph v1.0 one is [`GroupLicensing`]).
+//!   API: Graph v1.0 [`GroupLicensing`], one `assignLicense` call per change, and Graph beta
+//!   [`CloudLicensing`], which creates the new allotment assignment before deleting the old one).
 //! - [`apply`]: guards, the stale-plan check, bounded-concurrency writes, re-reads after lost
 //!   responses, and verification of license processing. Refuses before writing anything when a
 //!   guard trips or the tenant moved; never half-applies silently: every action ends in the
@@ -10,6 +11,7 @@
 //! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run.
 
 pub mod backend;
+mod cloud_backend;
 mod graph_backend;
 
 mod report;
@@ -19,6 +21,7 @@ pub use backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
     WriteReceipt,
 };
+pub use cloud_backend::CloudLicensing;
 pub use graph_backend::GroupLicensing;
 
 pub use report::{

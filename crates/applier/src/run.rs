@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use devlic_model::{Action, Fingerprint, GroupId, GuardViolation, Plan, ProcessingState};
+use devlic_model::{
+    Action, ActionKind, Backend, Fingerprint, GroupId, GuardViolation, Plan, ProcessingState,
+};
 use futures::StreamExt;
 
 use crate::backend::{Change, GroupLicenseState, LicensingBackend, WriteError};
@@ -134,7 +136,8 @@ pub async fn apply<B: LicensingBackend>(
             .await
             .map_err(|e| ApplyError::Read(e.message))?
     };
-    let (todo, done) = classify(plan, &current)?;
+    let two_step = backend.backend() == Backend::CloudLicensing;
+    let (todo, done) = classify(plan, &current, two_step)?;
 
     progress.event(Event::WritesStarted { total: todo.len() });
     let mut reports: Vec<Option<ActionReport>> = vec![None; plan.actions.len()];
@@ -149,7 +152,7 @@ pub async fn apply<B: LicensingBackend>(
     }
     let concurrency = options.concurrency.max(1);
     let mut writes = futures::stream::iter(todo)
-        .map(|i| async move { (i, run_action(&plan.actions[i], backend).await) })
+        .map(|i| async move { (i, run_action(&plan.actions[i], backend, two_step).await) })
         .buffer_unordered(concurrency);
     while let Some((i, report)) = writes.next().await {
         progress.event(Event::ActionFinished {
@@ -208,6 +211,7 @@ fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
 fn classify(
     plan: &Plan,
     current: &BTreeMap<GroupId, GroupLicenseState>,
+    two_step: bool,
 ) -> Result<(Vec<usize>, Vec<usize>), ApplyError> {
     let mut todo = Vec::new();
     let mut done = Vec::new();
@@ -218,7 +222,9 @@ fn classify(
             continue;
         };
         let now = Fingerprint::of_group(action.group.id, &state.assigned_licenses);
-        if now == action.before_fingerprint {
+        if now == action.before_fingerprint
+            || (two_step && Some(&now) == half_applied(action).as_ref())
+        {
             todo.push(i);
         } else if now == action.after_fingerprint() {
             done.push(i);
@@ -236,8 +242,34 @@ fn classify(
     }
 }
 
+/// The fingerprint of a swap whose new SKU landed while the old one is still there: a backend
+/// that needs two calls (cloud-licensing creates, then deletes) can stop in between, and the
+/// group then holds both. On such a backend that state is safe (the devices stay licensed) and
+/// the action is still to do, not stale. On group-licensing one call does both, so "both" can
+/// only come from someone else and stays a stale plan. `None` for kinds other than swap.
+fn half_applied(action: &Action) -> Option<Fingerprint> {
+    if action.kind != ActionKind::Swap {
+        return None;
+    }
+    let removes = action.removes();
+    let mut both = action.expected_after();
+    both.extend(
+        action
+            .before
+            .iter()
+            .filter(|l| removes.contains(&l.sku_id))
+            .cloned(),
+    );
+    both.sort();
+    Some(Fingerprint::of_group(action.group.id, &both))
+}
+
 /// Runs one action: write, and on an unknown outcome re-read before deciding.
-async fn run_action<B: LicensingBackend>(action: &Action, backend: &B) -> ActionReport {
+async fn run_action<B: LicensingBackend>(
+    action: &Action,
+    backend: &B,
+    two_step: bool,
+) -> ActionReport {
     let change = Change::of(action);
     let started = Instant::now();
     let mut report = ActionReport::new(action, ActionOutcome::Failed);
@@ -265,7 +297,9 @@ async fn run_action<B: LicensingBackend>(action: &Action, backend: &B) -> Action
                                 "the response was lost ({detail}); a re-read showed the write landed"
                             ));
                             break;
-                        } else if now.as_ref() == Some(&action.before_fingerprint) {
+                        } else if now.as_ref() == Some(&action.before_fingerprint)
+                            || (two_step && now.is_some() && now == half_applied(action))
+                        {
                             report.error = Some(format!(
                                 "the response was lost ({detail}); a re-read showed the write did not land"
                             ));

@@ -72,8 +72,13 @@ async fn start(tenant: &serde_json::Value, seed: u64) -> Env {
     };
     config.jitter_seed = Some(seed);
     config.timeout = Duration::from_secs(10);
-    let backend = GroupLicensing::new(GraphClient::new(config).unwrap());
-    Env { sim, backend }
+    let backend =
+        crate::harness::AnyBackend::Group(GroupLicensing::new(GraphClient::new(config).unwrap()));
+    Env {
+        sim,
+        backend,
+        kind: crate::harness::Kind::Group,
+    }
 }
 
 fn options() -> ApplyOptions {

@@ -3,17 +3,123 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use devlic_applier::GroupLicensing;
+use std::collections::BTreeMap;
+
+use devlic_applier::{
+    Change, CloudLicensing, GroupLicenseState, GroupLicensing, LicensingBackend, ReadError,
+    RequestPreview, WriteError, WriteReceipt,
+};
 use devlic_graph::auth::StaticToken;
-use devlic_graph::{ClientConfig, GraphClient, LiveQuery, SkuSelector};
+use devlic_graph::{ApiVersion, ClientConfig, GraphClient, LiveQuery, SkuSelector};
 use devlic_graph_sim::{Faults, LoggedRequest, Sim, SimConfig, Tenant};
-use devlic_model::Plan;
+use devlic_model::{ActionKind, Backend, GroupId, LicenseErrorMember, Plan};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 use secrecy::SecretString;
 
+/// Which licensing backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Graph v1.0 assignLicense.
+    Group,
+    /// Graph beta cloudLicensing.
+    Cloud,
+}
+
+/// Either backend, so one test body runs against both.
+#[derive(Debug)]
+pub enum AnyBackend {
+    Group(GroupLicensing),
+    Cloud(CloudLicensing),
+}
+
+impl AnyBackend {
+    pub fn client(&self) -> &GraphClient {
+        match self {
+            AnyBackend::Group(b) => b.client(),
+            AnyBackend::Cloud(b) => b.client(),
+        }
+    }
+}
+
+impl LicensingBackend for AnyBackend {
+    fn backend(&self) -> Backend {
+        match self {
+            AnyBackend::Group(b) => b.backend(),
+            AnyBackend::Cloud(b) => b.backend(),
+        }
+    }
+
+    async fn read_groups(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, GroupLicenseState>, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.read_groups(ids).await,
+            AnyBackend::Cloud(b) => b.read_groups(ids).await,
+        }
+    }
+
+    async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
+        match self {
+            AnyBackend::Group(b) => b.write(group, change).await,
+            AnyBackend::Cloud(b) => b.write(group, change).await,
+        }
+    }
+
+    async fn license_errors(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.license_errors(ids).await,
+            AnyBackend::Cloud(b) => b.license_errors(ids).await,
+        }
+    }
+
+    fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
+        match self {
+            AnyBackend::Group(b) => b.preview(group, change),
+            AnyBackend::Cloud(b) => b.preview(group, change),
+        }
+    }
+}
+
 pub struct Env {
     pub sim: Sim,
-    pub backend: GroupLicensing,
+    pub backend: AnyBackend,
+    pub kind: Kind,
+}
+
+/// Runs a test body `async fn name(kind: Kind)` once per backend, as `name::group_licensing`
+/// and `name::cloud_licensing`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn group_licensing() {
+                    super::$name($crate::harness::Kind::Group).await;
+                }
+                #[tokio::test]
+                async fn cloud_licensing() {
+                    super::$name($crate::harness::Kind::Cloud).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Write requests the backend sends for `plan`'s actions: one `assignLicense` each on
+/// group-licensing; on cloud-licensing a create (assign), a delete (revoke), or both (swap).
+pub fn expected_writes(kind: Kind, plan: &Plan) -> u64 {
+    plan.actions
+        .iter()
+        .map(|a| match (kind, a.kind) {
+            (Kind::Cloud, ActionKind::Swap) => 2,
+            _ => 1,
+        })
+        .sum()
 }
 
 fn repo(path: &str) -> String {
@@ -38,6 +144,10 @@ pub fn contoso_with_room() -> serde_json::Value {
 }
 
 pub async fn start(tenant: &serde_json::Value, faults: Faults) -> Env {
+    start_on(Kind::Group, tenant, faults).await
+}
+
+pub async fn start_on(kind: Kind, tenant: &serde_json::Value, faults: Faults) -> Env {
     let tenant = Tenant::from_json(&tenant.to_string()).unwrap();
     let sim = Sim::start(
         tenant,
@@ -49,14 +159,26 @@ pub async fn start(tenant: &serde_json::Value, faults: Faults) -> Env {
     )
     .await
     .unwrap();
-    let backend = GroupLicensing::new(client(&sim));
-    Env { sim, backend }
+    let backend = match kind {
+        Kind::Group => AnyBackend::Group(GroupLicensing::new(client(&sim))),
+        Kind::Cloud => AnyBackend::Cloud(CloudLicensing::new(beta_client(&sim))),
+    };
+    Env { sim, backend, kind }
 }
 
 pub fn client(sim: &Sim) -> GraphClient {
     let token = Arc::new(StaticToken::new(SecretString::from(sim.issue_token())));
     let url = url::Url::parse(&sim.url()).unwrap();
     GraphClient::new(ClientConfig::new(url, token)).unwrap()
+}
+
+/// A client for `/beta`, as the cloud-licensing backend needs.
+pub fn beta_client(sim: &Sim) -> GraphClient {
+    let token = Arc::new(StaticToken::new(SecretString::from(sim.issue_token())));
+    let url = url::Url::parse(&sim.url()).unwrap();
+    let mut config = ClientConfig::new(url, token);
+    config.api_version = ApiVersion::Beta;
+    GraphClient::new(config).unwrap()
 }
 
 /// Loads a spec from the repository's examples.
@@ -88,8 +210,14 @@ pub fn spec(yaml: &str) -> Spec {
 }
 
 /// Plans `spec` against the simulator the way `devlic plan` does: read, inspect the groups the
-/// plan touches, plan again.
+/// plan touches, plan again. On cloud-licensing the spec's backend is switched and the live
+/// state is read with `read_live_cloud`.
 pub async fn plan(env: &Env, spec: &Spec) -> Plan {
+    let mut spec = spec.clone();
+    if env.kind == Kind::Cloud {
+        spec.settings.backend = Backend::CloudLicensing;
+    }
+    let spec = &spec;
     let client = env.backend.client();
     let query = LiveQuery {
         device_skus: spec
@@ -119,7 +247,10 @@ pub async fn plan(env: &Env, spec: &Spec) -> Plan {
             .collect(),
         include_all_groups: false,
     };
-    let mut live = client.read_live(&query).await.unwrap();
+    let mut live = match env.kind {
+        Kind::Group => client.read_live(&query).await.unwrap(),
+        Kind::Cloud => client.read_live_cloud(&query).await.unwrap(),
+    };
     let touched = devlic_planner::groups_to_inspect(spec, &live);
     client
         .read_group_details(&mut live, &touched)
@@ -139,16 +270,23 @@ pub fn calls(log: &[LoggedRequest]) -> Vec<String> {
         .collect()
 }
 
-/// `assignLicense` calls, as `group-id` (top level or batched).
+/// License writes of either API (top level or batched), as `group-id` for `assignLicense` and
+/// cloudLicensing creates, `delete:{assignment-id}` for cloudLicensing deletes.
 pub fn writes(log: &[LoggedRequest]) -> Vec<String> {
     log.iter()
-        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/assignLicense"))
-        .map(|r| {
-            r.path_and_query
-                .split('/')
-                .nth(3)
-                .unwrap_or_default()
-                .to_owned()
+        .filter_map(|r| {
+            let path = r.path_and_query.split('?').next().unwrap_or_default();
+            if r.method == "DELETE" && path.contains("/cloudLicensing/assignments/") {
+                return Some(format!(
+                    "delete:{}",
+                    path.rsplit('/').next().unwrap_or_default()
+                ));
+            }
+            let post = r.method == "POST"
+                && (path.ends_with("/assignLicense")
+                    || path.ends_with("/cloudLicensing/assignments"));
+            post.then(|| path.split('/').nth(3).unwrap_or_default().to_owned())
         })
         .collect()
 }
+

@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
-use devlic_applier::{ActionOutcome, ApplyError, ApplyOptions, apply};
+use devlic_applier::{ActionOutcome, ApplyError, ApplyOptions, LicensingBackend, apply};
 use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, GuardViolation};
 
-use crate::harness::{self, calls, contoso, contoso_with_room, example_spec, plan, start, writes};
+use crate::both_backends;
+use crate::harness::{
+    self, Kind, calls, contoso, contoso_with_room, example_spec, expected_writes, plan, start,
+    start_on, writes,
+};
 
 fn options() -> ApplyOptions {
     ApplyOptions {
@@ -16,9 +20,18 @@ fn options() -> ApplyOptions {
     }
 }
 
-#[tokio::test]
-async fn contoso_converges_and_replans_empty() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+both_backends!(
+    contoso_converges_and_replans_empty,
+    rerun_of_an_applied_plan_writes_nothing,
+    half_applied_plan_finishes_without_repeating_writes,
+    stale_plan_is_refused_before_any_write,
+    revocation_guard_refuses_unless_allowed,
+    lost_write_response_is_judged_by_a_reread,
+    count_violation_fails_the_run_and_names_the_group,
+);
+
+async fn contoso_converges_and_replans_empty(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let before = plan(&env, &spec).await;
     let kinds: Vec<ActionKind> = before.actions.iter().map(|a| a.kind).collect();
@@ -35,18 +48,16 @@ async fn contoso_converges_and_replans_empty() {
             .iter()
             .all(|a| a.outcome == ActionOutcome::Applied)
     );
-    assert!(
-        report
-            .actions
-            .iter()
-            .all(|a| a.request_ids.len() == 1 && a.attempts == 1)
-    );
+    let requests: usize = report.actions.iter().map(|a| a.request_ids.len()).sum();
+    assert_eq!(requests as u64, expected_writes(kind, &before));
+    assert!(report.actions.iter().all(|a| a.attempts == 1));
     let verification = report.verification.as_ref().unwrap();
     assert!(verification.is_clean(), "{verification:?}");
+    assert_eq!(report.backend, env.backend.backend());
 
     let after = plan(&env, &spec).await;
     assert!(after.actions.is_empty(), "{:?}", after.actions);
-    assert_eq!(env.sim.stats().writes, 3);
+    assert_eq!(env.sim.stats().writes, expected_writes(kind, &before));
 }
 
 #[tokio::test]
@@ -72,9 +83,8 @@ async fn sends_exactly_the_expected_graph_calls() {
     assert_eq!(calls(&log), expected);
 }
 
-#[tokio::test]
-async fn rerun_of_an_applied_plan_writes_nothing() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+async fn rerun_of_an_applied_plan_writes_nothing(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
     apply(&p, &env.backend, &options(), &()).await.unwrap();
@@ -92,9 +102,8 @@ async fn rerun_of_an_applied_plan_writes_nothing() {
     assert!(writes(&env.sim.request_log()).is_empty());
 }
 
-#[tokio::test]
-async fn half_applied_plan_finishes_without_repeating_writes() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+async fn half_applied_plan_finishes_without_repeating_writes(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
     // Apply only the first action, as if the run had been killed after one write.
@@ -108,27 +117,36 @@ async fn half_applied_plan_finishes_without_repeating_writes() {
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::AlreadyApplied);
     let written = writes(&env.sim.request_log());
-    assert_eq!(written.len(), p.actions.len() - 1);
+    let mut rest = p.clone();
+    rest.actions.remove(0);
+    assert_eq!(written.len() as u64, expected_writes(kind, &rest));
     assert!(!written.contains(&p.actions[0].group.id.to_string()));
 }
 
-#[tokio::test]
-async fn stale_plan_is_refused_before_any_write() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+async fn stale_plan_is_refused_before_any_write(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
-    // Someone else gives the swap's group a third state: both device SKUs.
+    // Someone else gives the revoked group a third state: a second device SKU. (Both SKUs on a
+    // swap's group would be the cloud backend's own half-way state, which is resumed, not
+    // refused; see cloud_half_swap_is_resumed.)
     let swap = p
         .actions
         .iter()
+        .find(|a| a.kind == ActionKind::Revoke)
+        .unwrap();
+    let other_sku = p
+        .actions
+        .iter()
         .find(|a| a.kind == ActionKind::Swap)
+        .and_then(|a| a.from_sku.clone())
         .unwrap();
     let other = harness::client(&env.sim);
     other
         .assign_license(
             swap.group.id,
             &[devlic_graph::AddLicense {
-                sku_id: swap.sku.sku_id,
+                sku_id: other_sku.sku_id,
                 disabled_plans: vec![],
             }],
             &[],
@@ -147,9 +165,8 @@ async fn stale_plan_is_refused_before_any_write() {
     assert!(writes(&env.sim.request_log()).is_empty());
 }
 
-#[tokio::test]
-async fn revocation_guard_refuses_unless_allowed() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+async fn revocation_guard_refuses_unless_allowed(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = harness::spec(
         r#"apiVersion: devlic/v1
 kind: DeviceLicenses
@@ -182,9 +199,8 @@ assignments:
     assert_eq!(env.sim.stats().writes, 1);
 }
 
-#[tokio::test]
-async fn lost_write_response_is_judged_by_a_reread() {
-    let env = start(&contoso_with_room(), Faults::default()).await;
+async fn lost_write_response_is_judged_by_a_reread(kind: Kind) {
+    let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
     env.sim.set_faults(Faults {
@@ -202,14 +218,13 @@ async fn lost_write_response_is_judged_by_a_reread() {
             "{a:?}"
         );
     }
-    assert_eq!(env.sim.stats().writes, p.actions.len() as u64);
+    assert_eq!(env.sim.stats().writes, expected_writes(kind, &p));
     assert!(plan(&env, &spec).await.actions.is_empty());
 }
 
-#[tokio::test]
-async fn count_violation_fails_the_run_and_names_the_group() {
+async fn count_violation_fails_the_run_and_names_the_group(kind: Kind) {
     // The fixture is 6 DEVICE1 units short for this plan.
-    let env = start(&contoso(), Faults::default()).await;
+    let env = start_on(kind, &contoso(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
     let report = apply(&p, &env.backend, &options(), &()).await.unwrap();

@@ -1,0 +1,313 @@
+//! The Graph beta cloud-licensing backend: allotment assignments, created and deleted.
+//!
+//! cloudLicensing has no call that adds one license and removes another at once, so a swap is
+//! two writes, ordered so the devices never lose the apps: **create** the new assignment first,
+//! then **delete** the old one(s). If the create fails nothing is deleted; if a delete fails after
+//! the create, the group holds both SKUs (the apps keep working), the action is reported failed
+//! with that said plainly, and a rerun converges (the create is skipped because the group already
+//! holds the new SKU, and only the delete is sent).
+//!
+//! Every write starts by reading the group's current assignments, which makes it idempotent: an
+//! assignment already present is not created again, one already gone is not deleted again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use devlic_graph::{CloudAssignment, GraphClient, GraphError};
+use devlic_model::{AssignedLicense, Backend, GroupId, LicenseErrorMember};
+
+use crate::backend::{
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
+    WriteReceipt,
+};
+
+/// Writes through `POST /beta/groups/{id}/cloudLicensing/assignments` and
+/// `DELETE /beta/admin/cloudLicensing/assignments/{id}`; reads the group's licenses from its
+/// cloudLicensing assignments and its license errors from the allotments' `waitingMembers`.
+#[derive(Debug)]
+pub struct CloudLicensing {
+    client: GraphClient,
+}
+
+impl CloudLicensing {
+    /// Wraps a Graph client, which must be configured for `/beta`
+    /// ([`devlic_graph::ApiVersion::Beta`]); other clients fail every call with a clear error.
+    pub fn new(client: GraphClient) -> CloudLicensing {
+        CloudLicensing { client }
+    }
+
+    /// The client, e.g. for its request counters.
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+
+    async fn assignments_of(&self, group: GroupId) -> Result<Vec<CloudAssignment>, GraphError> {
+        Ok(self
+            .client
+            .read_group_assignments(&[group])
+            .await?
+            .remove(&group)
+            .unwrap_or_default())
+    }
+}
+
+fn read_error(e: &GraphError) -> ReadError {
+    ReadError {
+        message: e.to_string(),
+    }
+}
+
+fn write_error(e: GraphError) -> WriteError {
+    match e {
+        GraphError::OutcomeUnknown {
+            detail,
+            request_id,
+            client_request_id,
+            ..
+        } => WriteError::OutcomeUnknown {
+            request_id: request_id.or(Some(client_request_id)),
+            detail,
+        },
+        GraphError::Service {
+            code,
+            message,
+            request_id,
+            client_request_id,
+            ..
+        } => WriteError::Rejected {
+            code,
+            message,
+            request_id: request_id.unwrap_or(client_request_id),
+        },
+        e => WriteError::Other(e.to_string()),
+    }
+}
+
+fn licenses(list: &[CloudAssignment]) -> Vec<AssignedLicense> {
+    let mut out: Vec<AssignedLicense> = list
+        .iter()
+        .map(|a| AssignedLicense {
+            sku_id: a.sku_id,
+            disabled_plans: a.disabled_plans.clone(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+impl LicensingBackend for CloudLicensing {
+    fn backend(&self) -> Backend {
+        Backend::CloudLicensing
+    }
+
+    async fn read_groups(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, GroupLicenseState>, ReadError> {
+        let map = self
+            .client
+            .read_group_assignments(ids)
+            .await
+            .map_err(|e| read_error(&e))?;
+        Ok(map
+            .into_iter()
+            .map(|(id, list)| {
+                (
+                    id,
+                    GroupLicenseState {
+                        assigned_licenses: licenses(&list),
+                        // cloudLicensing exposes no processing state; verification relies on
+                        // waitingMembers instead.
+                        processing_state: None,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
+        let mut receipt = WriteReceipt::default();
+        let current = self.assignments_of(group).await.map_err(write_error)?;
+        if let Some(add) = &change.add {
+            match current.iter().find(|a| a.sku_id == add.sku_id) {
+                Some(a) if a.disabled_plans == add.disabled_plans => {}
+                Some(a) => {
+                    return Err(WriteError::Other(format!(
+                        "group {group} already holds {} through assignment {} with other \
+                         disabled plans; changing disabled plans is not supported on the \
+                         cloud-licensing backend yet (change them in the admin center, or use \
+                         group-licensing)",
+                        add.sku_id, a.id
+                    )));
+                }
+                None => {
+                    let Some(allotment) = &change.allotment else {
+                        return Err(WriteError::Other(
+                            "the plan names no allotment for this assignment; re-plan with \
+                             settings.backend: cloud-licensing"
+                                .to_owned(),
+                        ));
+                    };
+                    match self
+                        .client
+                        .create_assignment(group, allotment, &add.disabled_plans)
+                        .await
+                    {
+                        Ok(created) => receipt.request_ids.push(created.request_id),
+                        Err(GraphError::OutcomeUnknown {
+                            detail,
+                            request_id,
+                            client_request_id,
+                            ..
+                        }) => {
+                            if change.remove.is_empty() {
+                                // Nothing else to do: the applier re-reads and judges.
+                                return Err(WriteError::OutcomeUnknown {
+                                    request_id: request_id.or(Some(client_request_id)),
+                                    detail,
+                                });
+                            }
+                            // Look before deciding: deleting the old SKU is safe only once the
+                            // new assignment exists.
+                            let landed = self
+                                .assignments_of(group)
+                                .await
+                                .is_ok_and(|now| now.iter().any(|a| a.sku_id == add.sku_id));
+                            if !landed {
+                                return Err(WriteError::OutcomeUnknown {
+                                    request_id: request_id.or(Some(client_request_id)),
+                                    detail,
+                                });
+                            }
+                            receipt.request_ids.extend(request_id);
+                        }
+                        Err(e) => return Err(write_error(e)),
+                    }
+                }
+            }
+        }
+        let created = receipt.request_ids.clone();
+        for sku in &change.remove {
+            for a in current.iter().filter(|a| a.sku_id == *sku) {
+                match self.client.delete_assignment(&a.id).await {
+                    Ok(request_id) => receipt.request_ids.push(request_id),
+                    // Already gone (a rerun, or someone else): the goal is reached.
+                    Err(e) if e.is_not_found() => {}
+                    // The applier re-reads the group and judges (a rerun of this write is safe:
+                    // the create is skipped once the new assignment is there).
+                    Err(e @ GraphError::OutcomeUnknown { .. }) => return Err(write_error(e)),
+                    Err(e) if change.add.is_some() => {
+                        return Err(WriteError::Other(format!(
+                            "the new assignment is in place{} but removing the old assignment \
+                             {} of {sku} failed: {e}; the group holds both subscriptions, so \
+                             the apps keep working; run apply again to remove the old one",
+                            if created.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (request-id {})", created.join(", "))
+                            },
+                            a.id
+                        )));
+                    }
+                    Err(e) => return Err(write_error(e)),
+                }
+            }
+        }
+        Ok(receipt)
+    }
+
+    async fn license_errors(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, ReadError> {
+        let held = self
+            .client
+            .read_group_assignments(ids)
+            .await
+            .map_err(|e| read_error(&e))?;
+        let pools: BTreeSet<&str> = held
+            .values()
+            .flatten()
+            .map(|a| a.allotment_id.as_str())
+            .collect();
+        let mut waiting = Vec::new();
+        for pool in pools {
+            for m in self
+                .client
+                .read_waiting_members(pool)
+                .await
+                .map_err(|e| read_error(&e))?
+            {
+                waiting.push((pool.to_owned(), m));
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (group, list) in &held {
+            let mine: BTreeSet<&str> = list.iter().map(|a| a.allotment_id.as_str()).collect();
+            let relevant: Vec<_> = waiting
+                .iter()
+                .filter(|(pool, _)| mine.contains(pool.as_str()))
+                .collect();
+            let mut members = Vec::new();
+            if !relevant.is_empty() {
+                let devices = self
+                    .client
+                    .read_group_device_ids(*group)
+                    .await
+                    .map_err(|e| read_error(&e))?;
+                for (pool, m) in relevant {
+                    let Some(id) = &m.member_id else { continue };
+                    if devices.contains(&id.to_ascii_lowercase())
+                        && !members.iter().any(|x: &LicenseErrorMember| &x.id == id)
+                    {
+                        members.push(LicenseErrorMember {
+                            id: id.clone(),
+                            kind: m.kind.clone().unwrap_or_else(|| "device".to_owned()),
+                            display_name: m.display_name.clone(),
+                            error: Some(format!(
+                                "waiting for a unit of allotment {pool} since {} (CountViolation)",
+                                m.waiting_since.as_deref().unwrap_or("an unknown time")
+                            )),
+                        });
+                    }
+                }
+            }
+            out.insert(*group, members);
+        }
+        Ok(out)
+    }
+
+    fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
+        let mut out = Vec::new();
+        if let Some(add) = &change.add {
+            let allotment = change.allotment.as_deref().unwrap_or("");
+            match self
+                .client
+                .create_assignment_request(group, allotment, &add.disabled_plans)
+            {
+                Ok((url, body)) => out.push(RequestPreview {
+                    method: "POST".to_owned(),
+                    url: url.to_string(),
+                    body: Some(body),
+                }),
+                Err(e) => out.push(RequestPreview {
+                    method: "POST".to_owned(),
+                    url: format!("(could not build the request: {e})"),
+                    body: None,
+                }),
+            }
+        }
+        for sku in &change.remove {
+            // The assignment id is only known at write time (it is re-read then).
+            let url = match self.client.delete_assignment_url("{assignmentId}") {
+                Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
+                Err(e) => format!("(could not build the URL: {e})"),
+            };
+            out.push(RequestPreview {
+                method: "DELETE".to_owned(),
+                url: format!("{url}  (the assignment of {sku} held by group {group})"),
+                body: None,
+            });
+        }
+        out
+    }
+}
