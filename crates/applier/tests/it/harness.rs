@@ -289,4 +289,3 @@ pub fn writes(log: &[LoggedRequest]) -> Vec<String> {
         })
         .collect()
 }
-
