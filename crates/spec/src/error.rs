@@ -264,7 +264,70 @@ pub enum SpecErrorKind {
     EmptyWithPrune,
 }
 
+/// `s` with every control character written as its Rust escape (`\t`, `\u{1b}`): still
+/// recognisable to the reader, harmless to a terminal.
+fn escaped(s: &mut String) {
+    if s.chars().any(char::is_control) {
+        *s = s
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+    }
+}
+
 impl SpecErrorKind {
+    /// The same error with control characters in the values it quotes escaped.
+    pub(crate) fn escape_controls(mut self) -> SpecErrorKind {
+        match &mut self {
+            SpecErrorKind::Syntax { detail }
+            | SpecErrorKind::InvalidType { detail }
+            | SpecErrorKind::ResourceLimit { detail } => escaped(detail),
+            SpecErrorKind::DuplicateKey { key: value }
+            | SpecErrorKind::MissingField { field: value }
+            | SpecErrorKind::InvalidGuid { value }
+            | SpecErrorKind::InvalidTenant { value }
+            | SpecErrorKind::InvalidSkuName { value }
+            | SpecErrorKind::NotADeviceSku { value }
+            | SpecErrorKind::InvalidPlanName { value }
+            | SpecErrorKind::DuplicateDisabledPlan { value }
+            | SpecErrorKind::DuplicateGroup { group: value } => escaped(value),
+            SpecErrorKind::UnknownField { field: value, .. }
+            | SpecErrorKind::UnknownValue { value, .. }
+            | SpecErrorKind::UnknownAlias { value, .. } => escaped(value),
+            SpecErrorKind::ConflictingTenant { first, second } => {
+                escaped(first);
+                escaped(second);
+            }
+            SpecErrorKind::ConflictingSubscriptions {
+                group,
+                first,
+                second,
+            } => {
+                escaped(group);
+                escaped(first);
+                escaped(second);
+            }
+            SpecErrorKind::NoSources
+            | SpecErrorKind::FileTooLarge { .. }
+            | SpecErrorKind::InvalidUtf8
+            | SpecErrorKind::EmptyFile
+            | SpecErrorKind::DuplicateSettings
+            | SpecErrorKind::PercentOutOfRange { .. }
+            | SpecErrorKind::EmptyGroupName
+            | SpecErrorKind::MissingSubscription
+            | SpecErrorKind::DisabledPlansWithAbsent
+            | SpecErrorKind::AllotmentWithoutCloudLicensing
+            | SpecErrorKind::EmptyWithPrune => {}
+        }
+        self
+    }
+
     /// A stable identifier for machines (the `code` of `devlic validate --format json`).
     pub fn code(&self) -> &'static str {
         match self {

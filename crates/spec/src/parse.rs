@@ -65,7 +65,9 @@ impl Loc {
             line: self.line,
             column: self.column,
             span: self.span.clone(),
-            kind,
+            // Values copied from the file end up in terminal output: escape control characters
+            // (a quoted YAML string can carry ESC sequences) at this one place every error passes.
+            kind: kind.escape_controls(),
             help: help.into(),
             related: None,
         }
