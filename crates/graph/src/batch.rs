@@ -182,7 +182,7 @@ impl Transport {
                 match answer {
                     Err(e) => {
                         // The whole $batch failed after its own retries: every item shares it.
-                        let shared = std::sync::Arc::new(e);
+                        let shared = std::sync::Arc::new(batch_level(e));
                         for &i in *chunk {
                             results[i] = Some(Err(share(&shared)));
                         }
@@ -332,6 +332,29 @@ impl Transport {
             );
         }
         Ok(out)
+    }
+}
+
+/// A failure of the `$batch` request itself, as shared by its items. A 404 there says nothing
+/// about the items (Graph's `$batch` endpoint always exists: it is a wrong Graph URL or a proxy),
+/// but copied as is it would read as "not found" to every item, and callers skip items that are
+/// not found as deleted groups. So it becomes [`GraphError::Malformed`], which no caller skips.
+fn batch_level(e: GraphError) -> GraphError {
+    match e {
+        GraphError::Service {
+            status: 404,
+            code,
+            message,
+            request_id,
+            ..
+        } => GraphError::Malformed {
+            path: "/$batch".to_owned(),
+            detail: format!(
+                "the $batch endpoint itself answered 404 {code}: {message} (check the Graph URL)"
+            ),
+            request_id,
+        },
+        other => other,
     }
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod batch;
 mod cloud_licensing;
+mod hostile;
 mod security;
 mod sim;
 mod support;
