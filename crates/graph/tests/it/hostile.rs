@@ -9,6 +9,7 @@ mod harness;
 mod huge;
 mod links;
 mod regressions;
+mod transport;
 
 use std::time::Duration;
 
