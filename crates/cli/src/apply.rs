@@ -3,8 +3,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use devlic_applier::{ApplyError, ApplyOptions, GroupLicensing, apply, describe_guard};
-use devlic_graph::{ApiVersion, LiveQuery};
+use devlic_applier::{
+    ApplyError, ApplyOptions, CloudLicensing, GroupLicensing, LicensingBackend, apply,
+    describe_guard,
+};
+use devlic_graph::LiveQuery;
 use devlic_model::{Backend, GuardViolation, Plan};
 use devlic_planner::render::{self, TextOptions};
 
@@ -15,7 +18,7 @@ use crate::cli::ApplyArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::graph_error;
+use crate::state::{api_version, graph_error};
 
 /// Validated apply settings.
 fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
@@ -81,16 +84,7 @@ pub async fn run(
             ));
         }
     };
-    if plan.backend != Backend::GroupLicensing {
-        return Err(CliError::new(
-            format!(
-                "apply through the {} backend is not available in this build",
-                plan.backend
-            ),
-            "use the group-licensing backend (settings.backend or --backend group-licensing)",
-        ));
-    }
-    let client = connect::client(&args.connect, ApiVersion::V1)?;
+    let client = connect::client(&args.connect, api_version(plan.backend))?;
     if args.plan.is_some() && !args.dry_run {
         // A saved plan carries its tenant; writing it to another tenant must be impossible even
         // when group ids happened to match.
@@ -111,12 +105,46 @@ pub async fn run(
 
     out.write_all(render::text(&plan, &TextOptions { color: true }).as_bytes())?;
     out.flush()?;
-    let backend = GroupLicensing::new(client);
-    if args.dry_run {
-        out.write_all(dry_run_requests(&plan, &backend).as_bytes())?;
-        return guard_exit_for_dry_run(&plan, &options, err);
+    match plan.backend {
+        Backend::GroupLicensing => {
+            execute(
+                args,
+                &plan,
+                &GroupLicensing::new(client),
+                &options,
+                out,
+                err,
+            )
+            .await
+        }
+        Backend::CloudLicensing => {
+            execute(
+                args,
+                &plan,
+                &CloudLicensing::new(client),
+                &options,
+                out,
+                err,
+            )
+            .await
+        }
     }
-    let blocking = blocking_guards(&plan, &options);
+}
+
+/// Dry run, guards, confirmation, the writes and the reports, through one backend.
+async fn execute<B: LicensingBackend>(
+    args: &ApplyArgs,
+    plan: &Plan,
+    backend: &B,
+    options: &ApplyOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    if args.dry_run {
+        out.write_all(dry_run_requests(plan, backend).as_bytes())?;
+        return guard_exit_for_dry_run(plan, options, err);
+    }
+    let blocking = blocking_guards(plan, options);
     if !blocking.is_empty() {
         // Refuse before asking: a `yes` could not pass the guard anyway.
         return Err(refusal(ApplyError::GuardRefused(blocking)));
@@ -124,11 +152,11 @@ pub async fn run(
     // An empty plan still goes through `apply` (it writes nothing) so that scheduled jobs get
     // their --report, --summary-markdown and --junit files on quiet nights too.
     if !args.auto_approve && !plan.is_empty() {
-        confirm(&plan, err)?;
+        confirm(plan, err)?;
     }
 
     let progress = ApplyProgress::new();
-    let result = apply(&plan, &backend, &options, &progress).await;
+    let result = apply(plan, backend, options, &progress).await;
     progress.finish();
     match result {
         Ok(report) => {
@@ -152,7 +180,7 @@ pub async fn run(
                 )?;
                 Ok(Exit::Success)
             } else {
-                err.write_all(failure_text(&report, &plan).as_bytes())?;
+                err.write_all(failure_text(&report, plan).as_bytes())?;
                 Err(CliError::new(
                     format!(
                         "apply did not fully succeed: {applied} of {} change(s) in place",

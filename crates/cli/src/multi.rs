@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use devlic_graph::ApiVersion;
 use devlic_model::{Backend, Plan};
 use devlic_planner::render::{self, TextOptions};
 
@@ -18,7 +17,7 @@ use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{load_spec, make_plan, read_live_for};
+use crate::state::{api_version, load_spec, make_plan, read_live_for};
 
 /// GitHub refuses pull-request comments longer than this.
 const MARKDOWN_LIMIT: usize = 65_535;
@@ -59,7 +58,7 @@ async fn plan_one(path: &Path, backend: Option<Backend>, connect: &ConnectArgs) 
         }
         let mut connect = connect.clone();
         connect.tenant_id = Some(tenant_id.clone());
-        let client = connect::client(&connect, ApiVersion::V1)?;
+        let client = connect::client(&connect, api_version(loaded.spec.settings.backend))?;
         let live = read_live_for(&client, &loaded.spec).await?;
         make_plan(&loaded, &live)
     }

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use devlic_graph::ApiVersion;
 use devlic_model::{Backend, Plan};
 use devlic_planner::render::{self, TextOptions};
 
@@ -11,7 +10,7 @@ use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::snapshot;
-use crate::state::{LoadedSpec, load_spec, make_plan, read_live_for};
+use crate::state::{LoadedSpec, api_version, load_spec, make_plan, read_live_for};
 
 /// Loads the spec (with `--backend` applied), reads the state and plans. Shared with `apply`.
 pub async fn plan_spec(
@@ -27,7 +26,7 @@ pub async fn plan_spec(
     let live = match snapshot_file {
         Some(file) => snapshot::read(file)?,
         None => {
-            let client = connect::client(connect, ApiVersion::V1)?;
+            let client = connect::client(connect, api_version(loaded.spec.settings.backend))?;
             read_live_for(&client, &loaded.spec).await?
         }
     };

@@ -9,15 +9,15 @@
 use std::io::Write;
 use std::path::Path;
 
-use devlic_graph::{ApiVersion, GraphClient, LiveQuery};
-use devlic_model::{GroupId, GroupKind, LiveState, StateSource};
+use devlic_graph::{GraphClient, LiveQuery};
+use devlic_model::{Backend, GroupId, GroupKind, LiveState, StateSource};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::SnapshotArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{graph_error, load_spec, sku_selector};
+use crate::state::{api_version, graph_error, load_spec, sku_selector};
 
 /// The only snapshot format version this build writes and reads.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -69,15 +69,22 @@ fn offline(source: StateSource) -> StateSource {
 }
 
 /// Reads the whole tenant the way a snapshot records it.
-pub async fn take(client: &GraphClient, query: LiveQuery) -> Result<LiveState, CliError> {
+pub async fn take(
+    client: &GraphClient,
+    query: LiveQuery,
+    backend: Backend,
+) -> Result<LiveState, CliError> {
     let query = LiveQuery {
         include_all_groups: true,
         ..query
     };
-    let mut live = client
-        .read_live(&query)
-        .await
-        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+    // A cloud-licensing spec plans against the cloud view (allotments and assignments), so
+    // its snapshot records that view.
+    let live = match backend {
+        Backend::GroupLicensing => client.read_live(&query).await,
+        Backend::CloudLicensing => client.read_live_cloud(&query).await,
+    };
+    let mut live = live.map_err(|e| graph_error(&e, "reading the tenant"))?;
     // Microsoft 365 groups cannot hold device licenses; counting their members would only cost
     // requests. Every other group may be named by a future spec, so its counts are recorded.
     let ids: Vec<GroupId> = live
@@ -98,9 +105,11 @@ pub async fn take(client: &GraphClient, query: LiveQuery) -> Result<LiveState, C
 
 /// Runs `snapshot`.
 pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliError> {
+    let mut backend = Backend::GroupLicensing;
     let query = match &args.path {
         Some(path) => {
             let loaded = load_spec(path)?;
+            backend = loaded.spec.settings.backend;
             LiveQuery {
                 device_skus: loaded
                     .spec
@@ -114,8 +123,8 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         }
         None => LiveQuery::default(),
     };
-    let client = connect::client(&args.connect, ApiVersion::V1)?;
-    let state = take(&client, query).await?;
+    let client = connect::client(&args.connect, api_version(backend))?;
+    let state = take(&client, query, backend).await?;
     let snapshot = SnapshotV1 {
         format_version: SNAPSHOT_FORMAT_VERSION,
         state,

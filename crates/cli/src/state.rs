@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use devlic_graph::{GraphClient, GraphError, LiveQuery, SkuSelector};
-use devlic_model::{LiveState, Plan};
+use devlic_model::{Backend, LiveState, Plan};
 use devlic_planner::{PlanErrors, groups_to_inspect};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 
@@ -67,10 +67,12 @@ pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
 /// Reads what planning `spec` needs: the live state, then member counts and license errors of
 /// the groups the plan writes to (only those: the counts cost requests).
 pub async fn read_live_for(client: &GraphClient, spec: &Spec) -> Result<LiveState, CliError> {
-    let mut live = client
-        .read_live(&live_query(spec))
-        .await
-        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let query = live_query(spec);
+    let live = match spec.settings.backend {
+        Backend::GroupLicensing => client.read_live(&query).await,
+        Backend::CloudLicensing => client.read_live_cloud(&query).await,
+    };
+    let mut live = live.map_err(|e| graph_error(&e, "reading the tenant"))?;
     let touched = groups_to_inspect(spec, &live);
     if !touched.is_empty() {
         client
@@ -148,4 +150,12 @@ pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
         }
     };
     CliError::new(format!("{doing} failed: {e}"), help)
+}
+
+/// The Graph API version a backend talks to: cloudLicensing exists only in beta.
+pub fn api_version(backend: Backend) -> devlic_graph::ApiVersion {
+    match backend {
+        Backend::GroupLicensing => devlic_graph::ApiVersion::V1,
+        Backend::CloudLicensing => devlic_graph::ApiVersion::Beta,
+    }
 }

@@ -2,6 +2,7 @@
 //! against an in-process Graph simulator on 127.0.0.1.
 
 mod apply;
+mod cloud;
 mod commands;
 mod export;
 mod fixtures;
