@@ -250,6 +250,9 @@ async fn serve(
     strays: Arc<Mutex<Vec<String>>>,
     base: String,
 ) {
+    // Head and body go out in two writes: without this, Nagle's algorithm holds the second one
+    // for the client's delayed ACK (40 ms a request).
+    let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
     loop {
