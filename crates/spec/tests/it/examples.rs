@@ -11,6 +11,7 @@ fn contoso_loads_with_every_kind_of_entry() {
     assert_eq!(spec.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
     assert!(!spec.settings.prune);
     assert_eq!(spec.settings.max_revocations, 1);
+    assert_eq!(spec.settings.max_revoke_percent, 30);
     assert_eq!(spec.assignments.len(), 5);
     let device1 = SkuSelector::PartNumber("OFFICE_PROPLUS_DEVICE1".into());
     // The alias resolves to the part number.
@@ -25,7 +26,7 @@ fn contoso_loads_with_every_kind_of_entry() {
     let origin = &spec.assignments[0].origin;
     assert_eq!(
         (origin.file.as_str(), origin.line),
-        ("examples/contoso/devlic.yaml", 16)
+        ("examples/contoso/devlic.yaml", 19)
     );
 }
 
