@@ -114,6 +114,25 @@ impl GraphClient {
         })
     }
 
+    /// Ids of the groups whose last license processing left members with errors, from one
+    /// paged listing with `$filter=hasMembersWithLicenseErrors eq true` (a filter-only property,
+    /// never returned). It lets a steady-state run report devices left unlicensed without
+    /// reading the members of every group.
+    pub async fn read_groups_with_license_errors(&self) -> Result<Vec<GroupId>, GraphError> {
+        #[derive(serde::Deserialize)]
+        struct IdOnly {
+            id: GroupId,
+        }
+        let t = self.transport();
+        let url = t.url(&format!(
+            "/groups?$filter={}&$select=id&$top={}",
+            query::encode_query_value("hasMembersWithLicenseErrors eq true"),
+            query::MAX_TOP
+        ))?;
+        let rows: Vec<IdOnly> = t.get_all(url, Vec::new()).await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
     /// Looks up the named groups that are not among `found`, via `$batch`ed `in` filters.
     async fn resolve_missing(
         &self,
