@@ -73,7 +73,20 @@ pub async fn read_live_for(client: &GraphClient, spec: &Spec) -> Result<LiveStat
         Backend::CloudLicensing => client.read_live_cloud(&query).await,
     };
     let mut live = live.map_err(|e| graph_error(&e, "reading the tenant"))?;
-    let touched = groups_to_inspect(spec, &live);
+    let mut touched = groups_to_inspect(spec, &live);
+    // Groups the tenant reports with license errors are inspected too, so a run with nothing to
+    // change still warns about devices left unlicensed (one extra request, not one per group).
+    let with_errors = client
+        .read_groups_with_license_errors()
+        .await
+        .map_err(|e| graph_error(&e, "listing groups with license errors"))?;
+    touched.extend(
+        with_errors
+            .into_iter()
+            .filter(|id| live.groups.contains_key(id)),
+    );
+    touched.sort();
+    touched.dedup();
     if !touched.is_empty() {
         client
             .read_group_details(&mut live, &touched)

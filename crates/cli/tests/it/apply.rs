@@ -222,3 +222,16 @@ fn no_terminal_and_no_auto_approve_refuses() {
     assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
     assert_eq!(sim.stats().writes, 0);
 }
+
+/// A night with nothing to change still says that devices were left unlicensed.
+#[test]
+fn plan_without_changes_still_warns_about_license_errors() {
+    let sim = TestSim::start("contoso");
+    // The fixture is 6 units short for this plan: some devices end with CountViolation.
+    let r = sim.run(&apply_args(&["examples/contoso"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let after = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
+    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
+    assert!(after.stdout.contains("No changes"), "{}", after.stdout);
+    assert!(after.stdout.contains("license error"), "{}", after.stdout);
+}

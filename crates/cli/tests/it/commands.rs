@@ -33,7 +33,8 @@ fn completions_are_generated_for_each_shell() {
         );
     }
     let bad = run(&["completions", "cmd"]);
-    assert_eq!(bad.code, 2);
+    // A usage error: exit 1 (2 would read as "changes" in CI).
+    assert_eq!(bad.code, 1);
 }
 
 #[test]
@@ -106,4 +107,17 @@ fn every_command_has_help_with_examples() {
     ] {
         assert!(connect.contains(flag), "plan --help lacks {flag}");
     }
+}
+
+/// A mistyped flag is an error (1), never exit 2, which means "changes" to a CI job.
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let r = crate::support::run(&["plan", "examples/contoso", "--detailed-exitcod"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("--detailed-exitcode"), "{}", r.stderr);
+    let help = crate::support::run(&["plan", "--help"]);
+    assert_eq!(help.code, 0);
+    let version = crate::support::run(&["--version"]);
+    assert_eq!(version.code, 0);
+    assert!(version.stdout.starts_with("devlic "), "{}", version.stdout);
 }
