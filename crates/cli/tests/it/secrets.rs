@@ -124,7 +124,7 @@ fn secrets_of_every_auth_mode_never_leak() {
         .as_secs();
     let claims = serde_json::json!({
         "iss": "https://oidc.prod-aks.azure.com/6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c/",
-        "sub": "system:serviceaccount:devlic:devlic",
+        "sub": "system:serviceaccount:devlic:devlic-apply",
         "aud": "api://AzureADTokenExchange",
         "iat": now, "nbf": now, "exp": now + 3600,
     });

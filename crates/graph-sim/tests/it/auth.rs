@@ -288,7 +288,7 @@ async fn kubernetes_federated_token_file_flow() {
     let env = Env::contoso().await;
     let k8s = jwt(json!({
         "iss": format!("https://oidc.prod-aks.azure.com/{TENANT}/"),
-        "sub": "system:serviceaccount:devlic:devlic", "aud": [EXCHANGE_AUDIENCE], "exp": now() + 3600,
+        "sub": "system:serviceaccount:devlic:devlic-apply", "aud": [EXCHANGE_AUDIENCE], "exp": now() + 3600,
     }));
     let (s, v) = token(
         &env,

@@ -7,7 +7,7 @@ use super::*;
 
 const CONTOSO_ID: &str = "6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c";
 const AKS_ISSUER: &str = "https://oidc.prod-aks.azure.com/6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c/";
-const AKS_SUBJECT: &str = "system:serviceaccount:devlic:devlic";
+const AKS_SUBJECT: &str = "system:serviceaccount:devlic:devlic-apply";
 const TOKEN_ROUTE: &str = "POST /{tenant}/oauth2/v2.0/token";
 
 fn config() -> SimConfig {
