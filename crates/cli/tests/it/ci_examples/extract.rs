@@ -2,8 +2,16 @@
 //! commands, variables and matrix entries, and the bits of shell the examples use (cutting a line
 //! at its first operator, `$VAR` expansion, quote-aware word splitting).
 //!
-//! The rules are deliberately simple and the examples are written to fit them: one devlic call
-//! per line, on a single line, its end marked by a shell operator outside quotes.
+//! The rules, walking each document in order (the examples are written to fit them):
+//! * text fields `run`, `script`, `before_script`, `inlineScript`, `bash` (a string or a list of
+//!   strings; anything else is an error): every line whose first word is `devlic` is one command,
+//!   ending at the first shell operator outside quotes. No line continuations.
+//! * a step whose `uses` is the devlic action (`.../devlic@...`, `.` or `./`) with
+//!   `with.command`: `devlic <command> <args>`, args split on whitespace as the action does; a
+//!   `plan` without `--out` gets the `--out` the action adds.
+//! * a container whose `command` list starts with `devlic`: `command` + `args`.
+//! * variables: literal `env`/`variables` values (the first definition of a name wins), also
+//!   ones made of `${{ matrix.X }}`; `strategy.matrix.include` entries merge by `tenant`.
 
 use std::collections::BTreeMap;
 use std::fmt;
