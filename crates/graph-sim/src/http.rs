@@ -40,6 +40,8 @@ impl SimRequest {
 pub(crate) enum Body {
     Json(Value),
     Text(String),
+    /// No body at all (a 204): sent without a `Content-Type`, as Graph does.
+    Empty,
 }
 
 /// A response as the Graph dispatcher produces it.
@@ -72,12 +74,15 @@ impl SimResponse {
         self
     }
 
-    pub(crate) fn content_type(&self) -> &'static str {
+    /// The `Content-Type` Graph labels this body with (clients check it: JSON parsers refuse a
+    /// body not labelled JSON), `None` for no body.
+    pub(crate) fn content_type(&self) -> Option<&'static str> {
         match self.body {
-            Body::Json(_) => {
-                "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-            }
-            Body::Text(_) => "text/plain",
+            Body::Json(_) => Some(
+                "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+            ),
+            Body::Text(_) => Some("text/plain"),
+            Body::Empty => None,
         }
     }
 
@@ -85,6 +90,7 @@ impl SimResponse {
         match &self.body {
             Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
             Body::Text(t) => t.clone().into_bytes(),
+            Body::Empty => Vec::new(),
         }
     }
 }

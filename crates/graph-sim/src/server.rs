@@ -356,7 +356,10 @@ fn finish(ctx: &Ctx, resp: SimResponse, drop_conn: Option<bool>) -> Response {
     };
     *out.status_mut() = status;
     let h = out.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(resp.content_type()) {
+    if let Some(v) = resp
+        .content_type()
+        .and_then(|ct| HeaderValue::from_str(ct).ok())
+    {
         h.insert("content-type", v);
     }
     for (k, v) in &resp.headers {
@@ -379,6 +382,10 @@ fn finish(ctx: &Ctx, resp: SimResponse, drop_conn: Option<bool>) -> Response {
 fn plain(status: StatusCode, text: &str) -> Response {
     let mut r = Response::new(AxumBody::from(text.to_owned()));
     *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 

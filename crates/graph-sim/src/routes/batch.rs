@@ -232,10 +232,9 @@ pub(crate) fn handle(
 /// as Graph does for non-JSON content in JSON batches.
 fn item_response(id: &str, ctx: &Ctx, resp: SimResponse) -> Value {
     let mut headers = Map::new();
-    headers.insert(
-        "Content-Type".to_owned(),
-        Value::String(resp.content_type().to_owned()),
-    );
+    if let Some(ct) = resp.content_type() {
+        headers.insert("Content-Type".to_owned(), Value::String(ct.to_owned()));
+    }
     headers.insert(
         "request-id".to_owned(),
         Value::String(ctx.request_id.clone()),
@@ -250,6 +249,10 @@ fn item_response(id: &str, ctx: &Ctx, resp: SimResponse) -> Value {
     let body = match &resp.body {
         Body::Json(v) => v.clone(),
         Body::Text(t) => Value::String(STANDARD.encode(t.as_bytes())),
+        // Graph leaves `body` out of a 204 item.
+        Body::Empty => {
+            return json!({"id": id, "status": resp.status.as_u16(), "headers": headers});
+        }
     };
     json!({"id": id, "status": resp.status.as_u16(), "headers": headers, "body": body})
 }

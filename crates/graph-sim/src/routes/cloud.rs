@@ -568,7 +568,7 @@ impl Cloud<'_> {
                 SimResponse {
                     status: StatusCode::NO_CONTENT,
                     headers: Vec::new(),
-                    body: crate::http::Body::Text(String::new()),
+                    body: crate::http::Body::Empty,
                 }
             }
             Err(_) => self.ctx.not_found(id),

@@ -376,3 +376,75 @@ async fn nested_group_counts_are_served() {
         assert_eq!(r.json()["value"].as_array().unwrap().len(), 0);
     }
 }
+
+/// Every answer carries the content type Graph gives it (the client refuses JSON not labelled
+/// as JSON): JSON with OData parameters, `$count` as text/plain, a 204 with none at all, and
+/// the same labels on `$batch` items.
+#[tokio::test]
+async fn every_answer_is_labelled_as_graph_labels_it() {
+    let env = Env::contoso().await;
+    let ct = |r: &crate::Reply| {
+        r.headers
+            .get("content-type")
+            .map(|v| v.to_str().expect("ASCII content type").to_owned())
+    };
+    let json_ct = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+    let org = env.get("/v1.0/organization").await;
+    assert_eq!(ct(&org).as_deref(), Some(json_ct));
+    let missing = env
+        .get("/v1.0/groups/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        ct(&missing).as_deref(),
+        Some(json_ct),
+        "error bodies are JSON"
+    );
+    let count = env
+        .get_eventual(&format!("/v1.0/groups/{KIOSKS}/transitiveMembers/$count"))
+        .await;
+    assert_eq!(count.status, 200);
+    assert_eq!(ct(&count).as_deref(), Some("text/plain"));
+
+    let created = create(&env, WAREHOUSE, D1_ALLOTMENT).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(ct(&created).as_deref(), Some(json_ct));
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let deleted = env
+        .send(
+            "DELETE",
+            &format!("/beta/groups/{WAREHOUSE}/cloudLicensing/assignments/{id}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(ct(&deleted), None, "a 204 has no body to label");
+    assert!(deleted.text.is_empty());
+
+    let batch = env
+        .send(
+            "POST",
+            "/v1.0/$batch",
+            &[],
+            Some(json!({"requests": [
+                {"id": "1", "method": "GET", "url": "/organization"},
+                {"id": "2", "method": "GET", "url": format!("/groups/{KIOSKS}/transitiveMembers/$count"),
+                 "headers": {"ConsistencyLevel": "eventual"}},
+            ]})),
+        )
+        .await;
+    assert_eq!(ct(&batch).as_deref(), Some(json_ct));
+    let items = batch.json()["responses"]
+        .as_array()
+        .expect("responses")
+        .clone();
+    for item in items {
+        let expected = if item["id"] == "2" {
+            "text/plain"
+        } else {
+            json_ct
+        };
+        assert_eq!(item["headers"]["Content-Type"], expected, "{item}");
+    }
+}
