@@ -291,6 +291,8 @@ impl Transport {
         };
         // Every item is a GET, so resending the whole batch is safe.
         let resp = self.send_idempotent(&req).await?.ensure_success()?;
+        // Checked apart from the parse below so the error names the content type.
+        resp.ensure_json_content_type()?;
         let wire: WireBatch = resp.json().map_err(|e| match e {
             GraphError::Malformed {
                 path, request_id, ..

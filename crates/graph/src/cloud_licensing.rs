@@ -471,6 +471,16 @@ impl GraphClient {
                         client_request_id: crid,
                     });
                 }
+                // Answered, but unread: whether the write landed is unknown; never resent.
+                Err(Failure::TooLarge { detail, request_id }) => {
+                    return Err(GraphError::OutcomeUnknown {
+                        method,
+                        path,
+                        detail,
+                        request_id,
+                        client_request_id: crid,
+                    });
+                }
                 Err(Failure::NotSent(detail)) => match t.plan_retry(retry, None) {
                     Ok(delay) => {
                         tokio::time::sleep(delay).await;

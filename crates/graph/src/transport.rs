@@ -81,13 +81,60 @@ impl Response {
         }
     }
 
-    /// Deserialises the body, or a typed [`GraphError::Malformed`].
+    /// Deserialises the body, or a typed [`GraphError::Malformed`] when the body is not JSON or
+    /// is not labelled as JSON (see [`is_json_media_type`]).
+    ///
+    /// A missing `Content-Type` is refused too: Graph labels every body it sends, so an
+    /// unlabelled body came from something between us and Graph (a proxy, a captive portal, a
+    /// load balancer's error page) and parsing it as if Graph had said it would defeat the check.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
+        self.ensure_json_content_type()?;
         serde_json::from_slice(&self.body).map_err(|e| GraphError::Malformed {
             path: self.path.clone(),
             detail: format!("{e} in body starting `{}`", excerpt(&self.body)),
             request_id: self.request_id.clone(),
         })
+    }
+
+    /// `Ok` when the `Content-Type` header names JSON; a [`GraphError::Malformed`] naming the
+    /// content type otherwise.
+    pub fn ensure_json_content_type(&self) -> Result<(), GraphError> {
+        let detail = match self.headers.get(reqwest::header::CONTENT_TYPE) {
+            None => "the answer has no Content-Type (expected application/json)".to_owned(),
+            Some(v) => match v.to_str() {
+                Ok(ct) if is_json_media_type(ct) => return Ok(()),
+                // Header values cannot carry control characters, but `excerpt` also bounds the
+                // length and blanks anything odd.
+                _ => format!(
+                    "content type `{}` is not JSON (expected application/json)",
+                    excerpt(v.as_bytes())
+                ),
+            },
+        };
+        Err(GraphError::Malformed {
+            path: self.path.clone(),
+            detail,
+            request_id: self.request_id.clone(),
+        })
+    }
+}
+
+/// Whether a `Content-Type` value names JSON: `application/json` or a structured-syntax
+/// `application/…+json` type, with or without parameters (Graph sends
+/// `application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8`).
+/// Media types are case-insensitive (RFC 9110 §8.3.1).
+pub(crate) fn is_json_media_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => {
+            sub == "json" || sub.strip_suffix("+json").is_some_and(|s| !s.is_empty())
+        }
+        _ => false,
     }
 }
 
@@ -100,6 +147,15 @@ pub(crate) enum Failure {
     Unknown(String),
     /// No token.
     Auth(AuthError),
+    /// The server answered, but with a body over [`MAX_BODY_BYTES`] (declared by
+    /// `Content-Length` or found while reading). Not transient: resending would download it
+    /// again, so readers report it as [`GraphError::Malformed`] at once.
+    TooLarge {
+        /// What was refused.
+        detail: String,
+        /// `request-id` of the refused answer.
+        request_id: Option<String>,
+    },
 }
 
 pub(crate) fn is_transient(status: u16) -> bool {
@@ -282,14 +338,26 @@ impl Transport {
             .get("request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        // Refuse before reading a byte when the server says up front that it is too much.
+        if let Some(declared) = resp.content_length()
+            && declared > MAX_BODY_BYTES as u64
+        {
+            return Err(Failure::TooLarge {
+                detail: format!(
+                    "response body of {declared} bytes (Content-Length) is larger than {MAX_BODY_BYTES} bytes"
+                ),
+                request_id,
+            });
+        }
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(Failure::Unknown(format!(
-                            "response body larger than {MAX_BODY_BYTES} bytes"
-                        )));
+                        return Err(Failure::TooLarge {
+                            detail: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                            request_id,
+                        });
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -347,6 +415,13 @@ impl Transport {
                 }
                 Ok(resp) => return Ok(resp),
                 Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
+                Err(Failure::TooLarge { detail, request_id }) => {
+                    return Err(GraphError::Malformed {
+                        path: req.url.path().to_owned(),
+                        detail,
+                        request_id,
+                    });
+                }
                 Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
             };
             match self.plan_retry(retry, retry_after) {

@@ -153,6 +153,11 @@ impl GraphClient {
                 Ok(resp) => resp,
                 Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
                 Err(Failure::Unknown(detail)) => return Err(unknown(detail, None, crid)),
+                // Graph answered, but we refused to read the answer: whether the write landed
+                // is unknown, and resending could download the same flood again.
+                Err(Failure::TooLarge { detail, request_id }) => {
+                    return Err(unknown(detail, request_id, crid));
+                }
                 Err(Failure::NotSent(detail)) => {
                     // Nothing reached Graph: resending cannot double the write.
                     match t.plan_retry(retry, None) {

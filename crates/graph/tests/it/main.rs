@@ -5,6 +5,7 @@ mod auth;
 mod batch;
 mod cloud_licensing;
 mod hostile;
+mod limits;
 mod security;
 mod sim;
 mod support;

@@ -69,6 +69,9 @@ pub enum Reply {
     Drop,
     /// Announce `declared` body bytes, send `body`, then close.
     Truncated(usize, String),
+    /// A 200 with chunked framing (no `Content-Length`) sending up to `bytes` bytes of JSON
+    /// whitespace, then close: a body whose size nothing announces.
+    Flood(usize),
 }
 
 impl Reply {
@@ -76,7 +79,19 @@ impl Reply {
     pub fn json(body: serde_json::Value) -> Reply {
         Reply::Send(200, vec![], body.to_string())
     }
+
+    /// A 200 with `body` labelled `content_type` (`None`: no `Content-Type` header at all).
+    pub fn typed(content_type: Option<&str>, body: impl Into<String>) -> Reply {
+        let header = match content_type {
+            Some(ct) => ("content-type", ct.to_owned()),
+            None => (NO_CONTENT_TYPE, String::new()),
+        };
+        Reply::Send(200, vec![header], body.into())
+    }
 }
+
+/// An extra header name in [`Reply::Send`] that means "send no `Content-Type`".
+pub const NO_CONTENT_TYPE: &str = "x-test-no-content-type";
 
 type Handler = Arc<dyn Fn(&Seen, usize) -> Reply + Send + Sync>;
 
@@ -168,12 +183,23 @@ async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Seen>
                 let _ = stream.write_all(body.as_bytes()).await;
                 return;
             }
+            Reply::Flood(bytes) => {
+                flood(&mut stream, index, bytes).await;
+                return;
+            }
             Reply::Send(status, extra, body) => {
                 let mut head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: rid-{index}\r\n",
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nrequest-id: rid-{index}\r\n",
                     body.len()
                 );
-                for (k, v) in extra {
+                // JSON unless the reply names its own content type (or asks for none).
+                if !extra
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type") || *k == NO_CONTENT_TYPE)
+                {
+                    head.push_str("content-type: application/json\r\n");
+                }
+                for (k, v) in extra.into_iter().filter(|(k, _)| *k != NO_CONTENT_TYPE) {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
@@ -185,6 +211,29 @@ async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Seen>
             }
         }
     }
+}
+
+/// Sends a chunked 200 of up to `bytes` spaces, stopping early when the client hangs up.
+async fn flood(stream: &mut TcpStream, index: usize, bytes: usize) {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nrequest-id: rid-{index}\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let block = vec![b' '; 1024 * 1024];
+    let mut sent = 0;
+    while sent < bytes {
+        let size = format!("{:x}\r\n", block.len());
+        if stream.write_all(size.as_bytes()).await.is_err()
+            || stream.write_all(&block).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            return;
+        }
+        sent += block.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

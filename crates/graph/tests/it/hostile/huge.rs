@@ -156,9 +156,11 @@ async fn oversized_answers_are_refused_at_the_limit() {
                 .await
                 .expect("hang")
                 .expect_err("a body past the limit was accepted");
+            // Not transient: one attempt, then a typed Malformed (never a retry that would
+            // download it again).
             assert!(
-                matches!(&err, GraphError::RetriesExhausted { last, .. }
-                    if last.contains(&format!("larger than {MAX_BODY_BYTES} bytes"))),
+                matches!(&err, GraphError::Malformed { detail, .. }
+                    if detail.contains(&format!("larger than {MAX_BODY_BYTES} bytes"))),
                 "{huge_for} {framing:?}: {err:?}"
             );
         }
