@@ -10,10 +10,13 @@
 //! - [`Fingerprint`]: a stable hash of the license state of one group, recorded in a saved plan so
 //!   that `apply --plan` refuses to run when the tenant moved since planning.
 //! - [`known_skus`]: the device SKUs devlic knows out of the box.
+//! - [`display`]: the one place data strings are made safe to print (control characters
+//!   escaped visibly, Markdown escaped), used by every renderer.
 //!
 //! Nothing in this crate does I/O, and nothing here can fail except parsing ids.
 
 mod cloud;
+pub mod display;
 mod ids;
 pub mod known_skus;
 mod live;

@@ -1,0 +1,133 @@
+//! Printing data strings safely. Group display names, descriptions, SKU part numbers, allotment
+//! ids and tenant names come from the tenant (or from a spec or snapshot file): anyone who can
+//! name a group can put an escape sequence, a carriage return or a bell in it. Every renderer
+//! that writes such a string to a terminal, a log, a Markdown comment or an XML report passes it
+//! through [`sanitize`] (and, for Markdown, [`markdown_text`] or [`markdown_code`]), so data can
+//! never move the cursor, rewrite a line, change colours or forge output.
+//!
+//! JSON output does not need this: serde_json escapes control characters itself, and JSON
+//! consumers must get the exact value.
+
+use std::borrow::Cow;
+
+/// True for characters that must not reach an output raw: every control character (C0
+/// including `\n`, `\r` and `\t`, DEL, C1), the Unicode line and paragraph separators (some
+/// viewers break lines on them), and the bidirectional formatting characters, which reorder how
+/// the text around them is displayed ("Trojan Source", CVE-2021-42574).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every [unsafe](is_unsafe) character written as its Rust escape (`\n`, `\t`,
+/// `\u{1b}`, `\u{202e}`): still visible to the reader, harmless to a terminal. Borrows when
+/// there is nothing to escape, which is the usual case.
+///
+/// The same notation the spec loader uses in its error messages, so a name looks the same in a
+/// plan as in a validation error.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A data string as GitHub-flavoured Markdown text, safe in a paragraph, a list item or a table
+/// cell: [sanitized](sanitize) first, then HTML-significant characters become entities (no tag
+/// such as `<details>` or `<img>` can be opened) and Markdown punctuation is backslash-escaped
+/// (no emphasis, link, heading or table-cell break `|`).
+pub fn markdown_text(s: &str) -> String {
+    let clean = sanitize(s);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A data string as a Markdown inline code span that survives backticks in the text and is safe
+/// in a table cell ([sanitized](sanitize); `|`, which would end the cell even inside a code
+/// span, becomes a space). Code spans show their content literally, so no HTML escaping is
+/// needed (or wanted: `&lt;` would show as such).
+pub fn markdown_code(s: &str) -> String {
+    let clean = sanitize(s).replace('|', " ");
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(
+            sanitize("Kiosks - Front Desk"),
+            Cow::Borrowed("Kiosks - Front Desk")
+        ));
+        assert_eq!(sanitize("Ärzte – Büro 日本"), "Ärzte – Büro 日本");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_visibly() {
+        assert_eq!(
+            sanitize("a\u{1b}[31mred\u{7}\r\n\tb\u{9b}c\u{202e}d"),
+            "a\\u{1b}[31mred\\u{7}\\r\\n\\tb\\u{9b}c\\u{202e}d"
+        );
+        for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
+            let shown = sanitize(&c.to_string()).into_owned();
+            assert!(shown.starts_with('\\'), "{c:?} -> {shown}");
+            assert!(!shown.chars().any(is_unsafe), "{c:?} -> {shown}");
+        }
+    }
+
+    #[test]
+    fn markdown_text_cannot_open_tags_or_break_cells() {
+        let s = markdown_text("</details><img src=x>|*a*\u{1b}\n# h");
+        assert_eq!(
+            s,
+            "&lt;/details&gt;&lt;img src=x&gt;\\|\\*a\\*\\\\u{1b}\\\\n\\# h"
+        );
+        assert!(!s.contains('<') && !s.contains('\n') && !s.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn markdown_code_survives_backticks_and_pipes() {
+        assert_eq!(markdown_code("a"), "`a`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`a"), "`` `a ``");
+        assert_eq!(markdown_code("a|b\u{1b}"), "`a b\\u{1b}`");
+    }
+}
