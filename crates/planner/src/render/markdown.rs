@@ -2,6 +2,9 @@
 
 use std::fmt::Write as _;
 
+// One escaping for every Markdown devlic writes (the run report uses the same): data can
+// neither break a table cell nor open an HTML tag such as `<details>`.
+use devlic_model::display::{markdown_code as code, markdown_text as esc, sanitize};
 use devlic_model::{Action, ActionKind, Plan};
 
 use super::{
@@ -16,37 +19,6 @@ pub const MARKDOWN_LIMIT: usize = 65_535;
 
 /// Room kept free below the limit for the parts written after the truncated sections.
 const RESERVE: usize = 2_000;
-
-/// Escapes text for a Markdown table cell or paragraph.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// An inline code span that survives backticks in the text.
-fn code(s: &str) -> String {
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{}{pad}{fence}", s.replace(['\n', '|'], " "))
-}
 
 fn kind_devices(plan: &Plan, kind: ActionKind) -> (u64, u64) {
     plan.actions
@@ -196,7 +168,8 @@ fn mapping_line(
     sku: &str,
     disabled: &std::collections::BTreeSet<devlic_model::ServicePlanId>,
 ) -> String {
-    let name = name.replace('\n', " ");
+    // Inside a fenced block nothing is Markdown or HTML; only control characters matter.
+    let (name, sku) = (sanitize(name), sanitize(sku));
     if disabled.is_empty() {
         format!("{name} -> {sku}\n")
     } else {

@@ -2,10 +2,16 @@
 //!
 //! All three are pure functions of the plan, so their output is as deterministic as the plan
 //! (snapshot-tested). None prints anything: the caller writes the string where it belongs.
+//!
+//! Every string that comes from the tenant, a spec or a snapshot (group names, SKU part
+//! numbers, allotment ids, tenant names, warning messages quoting them, spec origins) goes
+//! through [`devlic_model::display`] in the helpers below, so no rendering ever writes a raw
+//! control character from data. JSON needs no such care: serde escapes them.
 
 mod markdown;
 mod text;
 
+use devlic_model::display::sanitize;
 use devlic_model::{Action, ActionKind, GroupRef, Plan, SkuRef};
 
 pub use markdown::{MARKDOWN_LIMIT, markdown};
@@ -57,7 +63,7 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 pub(crate) fn group_label(g: &GroupRef) -> String {
-    format!("{} ({})", g.display_name, g.id)
+    format!("{} ({})", sanitize(&g.display_name), g.id)
 }
 
 pub(crate) fn devices_text(n: Option<u64>) -> String {
@@ -95,6 +101,12 @@ pub(crate) fn current_disabled(
 
 /// What an action does, in one sentence without the group (shared by text and Markdown).
 pub(crate) fn describe(a: &Action) -> String {
+    sanitize(&describe_raw(a)).into_owned()
+}
+
+/// [`describe`] before sanitizing: it quotes SKU part numbers and allotment ids, and writes no
+/// control character of its own.
+fn describe_raw(a: &Action) -> String {
     let devices = devices_text(a.devices);
     match a.kind {
         ActionKind::Assign => match &a.allotment {
@@ -144,9 +156,14 @@ pub(crate) fn describe(a: &Action) -> String {
 }
 
 pub(crate) fn reason_text(a: &Action) -> String {
+    // An origin quotes the spec's file path, which can hold anything a file name can.
     match &a.reason {
-        devlic_model::Reason::Desired { origin } => format!("spec entry {origin}"),
-        devlic_model::Reason::Absent { origin } => format!("spec entry {origin} (state: absent)"),
+        devlic_model::Reason::Desired { origin } => {
+            format!("spec entry {}", sanitize(origin))
+        }
+        devlic_model::Reason::Absent { origin } => {
+            format!("spec entry {} (state: absent)", sanitize(origin))
+        }
         devlic_model::Reason::Pruned => "not in the spec, and prune is on".to_owned(),
     }
 }
@@ -158,12 +175,12 @@ pub(crate) fn capacity_text(l: &devlic_model::CapacityLine) -> String {
         " available after the plan".to_owned()
     };
     let pool = match &l.allotment {
-        Some(a) => format!(" (allotment {})", a.id),
+        Some(a) => format!(" (allotment {})", sanitize(&a.id)),
         None => String::new(),
     };
     format!(
         "{}{pool}: {} {} - {} consumed - {} newly licensed + {} freed = {}{tail}",
-        l.sku.sku_part_number,
+        sanitize(&l.sku.sku_part_number),
         l.prepaid_enabled,
         if l.allotment.is_some() {
             "allotted"
@@ -194,9 +211,10 @@ pub(crate) fn warning_kind_text(k: devlic_model::WarningKind) -> &'static str {
 }
 
 pub(crate) fn warning_text(w: &devlic_model::Warning) -> String {
+    // Messages quote group names, SKU part numbers and Graph's error codes.
     match &w.group {
-        Some(g) => format!("{}: {}", group_label(g), w.message),
-        None => w.message.clone(),
+        Some(g) => format!("{}: {}", group_label(g), sanitize(&w.message)),
+        None => sanitize(&w.message).into_owned(),
     }
 }
 
@@ -211,7 +229,7 @@ pub(crate) fn offline_banner(plan: &Plan) -> Option<String> {
 
 pub(crate) fn tenant_text(plan: &Plan) -> String {
     match &plan.tenant.display_name {
-        Some(n) => format!("{n} ({})", plan.tenant.id),
-        None => plan.tenant.id.clone(),
+        Some(n) => format!("{} ({})", sanitize(n), sanitize(&plan.tenant.id)),
+        None => sanitize(&plan.tenant.id).into_owned(),
     }
 }

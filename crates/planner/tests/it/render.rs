@@ -128,3 +128,161 @@ fn json_is_pretty_plan_v1() {
     );
     assert!(j.ends_with("}\n"));
 }
+
+/// A name that tries everything: set the window title, clear the screen, return to the start
+/// of the line to overwrite it, ring the bell, a C1 CSI, a tab, a bidi override, close the
+/// `<details>` block and open another, break the table cell, and forge a summary line.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\rFake\u{9b}31m\t</details><details open>|\u{202e}x\n# Plan: 0 to assign\u{0}";
+
+/// Bytes and characters no rendering may contain: control characters other than the line feeds
+/// the renderer writes itself (no renderer writes a tab), C1 controls, bidi overrides.
+fn assert_clean(what: &str, out: &str) {
+    for (i, c) in out.char_indices() {
+        assert!(
+            c == '\n' || !devlic_model::display::is_unsafe(c),
+            "{what}: raw {c:?} at byte {i}: {:?}",
+            &out[i.saturating_sub(40)..(i + 40).min(out.len())]
+        );
+    }
+    assert!(!out.contains("\n# Plan: 0"), "{what}: a forged line");
+}
+
+/// Contoso's plan with every data string the renderers print made hostile: group names (one
+/// of them before planning, so the planner's own warning quotes it), tenant name, SKU part
+/// numbers, allotment ids, spec origins, warning messages.
+fn hostile_plan() -> devlic_model::Plan {
+    let mut live = contoso_live();
+    live.tenant.display_name = Some(format!("Contoso {HOSTILE}"));
+    // Conference Room Displays: not in the spec, so it becomes an unmanaged-holder warning.
+    if let Some(g) = live.groups.get_mut(&cg(6)) {
+        g.display_name = format!("Displays {HOSTILE}");
+    }
+    let mut p = plan(&contoso_spec(), &live).expect("plan");
+    assert!(p.warnings.iter().any(|w| {
+        w.message.contains(HOSTILE)
+            || w.group
+                .as_ref()
+                .is_some_and(|g| g.display_name.contains(HOSTILE))
+    }));
+    let allotment = devlic_model::AllotmentRef {
+        id: format!("allot-{HOSTILE}"),
+        subscription_ids: vec![],
+    };
+    for (i, a) in p.actions.iter_mut().enumerate() {
+        a.group.display_name = format!("Group {i} {HOSTILE}");
+        a.sku.sku_part_number = format!("SKU_{HOSTILE}");
+        if let Some(from) = &mut a.from_sku {
+            from.sku_part_number = format!("FROM_{HOSTILE}");
+        }
+        a.allotment = Some(allotment.clone());
+        a.reason = devlic_model::Reason::Desired {
+            origin: format!("specs/{HOSTILE}.yaml:3:5"),
+        };
+    }
+    for l in &mut p.capacity {
+        l.sku.sku_part_number = format!("CAP_{HOSTILE}");
+        l.allotment = Some(allotment.clone());
+    }
+    for w in &mut p.warnings {
+        w.message = format!("{} {HOSTILE}", w.message);
+    }
+    p
+}
+
+#[test]
+fn hostile_names_are_escaped_visibly_in_text() {
+    let p = hostile_plan();
+    let plain = render::text(&p, &TextOptions { color: false });
+    assert_clean("text", &plain);
+    // Visible, in the notation the spec loader uses.
+    assert!(
+        plain.contains(r"\u{1b}]0;pwned\u{7}\u{1b}[2J\rFake\u{9b}31m\t</details>"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains(r"\u{202e}x\n# Plan: 0 to assign\u{0}"),
+        "{plain}"
+    );
+    // With colour, the only escape sequences are the renderer's own SGR styles.
+    let coloured = render::text(&p, &TextOptions { color: true });
+    for (i, _) in coloured.match_indices('\u{1b}') {
+        let rest = &coloured[i + 1..];
+        let sgr = rest.strip_prefix('[').and_then(|r| {
+            let end = r.find('m')?;
+            r[..end]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ';')
+                .then_some(())
+        });
+        assert!(
+            sgr.is_some(),
+            "non-SGR escape: {:?}",
+            &rest[..rest.len().min(20)]
+        );
+    }
+    assert!(!coloured.contains('\u{7}') && !coloured.contains('\r'));
+}
+
+#[test]
+fn hostile_names_cannot_break_markdown() {
+    let p = hostile_plan();
+    let md = render::markdown(&p);
+    assert_clean("markdown", &md);
+    // Outside code (where GitHub shows text literally), only the renderer's own <details>
+    // blocks, each closed once.
+    let prose = outside_code(&md);
+    assert!(!prose.contains("<details open>"), "{prose}");
+    assert_eq!(
+        prose.matches("<details>").count(),
+        prose.matches("</details>").count()
+    );
+    assert!(prose.matches("<details>").count() >= 3, "{prose}");
+    // Every row of the actions table has exactly its 5 cells: no `|` from data splits one.
+    let table = md.find("| Action | Group |").expect("actions table");
+    for row in md[table..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+    {
+        let unescaped = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+            .count();
+        assert_eq!(unescaped, 6, "{row}");
+    }
+    // Still visible to the reviewer (a Markdown-escaped backslash renders as one).
+    assert!(md.contains(r"\\u{1b}\]0;pwned"), "{md}");
+}
+
+/// `md` without its code spans and fenced blocks: a run of N backticks opens one, the next run
+/// of exactly N closes it (CommonMark's rule, which also covers fences well enough here).
+fn outside_code(md: &str) -> String {
+    let b = md.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    let run = |at: usize| b[at..].iter().take_while(|&&c| c == b'`').count();
+    while i < b.len() {
+        if b[i] != b'`' {
+            let next = md[i..].find('`').map_or(b.len(), |n| i + n);
+            out.push_str(&md[i..next]);
+            i = next;
+            continue;
+        }
+        let n = run(i);
+        let mut j = i + n;
+        loop {
+            match md[j..].find('`') {
+                None => return out,
+                Some(k) => {
+                    let m = run(j + k);
+                    j += k + m;
+                    if m == n {
+                        break;
+                    }
+                }
+            }
+        }
+        i = j;
+    }
+    out
+}
