@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use devlic_model::display::{markdown_code, markdown_text, sanitize};
 use devlic_model::{
     Action, ActionKind, AssignedLicense, Backend, GroupId, GroupRef, LicenseErrorMember, Plan,
     SkuRef,
@@ -195,7 +196,10 @@ impl RunReport {
         self.actions.iter().filter(|a| a.outcome == outcome).count()
     }
 
-    /// A Markdown summary for `$GITHUB_STEP_SUMMARY`.
+    /// A Markdown summary for `$GITHUB_STEP_SUMMARY`. Every string from the tenant or from
+    /// Graph (names, part numbers, error messages and codes, request-ids) is escaped with the
+    /// planner's Markdown escaping, so none can break the table, open HTML or carry a control
+    /// character.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let verdict = if self.success {
@@ -206,8 +210,8 @@ impl RunReport {
         let _ = writeln!(md, "### {verdict}\n");
         let _ = writeln!(
             md,
-            "Tenant `{}` · backend `{}` · {} applied · {} already applied · {} failed · {:.1} s\n",
-            self.tenant,
+            "Tenant {} · backend `{}` · {} applied · {} already applied · {} failed · {:.1} s\n",
+            markdown_code(&self.tenant),
             self.backend,
             self.count(ActionOutcome::Applied),
             self.count(ActionOutcome::AlreadyApplied),
@@ -224,16 +228,20 @@ impl RunReport {
                     ActionOutcome::Failed => "**failed**",
                 };
                 let sku = match &a.from_sku {
-                    Some(from) => format!("{} → {}", from.sku_part_number, a.sku.sku_part_number),
-                    None => a.sku.sku_part_number.clone(),
+                    Some(from) => format!(
+                        "{} → {}",
+                        markdown_text(&from.sku_part_number),
+                        markdown_text(&a.sku.sku_part_number)
+                    ),
+                    None => markdown_text(&a.sku.sku_part_number),
                 };
                 let _ = writeln!(
                     md,
                     "| {outcome} | {} | {} | {sku} | {} | {} |",
                     kind_word(a.action),
-                    escape_md(&a.group.display_name),
+                    markdown_text(&a.group.display_name),
                     a.devices.map_or_else(|| "?".to_owned(), |d| d.to_string()),
-                    a.request_ids.last().map_or("", String::as_str)
+                    markdown_text(a.request_ids.last().map_or("", String::as_str))
                 );
             }
             md.push('\n');
@@ -242,8 +250,8 @@ impl RunReport {
             let _ = writeln!(
                 md,
                 "- **{}**: {}",
-                escape_md(&a.group.display_name),
-                escape_md(a.error.as_deref().unwrap_or_default())
+                markdown_text(&a.group.display_name),
+                markdown_text(a.error.as_deref().unwrap_or_default())
             );
         }
         if let Some(v) = &self.verification {
@@ -251,23 +259,23 @@ impl RunReport {
                 let _ = writeln!(
                     md,
                     "- **{}**: license processing did not finish in time; check again later",
-                    escape_md(&self.group_name(*id))
+                    markdown_text(&self.group_name(*id))
                 );
             }
             for g in &v.license_errors {
                 let _ = writeln!(
                     md,
                     "- **{}**: {} member(s) with license errors ({})",
-                    escape_md(&self.group_name(g.group)),
+                    markdown_text(&self.group_name(g.group)),
                     g.members.len(),
-                    error_codes(&g.members)
+                    markdown_text(&error_codes(&g.members))
                 );
             }
             if let Some(e) = &v.read_error {
                 let _ = writeln!(
                     md,
                     "- verification could not read the tenant: {}",
-                    escape_md(e)
+                    markdown_text(e)
                 );
             }
         }
@@ -365,14 +373,12 @@ pub(crate) fn error_codes(members: &[LicenseErrorMember]) -> String {
         .join(", ")
 }
 
-fn escape_md(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
+/// Text for an XML attribute: [sanitized](sanitize) first (XML 1.0 cannot even carry most
+/// control characters, and CI systems show these messages in terminals and web pages), then
+/// the XML escapes.
 fn escape_xml(s: &str) -> String {
-    s.replace('&', "&amp;")
+    sanitize(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -273,3 +273,93 @@ async fn report_formats() {
         insta::assert_snapshot!("report_junit", report.to_junit());
     });
 }
+
+/// Names, part numbers, error codes and messages from the tenant or from Graph can carry
+/// escape sequences, carriage returns, bells, `|`, `<details>` and XML: the Markdown and JUnit
+/// renderings escape them (visibly), JSON keeps them exact.
+#[test]
+fn hostile_strings_never_reach_the_report_raw() {
+    use devlic_applier::{ActionReport, GroupErrors, RunReport, Verification};
+    use devlic_model::{Backend, GroupId, GroupRef, LicenseErrorMember, SkuId, SkuRef};
+
+    const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{9b}31m\t</details><details open>|<x a=\"b\">&\u{202e}\n# forged\u{0}";
+    let group = GroupId::parse("1a2b3c4d-0002-4a5b-8c6d-000000000002").expect("id");
+    let sku = |p: &str| SkuRef {
+        sku_id: SkuId::parse("ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7").expect("sku"),
+        sku_part_number: format!("{p}{HOSTILE}"),
+    };
+    let action = |outcome| ActionReport {
+        action: ActionKind::Swap,
+        group: GroupRef {
+            id: group,
+            display_name: format!("Group {HOSTILE}"),
+        },
+        sku: sku("TO_"),
+        from_sku: Some(sku("FROM_")),
+        devices: Some(3),
+        outcome,
+        attempts: 1,
+        request_ids: vec![format!("rid{HOSTILE}")],
+        duration_ms: 5,
+        error: Some(format!("Graph said {HOSTILE}")),
+        note: None,
+    };
+    let report = RunReport {
+        format_version: devlic_applier::REPORT_FORMAT_VERSION,
+        tenant: format!("tenant{HOSTILE}"),
+        backend: Backend::GroupLicensing,
+        started_at: jiff::Timestamp::UNIX_EPOCH,
+        duration_ms: 10,
+        actions: vec![
+            action(ActionOutcome::Failed),
+            action(ActionOutcome::Applied),
+        ],
+        verification: Some(Verification {
+            pending_groups: vec![group],
+            license_errors: vec![GroupErrors {
+                group,
+                members: vec![LicenseErrorMember {
+                    id: "d1".to_owned(),
+                    kind: "device".to_owned(),
+                    display_name: Some(HOSTILE.to_owned()),
+                    error: Some(format!("Code{HOSTILE}")),
+                }],
+            }],
+            read_error: Some(format!("read failed {HOSTILE}")),
+        }),
+        success: false,
+    };
+    let raw = |c: char| c != '\n' && devlic_model::display::is_unsafe(c);
+    let md = report.to_markdown();
+    assert!(!md.chars().any(raw), "{md:?}");
+    // Outside code spans (shown literally by GitHub), no tag from data.
+    let prose: String = md.split('`').step_by(2).collect();
+    assert!(
+        !prose.contains("<details") && !prose.contains("<x "),
+        "{md}"
+    );
+    assert!(!md.contains("\n# forged"), "{md}");
+    assert!(md.contains(r"\\u{1b}\]0;pwned"), "{md}");
+    // Every table row keeps its 6 cells.
+    for row in md.lines().filter(|l| l.starts_with("| ")).skip(1) {
+        let cells = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+            .count();
+        assert_eq!(cells, 7, "{row}");
+    }
+    let junit = report.to_junit();
+    assert!(!junit.chars().any(raw), "{junit:?}");
+    assert!(
+        !junit.contains("<details") && !junit.contains("<x "),
+        "{junit}"
+    );
+    assert!(junit.contains(r"\u{1b}]0;pwned"), "{junit}");
+    assert_eq!(junit.matches("<testcase ").count(), 3, "{junit}");
+    // JSON is exact: serde escapes the control characters, a parser gets the name back.
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
+    assert_eq!(
+        json["actions"][0]["group"]["displayName"],
+        format!("Group {HOSTILE}")
+    );
+}
