@@ -49,6 +49,18 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text devlic composed itself, whose line breaks are its own: every line [sanitized](sanitize),
+/// the `\n` between them kept. For messages that quote data which may not have been sanitized
+/// where it was quoted (defence in depth); data quoted in a single line should go through
+/// [`sanitize`] so that its own line breaks show as `\n`.
+pub fn sanitize_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(sanitize).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 /// A data string as GitHub-flavoured Markdown text, safe in a paragraph, a list item or a table
 /// cell: [sanitized](sanitize) first, then HTML-significant characters become entities (no tag
 /// such as `<details>` or `<img>` can be opened) and Markdown punctuation is backslash-escaped
@@ -111,6 +123,12 @@ mod tests {
             assert!(shown.starts_with('\\'), "{c:?} -> {shown}");
             assert!(!shown.chars().any(is_unsafe), "{c:?} -> {shown}");
         }
+    }
+
+    #[test]
+    fn sanitize_lines_keeps_only_the_line_feeds() {
+        assert!(matches!(sanitize_lines("a\nb"), Cow::Borrowed("a\nb")));
+        assert_eq!(sanitize_lines("a\u{1b}[2J\r\nb\t"), "a\\u{1b}[2J\\r\nb\\t");
     }
 
     #[test]
