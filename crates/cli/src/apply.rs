@@ -96,7 +96,8 @@ pub async fn run(
             return Err(CliError::new(
                 format!(
                     "the plan is for tenant {}, but the credentials sign in to tenant {}",
-                    plan.tenant.id, live.tenant.id
+                    devlic_model::display::sanitize(&plan.tenant.id),
+                    devlic_model::display::sanitize(&live.tenant.id)
                 ),
                 "sign in to the plan's tenant (AZURE_TENANT_ID, --tenant-id), or plan again for this one",
             ));
@@ -193,7 +194,15 @@ async fn execute<B: LicensingBackend>(
         }
         Err(e) => {
             if let Some(path) = &args.summary_markdown {
-                append(path, &format!("### devlic apply refused\n\n{e}\n"))?;
+                // The refusal can quote Graph's error message: Markdown-escape it like the
+                // report does.
+                append(
+                    path,
+                    &format!(
+                        "### devlic apply refused\n\n{}\n",
+                        devlic_model::display::markdown_text(&e.to_string())
+                    ),
+                )?;
             }
             Err(refusal(e))
         }
@@ -260,10 +269,13 @@ fn confirm(plan: &Plan, err: &mut dyn Write) -> Result<(), CliError> {
         err,
         "\nApply {} change(s) to {}? Only `yes` is accepted: ",
         s.total(),
-        plan.tenant
-            .display_name
-            .as_deref()
-            .unwrap_or(&plan.tenant.id)
+        // The confirmation prompt must show the tenant as it is, not as its name paints it.
+        devlic_model::display::sanitize(
+            plan.tenant
+                .display_name
+                .as_deref()
+                .unwrap_or(&plan.tenant.id)
+        )
     )?;
     err.flush()?;
     let mut answer = String::new();

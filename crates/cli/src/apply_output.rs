@@ -1,5 +1,9 @@
 //! What `apply` shows while and after it runs: progress, the dry-run requests, stale groups,
 //! failures and verification findings, and the report files.
+//!
+//! Group names, SKU part numbers, Graph's error codes and messages are data: each is passed
+//! through [`sanitize`] where it is quoted, so none can write a control character to the
+//! terminal or the CI log.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +14,7 @@ use anstyle::{AnsiColor, Style};
 use devlic_applier::{
     ActionOutcome, Change, Event, LicensingBackend, Progress, RunReport, StaleGroup,
 };
+use devlic_model::display::sanitize;
 use devlic_model::{AssignedLicense, LiveState, Plan};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -75,8 +80,8 @@ impl Progress for ApplyProgress {
                 self.line(format!(
                     "{what}: {} {} on {} ({})",
                     devlic_planner::render::symbol(action.kind),
-                    action.sku.sku_part_number,
-                    action.group.display_name,
+                    sanitize(&action.sku.sku_part_number),
+                    sanitize(&action.group.display_name),
                     action.group.id
                 ));
                 if let Some(bar) = &self.bar {
@@ -108,8 +113,8 @@ pub fn dry_run_requests<B: LicensingBackend>(plan: &Plan, backend: &B) -> String
             out,
             "\n# {} {} on {} ({})",
             devlic_planner::render::symbol(a.kind),
-            a.sku.sku_part_number,
-            a.group.display_name,
+            sanitize(&a.sku.sku_part_number),
+            sanitize(&a.group.display_name),
             a.group.id
         );
         for r in backend.preview(a.group.id, &Change::of(a)) {
@@ -135,7 +140,7 @@ fn licenses_text(licenses: &[AssignedLicense], live: Option<&LiveState>) -> Stri
         .map(|l| {
             let name = live
                 .and_then(|s| s.sku(l.sku_id))
-                .map(|s| s.sku_part_number.clone())
+                .map(|s| sanitize(&s.sku_part_number).into_owned())
                 .or_else(|| {
                     devlic_model::known_skus::by_id(l.sku_id).map(|k| k.part_number.to_owned())
                 })
@@ -160,7 +165,7 @@ pub fn stale_text(groups: &[StaleGroup]) -> String {
         let _ = writeln!(
             out,
             "  {} ({}):\n    planned from: {}\n    would make:   {}\n    found now:    {}",
-            g.group.display_name,
+            sanitize(&g.group.display_name),
             g.group.id,
             licenses_text(&g.planned_before, None),
             licenses_text(&g.planned_after, None),
@@ -187,7 +192,7 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
     let name = |id: &devlic_model::GroupId| {
         format!(
             "{} ({id})",
-            names.get(id).copied().unwrap_or("unknown group")
+            sanitize(names.get(id).copied().unwrap_or("unknown group"))
         )
     };
     for a in report
@@ -199,9 +204,9 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
             out,
             "{BAD}failed:{BAD:#} {} {} on {}: {}",
             devlic_planner::render::symbol(a.action),
-            a.sku.sku_part_number,
+            sanitize(&a.sku.sku_part_number),
             name(&a.group.id),
-            a.error.as_deref().unwrap_or("no detail")
+            sanitize(a.error.as_deref().unwrap_or("no detail"))
         );
     }
     if let Some(v) = &report.verification {
@@ -234,10 +239,10 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
                         "{n} member(s) not licensed, most likely CountViolation (Graph gives no \
                          code for devices; the plan was short by {} units of {})",
                         c.available_after.unsigned_abs(),
-                        c.sku.sku_part_number
+                        sanitize(&c.sku.sku_part_number)
                     ),
                     ("", None) => format!("{n} member(s) not licensed (Graph gave no error code)"),
-                    (code, _) => format!("{n} member(s) with {code}"),
+                    (code, _) => format!("{n} member(s) with {}", sanitize(code)),
                 })
                 .collect();
             let _ = writeln!(
@@ -259,7 +264,8 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
         if let Some(e) = &v.read_error {
             let _ = writeln!(
                 out,
-                "{BAD}verification incomplete:{BAD:#} {e} (rerun apply to check again)"
+                "{BAD}verification incomplete:{BAD:#} {} (rerun apply to check again)",
+                sanitize(e)
             );
         }
     }

@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
+use devlic_model::display::sanitize_lines;
 
 use crate::exit::Exit;
 
@@ -86,13 +87,20 @@ impl From<io::Error> for CliError {
 
 impl fmt::Display for CliError {
     /// `error: message` and `help: ...`, with ANSI styles (stripped by anstream when needed).
+    /// Messages quote paths, spec values and Graph's own error messages: their control
+    /// characters are escaped here, whatever the constructor did. Rendered output sanitized its
+    /// data where it quoted it (it carries devlic's own styles).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.rendered {
             return f.write_str(&self.message);
         }
-        writeln!(f, "{ERROR}error:{ERROR:#} {}", self.message)?;
+        writeln!(
+            f,
+            "{ERROR}error:{ERROR:#} {}",
+            sanitize_lines(&self.message)
+        )?;
         if let Some(help) = &self.help {
-            writeln!(f, "{HELP}help:{HELP:#} {help}")?;
+            writeln!(f, "{HELP}help:{HELP:#} {}", sanitize_lines(help))?;
         }
         Ok(())
     }

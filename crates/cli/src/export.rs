@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use devlic_graph::{ApiVersion, LiveQuery};
+use devlic_model::display::sanitize;
 use devlic_model::{Group, LiveState, SkuId, known_skus};
 
 use crate::cli::ExportArgs;
@@ -54,8 +55,10 @@ pub fn spec_yaml(live: &LiveState) -> String {
          # Exported by devlic {} from {} ({}) at {}:\n\
          # one assignment per group that holds a device subscription.",
         env!("CARGO_PKG_VERSION"),
-        live.tenant.display_name.as_deref().unwrap_or("the tenant"),
-        live.tenant.id,
+        // In a comment: a line break in the name would otherwise end the comment and inject
+        // YAML (a `settings:` of its own) into the exported spec.
+        sanitize(live.tenant.display_name.as_deref().unwrap_or("the tenant")),
+        sanitize(&live.tenant.id),
         live.taken_at
     );
     y.push_str("apiVersion: devlic/v1\nkind: DeviceLicenses\n");
@@ -85,7 +88,7 @@ pub fn spec_yaml(live: &LiveState) -> String {
                 y,
                 "  - group: {{ id: {} }}  # {}: the name is not unique in the tenant",
                 g.id,
-                quoted(&g.display_name)
+                sanitize(&quoted(&g.display_name))
             );
         }
         let held: Vec<_> = g.held(&device).collect();

@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use devlic_model::display::{markdown_text, sanitize, sanitize_lines};
 use devlic_model::{Backend, Plan};
 use devlic_planner::render::{self, TextOptions};
 
@@ -109,7 +110,7 @@ pub async fn run(
             Err(e) => {
                 if args.format != PlanFormat::Text {
                     // Text output already holds the error; other formats say it on stderr too.
-                    write!(err, "{}: {e}", p.path.display())?;
+                    write!(err, "{}: {e}", sanitize(&p.path.display().to_string()))?;
                 }
                 Exit::Error
             }
@@ -137,11 +138,23 @@ fn worst(a: Exit, b: Exit) -> Exit {
     if rank(b) > rank(a) { b } else { a }
 }
 
+/// `tenant (path)`, sanitized: both come from the repository (a spec value, a folder name).
 fn title(p: &TenantPlan) -> String {
+    let path = p.path.display().to_string();
     match &p.tenant {
-        Some(t) => format!("{t} ({})", p.path.display()),
-        None => p.path.display().to_string(),
+        Some(t) => format!("{} ({})", sanitize(t), sanitize(&path)),
+        None => sanitize(&path).into_owned(),
     }
+}
+
+/// An error (rendered for a terminal) as a fenced Markdown block: styles stripped, control
+/// characters escaped, and a fence longer than any backtick run inside, so the error text
+/// cannot close the block and continue as Markdown or HTML.
+fn fenced_error(e: &CliError) -> String {
+    let text = sanitize_lines(&strip_ansi(&e.to_string())).into_owned();
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}\n{}\n{fence}\n", text.trim_end())
 }
 
 fn text(plans: &[TenantPlan]) -> String {
@@ -162,16 +175,16 @@ fn markdown(plans: &[TenantPlan]) -> String {
         let body = match &p.result {
             Ok(plan) if full => render::markdown(plan),
             Ok(plan) => format!(
-                "{}\n\n_Details left out to stay under GitHub's comment limit; run `devlic plan {}` for them._\n",
+                "{}\n\n_Details left out to stay under GitHub's comment limit; run {} for them._\n",
                 render::summary_line(plan),
-                p.path.display()
+                devlic_model::display::markdown_code(&format!("devlic plan {}", p.path.display()))
             ),
             Err(e) => format!(
-                "**devlic could not plan this tenant:**\n\n```\n{}\n```\n",
-                strip_ansi(&e.to_string())
+                "**devlic could not plan this tenant:**\n\n{}",
+                fenced_error(e)
             ),
         };
-        format!("## Tenant {}\n\n{body}\n", title(p))
+        format!("## Tenant {}\n\n{body}\n", markdown_text(&title(p)))
     };
     let full: String = plans.iter().map(|p| section(p, true)).collect();
     if full.len() <= MARKDOWN_LIMIT {

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
+use devlic_model::display::sanitize;
 use devlic_spec::{SourceFile, SpecError, SpecErrors};
 use serde_json::{Value, json};
 
@@ -25,21 +26,26 @@ pub fn render_text(errors: &SpecErrors, sources: &[SourceFile]) -> String {
         let _ = writeln!(
             out,
             "{BOLD}{}:{}:{}:{BOLD:#} {ERROR}error:{ERROR:#} {BOLD}{}{BOLD:#}",
-            e.file,
+            // File names are data too; the spec loader already escapes the values it quotes,
+            // sanitizing again is harmless (the escapes hold no control character).
+            sanitize(&e.file),
             e.line,
             e.column,
-            e.message()
+            sanitize(&e.message())
         );
         let source = sources.iter().find(|s| s.path == e.file);
         if let Some(source) = source {
             snippet(&mut out, source, e.line, e.column, caret_len(e, source));
         }
-        let _ = writeln!(out, "{HELP}help:{HELP:#} {}", e.help);
+        let _ = writeln!(out, "{HELP}help:{HELP:#} {}", sanitize(&e.help));
         if let Some(r) = &e.related {
             let _ = writeln!(
                 out,
                 "{NOTE}note:{NOTE:#} {}:{}:{}: {}",
-                r.file, r.line, r.column, r.label
+                sanitize(&r.file),
+                r.line,
+                r.column,
+                sanitize(&r.label)
             );
             if let Some(source) = sources.iter().find(|s| s.path == r.file) {
                 snippet(&mut out, source, r.line, r.column, 1);
@@ -66,8 +72,9 @@ pub fn render_text(errors: &SpecErrors, sources: &[SourceFile]) -> String {
 /// Renders a failure to read the spec path.
 pub fn render_path_error_text(err: &SpecPathError) -> String {
     format!(
-        "{ERROR}error:{ERROR:#} {BOLD}{err}{BOLD:#}\n{HELP}help:{HELP:#} {}\n",
-        err.help()
+        "{ERROR}error:{ERROR:#} {BOLD}{}{BOLD:#}\n{HELP}help:{HELP:#} {}\n",
+        sanitize(&err.to_string()),
+        sanitize(err.help())
     )
 }
 
@@ -177,8 +184,8 @@ pub fn snippet(out: &mut String, source: &SourceFile, line: u32, column: u32, le
     );
 }
 
-/// Line `line` (1-based) of the file, decoded leniently, with control characters replaced so a
-/// hostile file cannot send escape sequences to the terminal.
+/// Line `line` (1-based) of the file, decoded leniently, with control and bidi characters
+/// replaced so a hostile file cannot send escape sequences to the terminal.
 fn source_line(bytes: &[u8], line: u32) -> Option<String> {
     let index = usize::try_from(line).ok()?.checked_sub(1)?;
     let raw = bytes.split(|b| *b == b'\n').nth(index)?;
@@ -187,7 +194,9 @@ fn source_line(bytes: &[u8], line: u32) -> Option<String> {
         text.trim_end_matches('\r')
             .chars()
             .map(|c| {
-                if c.is_control() && c != '\t' {
+                // One replacement character per unsafe one keeps the caret aligned; bidi
+                // overrides would reorder the line on screen.
+                if c != '\t' && devlic_model::display::is_unsafe(c) {
                     '\u{fffd}'
                 } else {
                     c

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anstyle::Style;
 use devlic_graph::{ApiVersion, LiveQuery};
+use devlic_model::display::sanitize;
 use devlic_model::{GroupRef, LiveState, Sku};
 use serde::Serialize;
 
@@ -73,8 +74,8 @@ fn text(live: &LiveState, lines: &[SkuLine<'_>]) -> String {
     let _ = writeln!(
         out,
         "Device subscriptions of {} ({}):",
-        live.tenant.display_name.as_deref().unwrap_or("the tenant"),
-        live.tenant.id
+        sanitize(live.tenant.display_name.as_deref().unwrap_or("the tenant")),
+        sanitize(&live.tenant.id)
     );
     if lines.is_empty() {
         out.push_str("  none: the tenant has no Microsoft 365 Apps device subscription\n");
@@ -83,7 +84,7 @@ fn text(live: &LiveState, lines: &[SkuLine<'_>]) -> String {
         let _ = writeln!(
             out,
             "\n{BOLD}{}{BOLD:#} ({}, {:?})\n  {} enabled, {} consumed, {} available",
-            l.sku_part_number,
+            sanitize(l.sku_part_number),
             l.sku_id,
             l.capability_status,
             l.prepaid_enabled,
@@ -94,7 +95,7 @@ fn text(live: &LiveState, lines: &[SkuLine<'_>]) -> String {
             out.push_str("  held by no group\n");
         }
         for g in &l.groups {
-            let _ = writeln!(out, "  - {} ({})", g.display_name, g.id);
+            let _ = writeln!(out, "  - {} ({})", sanitize(&g.display_name), g.id);
         }
     }
     out

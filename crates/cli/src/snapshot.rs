@@ -144,8 +144,8 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         args.out.display(),
         s.groups.len(),
         s.skus.len(),
-        s.tenant.display_name.as_deref().unwrap_or("the tenant"),
-        s.tenant.id,
+        devlic_model::display::sanitize(s.tenant.display_name.as_deref().unwrap_or("the tenant")),
+        devlic_model::display::sanitize(&s.tenant.id),
         s.taken_at,
         client.requests_made()
     )?;

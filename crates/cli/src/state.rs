@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use devlic_graph::{GraphClient, GraphError, LiveQuery, SkuSelector};
+use devlic_model::display::sanitize;
 use devlic_model::{Backend, LiveState, Plan};
 use devlic_planner::{PlanErrors, groups_to_inspect};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
@@ -117,19 +118,27 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
                 let message = e.to_string();
                 let prefix = format!("{o}: ");
                 let message = message.strip_prefix(&prefix).unwrap_or(&message);
+                // Messages quote the spec's group names and SKUs as written: anything a YAML
+                // string can hold, escape sequences included.
                 let _ = writeln!(
                     out,
-                    "{BOLD}{o}:{BOLD:#} {ERROR}error:{ERROR:#} {BOLD}{message}{BOLD:#}"
+                    "{BOLD}{}:{BOLD:#} {ERROR}error:{ERROR:#} {BOLD}{}{BOLD:#}",
+                    sanitize(&o.to_string()),
+                    sanitize(message)
                 );
                 if let Some(source) = sources.iter().find(|s| s.path == o.file) {
                     snippet(&mut out, source, o.line, o.column, 1);
                 }
             }
             None => {
-                let _ = writeln!(out, "{ERROR}error:{ERROR:#} {BOLD}{e}{BOLD:#}");
+                let _ = writeln!(
+                    out,
+                    "{ERROR}error:{ERROR:#} {BOLD}{}{BOLD:#}",
+                    sanitize(&e.to_string())
+                );
             }
         }
-        let _ = writeln!(out, "{HELP}help:{HELP:#} {}\n", e.help());
+        let _ = writeln!(out, "{HELP}help:{HELP:#} {}\n", sanitize(&e.help()));
     }
     let n = errors.len();
     let _ = writeln!(
@@ -162,7 +171,11 @@ pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
              request-id to Microsoft support"
         }
     };
-    CliError::new(format!("{doing} failed: {e}"), help)
+    // Graph's messages are data: a line break in one shows as `\n`, not as a new line.
+    CliError::new(
+        format!("{doing} failed: {}", sanitize(&e.to_string())),
+        help,
+    )
 }
 
 /// The Graph API version a backend talks to: cloudLicensing exists only in beta.

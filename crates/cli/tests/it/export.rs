@@ -70,3 +70,32 @@ fn skus_lists_units_and_holders() {
     assert_eq!(device1["groups"].as_array().unwrap().len(), 4);
     assert!(!json.stdout.contains("SPE_E3"), "user SKUs are not listed");
 }
+
+#[test]
+fn a_tenant_name_cannot_inject_yaml_into_the_exported_spec() {
+    // The tenant's name is quoted in a comment: a line break in it would end the comment and
+    // add a `settings:` of the attacker's choosing (prune on) to the exported spec.
+    let mut tenant = crate::sim::fixture("contoso");
+    tenant.display_name = "Contoso\nsettings:\n  prune: true\n#\u{1b}[2J".to_owned();
+    let sim = TestSim::with_tenant(tenant);
+    let r = sim.run(&["export"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(r"from Contoso\nsettings:\n  prune: true\n#\u{1b}[2J ("),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("\nsettings:\n  prune: true"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains('\u{1b}'));
+    // Still a valid spec that plans with no changes.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("devlic.yaml");
+    std::fs::write(&spec, &r.stdout).unwrap();
+    let plan = sim.run(&["plan", s(&spec), "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}

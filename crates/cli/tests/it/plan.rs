@@ -192,3 +192,84 @@ fn several_tenants_plan_concurrently_with_one_section_each() {
     let ok = sim.run(&["plan", "examples/contoso", second, "--detailed-exitcode"]);
     assert_eq!(ok.code, 2, "{}", ok.stderr);
 }
+
+/// Only devlic's own SGR styles may reach a terminal: every ESC starts `ESC [ digits;… m`.
+fn assert_only_styles(what: &str, out: &str) {
+    for (i, _) in out.match_indices('\u{1b}') {
+        let rest = &out[i + 1..];
+        let sgr = rest.strip_prefix('[').and_then(|r| {
+            let end = r.find('m')?;
+            r[..end]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ';')
+                .then_some(())
+        });
+        assert!(
+            sgr.is_some(),
+            "{what}: raw escape {:?}",
+            &rest[..rest.len().min(30)]
+        );
+    }
+    for c in out.chars() {
+        assert!(
+            c == '\n' || c == '\u{1b}' || !devlic_model::display::is_unsafe(c),
+            "{what}: raw {c:?}"
+        );
+    }
+}
+
+#[test]
+fn hostile_names_from_the_tenant_are_shown_escaped() {
+    // Anyone who may rename a group can put escape sequences in its name: set the window
+    // title, clear the screen, return to the start of the line, ring the bell.
+    let hostile = "Displays \u{1b}]0;owned\u{7}\u{1b}[2J\r|</details>";
+    let mut tenant = crate::sim::fixture("contoso");
+    tenant.display_name = format!("Contoso \u{1b}[31m{}", "Ltd");
+    for g in &mut tenant.groups {
+        // Conference Room Displays: not in the spec, so the plan warns about it by name.
+        if g.id == "1a2b3c4d-0006-4a5b-8c6d-000000000006" {
+            g.display_name = hostile.to_owned();
+        }
+    }
+    let sim = TestSim::with_tenant(tenant);
+    let escaped = r"Displays \u{1b}]0;owned\u{7}\u{1b}[2J\r|</details>";
+    // --color always: the output goes to a terminal as is, nothing strips it on the way.
+    let text = sim.run(&["--color", "always", "plan", "examples/contoso"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_only_styles("plan text", &text.stdout);
+    assert!(text.stdout.contains(escaped), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(r"Contoso \u{1b}[31mLtd"),
+        "{}",
+        text.stdout
+    );
+
+    let md = sim.run(&["plan", "examples/contoso", "--format", "markdown"]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert_only_styles("plan markdown", &md.stdout);
+    assert!(!md.stdout.contains('\u{1b}'), "{}", md.stdout);
+    assert!(
+        md.stdout
+            .contains(r"Displays \\u{1b}\]0;owned\\u{7}\\u{1b}\[2J\\r\|&lt;/details&gt;"),
+        "{}",
+        md.stdout
+    );
+
+    let skus = sim.run(&["--color", "always", "skus"]);
+    assert_eq!(skus.code, 0, "{}", skus.stderr);
+    assert_only_styles("skus", &skus.stdout);
+    assert!(skus.stdout.contains(escaped), "{}", skus.stdout);
+
+    // JSON keeps the exact name: serde escapes the control characters, parsers get them back.
+    let json = sim.run(&["plan", "examples/contoso", "--format", "json"]);
+    assert!(!json.stdout.contains('\u{1b}'));
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert!(
+        v["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w["group"]["displayName"] == hostile),
+        "{v:#}"
+    );
+}
