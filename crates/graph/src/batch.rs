@@ -407,6 +407,15 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
     }
 }
 
+/// The distinct group ids of `groups`, sorted: one `$batch` item per group, in a stable order
+/// (duplicate item ids would make Graph refuse the whole batch).
+pub(crate) fn unique_sorted(groups: &[devlic_model::GroupId]) -> Vec<devlic_model::GroupId> {
+    let mut ids = groups.to_vec();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

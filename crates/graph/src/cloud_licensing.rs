@@ -261,12 +261,7 @@ impl GraphClient {
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, Vec<CloudAssignment>>, GraphError> {
         self.require_beta()?;
-        let groups: Vec<GroupId> = groups
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let groups = crate::batch::unique_sorted(groups);
         let items: Vec<BatchGet> = groups
             .iter()
             .map(|g| {

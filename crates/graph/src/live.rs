@@ -194,12 +194,7 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, MemberCounts>, GraphError> {
-        let groups: Vec<GroupId> = groups
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let groups = crate::batch::unique_sorted(groups);
         let items: Vec<BatchGet> = groups
             .iter()
             .flat_map(|g| {
@@ -257,12 +252,7 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, GraphError> {
-        let groups: Vec<GroupId> = groups
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let groups = crate::batch::unique_sorted(groups);
         let items: Vec<BatchGet> = groups
             .iter()
             .map(|g| BatchGet::new(format!("/groups/{g}/membersWithLicenseErrors")))

@@ -245,12 +245,7 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, GroupLicenseState>, GraphError> {
-        let groups: Vec<GroupId> = groups
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let groups = crate::batch::unique_sorted(groups);
         let items: Vec<BatchGet> = groups
             .iter()
             .map(|g| BatchGet::new(format!("/groups/{g}?{STATE_SELECT}")))
