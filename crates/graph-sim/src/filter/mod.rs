@@ -74,8 +74,8 @@ pub(crate) fn syntax(msg: impl Into<String>) -> FilterError {
 mod parse;
 pub(crate) use parse::parse;
 
-/// The group properties Graph knows (for "Could not find a property" vs "Unsupported").
-pub(crate) const GROUP_PROPERTIES: &[&str] = &[
+/// Group properties returned when there is no `$select` (Graph's default set).
+pub(crate) const DEFAULT_GROUP_PROPERTIES: &[&str] = &[
     "id",
     "deletedDateTime",
     "classification",
@@ -109,17 +109,27 @@ pub(crate) const GROUP_PROPERTIES: &[&str] = &[
     "visibility",
     "onPremisesProvisioningErrors",
     "serviceProvisioningErrors",
+];
+
+/// Group properties Graph returns only when selected (or, for `hasMembersWithLicenseErrors`,
+/// knows only as a filter).
+const SELECT_ONLY_GROUP_PROPERTIES: &[&str] = &[
     "assignedLicenses",
     "licenseProcessingState",
     "hasMembersWithLicenseErrors",
 ];
 
+/// Every group property Graph knows (for "Could not find a property" vs "Unsupported").
+pub(crate) fn known_group_properties() -> impl Iterator<Item = &'static str> {
+    DEFAULT_GROUP_PROPERTIES
+        .iter()
+        .chain(SELECT_ONLY_GROUP_PROPERTIES)
+        .copied()
+}
+
 /// Canonical property name (Graph matches property names case-insensitively).
 fn canonical(prop: &str) -> Option<&'static str> {
-    GROUP_PROPERTIES
-        .iter()
-        .copied()
-        .find(|p| p.eq_ignore_ascii_case(prop))
+    known_group_properties().find(|p| p.eq_ignore_ascii_case(prop))
 }
 
 fn unknown_or_unsupported(prop: &str) -> FilterError {

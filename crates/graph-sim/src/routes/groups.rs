@@ -7,48 +7,11 @@ use serde_json::{Map, Value, json};
 
 use super::group_json::{group_properties, parse_assign};
 use super::list;
-use crate::filter::{self, GROUP_PROPERTIES, Row};
+use crate::filter::{self, DEFAULT_GROUP_PROPERTIES, Row, known_group_properties};
 use crate::http::{Ctx, SimRequest, SimResponse};
 use crate::license::LicenseView;
 use crate::server::{Inner, ObjRef, Shared};
 use crate::tenant::Group;
-
-/// Group properties returned when there is no `$select` (Graph's default set).
-const DEFAULT_GROUP_PROPERTIES: &[&str] = &[
-    "id",
-    "deletedDateTime",
-    "classification",
-    "createdDateTime",
-    "creationOptions",
-    "description",
-    "displayName",
-    "expirationDateTime",
-    "groupTypes",
-    "isAssignableToRole",
-    "mail",
-    "mailEnabled",
-    "mailNickname",
-    "membershipRule",
-    "membershipRuleProcessingState",
-    "onPremisesDomainName",
-    "onPremisesLastSyncDateTime",
-    "onPremisesNetBiosName",
-    "onPremisesSamAccountName",
-    "onPremisesSecurityIdentifier",
-    "onPremisesSyncEnabled",
-    "preferredDataLocation",
-    "preferredLanguage",
-    "proxyAddresses",
-    "renewedDateTime",
-    "resourceBehaviorOptions",
-    "resourceProvisioningOptions",
-    "securityEnabled",
-    "securityIdentifier",
-    "theme",
-    "visibility",
-    "onPremisesProvisioningErrors",
-    "serviceProvisioningErrors",
-];
 
 /// A group relationship that lists directory objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +166,7 @@ impl Api<'_> {
 
     fn check_select(&self, select: &Option<Vec<String>>) -> Result<(), SimResponse> {
         for s in select.iter().flatten() {
-            if !GROUP_PROPERTIES.iter().any(|p| p.eq_ignore_ascii_case(s)) {
+            if !known_group_properties().any(|p| p.eq_ignore_ascii_case(s)) {
                 return Err(self.ctx.bad_request(&format!(
                     "Could not find a property named '{s}' on type 'microsoft.graph.group'."
                 )));
