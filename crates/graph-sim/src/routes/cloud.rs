@@ -211,16 +211,7 @@ impl Cloud<'_> {
     }
 
     fn group(&self, inner: &Inner, id: &str) -> Result<usize, SimResponse> {
-        let lower = id.to_ascii_lowercase();
-        if uuid::Uuid::parse_str(&lower).is_err() {
-            return Err(self
-                .ctx
-                .bad_request(&format!("Invalid object identifier '{id}'.")));
-        }
-        inner
-            .lic
-            .group_index(&lower)
-            .ok_or_else(|| self.ctx.not_found(id))
+        super::groups::find_group(self.ctx, inner, id)
     }
 
     /// `GET /admin/cloudLicensing/allotments` (`$select`, `$top`, `$filter=skuId eq GUID`,

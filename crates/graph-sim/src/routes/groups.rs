@@ -199,16 +199,7 @@ impl Api<'_> {
     }
 
     fn find(&self, inner: &Inner, id: &str) -> Result<usize, SimResponse> {
-        let lower = id.to_ascii_lowercase();
-        if uuid::Uuid::parse_str(&lower).is_err() {
-            return Err(self
-                .ctx
-                .bad_request(&format!("Invalid object identifier '{id}'.")));
-        }
-        inner
-            .lic
-            .group_index(&lower)
-            .ok_or_else(|| self.ctx.not_found(id))
+        find_group(self.ctx, inner, id)
     }
 
     pub(crate) fn list_groups(&self, inner: &Inner) -> SimResponse {
@@ -562,4 +553,17 @@ impl Api<'_> {
         }
         SimResponse::json(StatusCode::ACCEPTED, v)
     }
+}
+
+/// The index of group `id`, answering like Graph: 400 for an id that is not a GUID, 404 for an
+/// unknown one. Shared by the v1.0 group routes and the beta cloudLicensing routes.
+pub(crate) fn find_group(ctx: &Ctx, inner: &Inner, id: &str) -> Result<usize, SimResponse> {
+    let lower = id.to_ascii_lowercase();
+    if uuid::Uuid::parse_str(&lower).is_err() {
+        return Err(ctx.bad_request(&format!("Invalid object identifier '{id}'.")));
+    }
+    inner
+        .lic
+        .group_index(&lower)
+        .ok_or_else(|| ctx.not_found(id))
 }
