@@ -42,7 +42,7 @@ fn plan_json_validates_against_the_schema() {
         &plan(&contoso_spec(), &contoso_live()).expect("plan"),
     ))
     .expect("json");
-    doc["format_version"] = 2.into();
+    doc["formatVersion"] = 2.into();
     assert!(!validator.is_valid(&doc));
 }
 
@@ -50,7 +50,8 @@ fn plan_json_validates_against_the_schema() {
 fn round_trip() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let text = render::json(&p);
-    assert!(text.starts_with("{\n  \"format_version\": 1,"));
+    assert!(text.starts_with("{\n  \"formatVersion\": 1,"), "{text}");
+    assert!(text.contains("\"stateTakenAt\": "), "{text}");
     assert_eq!(wire::parse(&text).expect("parse"), p);
     let v1: wire::PlanV1 = serde_json::from_str(&text).expect("v1");
     assert_eq!(v1.into_plan().expect("into_plan"), p);
@@ -60,7 +61,7 @@ fn round_trip() {
 fn unknown_format_version_is_refused_clearly() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
-    doc["format_version"] = 2.into();
+    doc["formatVersion"] = 2.into();
     doc["somethingNew"] = true.into();
     let err = wire::parse(&doc.to_string()).expect_err("v2");
     assert!(matches!(
@@ -68,8 +69,7 @@ fn unknown_format_version_is_refused_clearly() {
         wire::WireError::UnsupportedVersion { found: 2 }
     ));
     assert!(
-        err.to_string()
-            .contains("format_version 2 is not supported"),
+        err.to_string().contains("formatVersion 2 is not supported"),
         "{err}"
     );
 
@@ -118,6 +118,38 @@ fn edited_plans_are_refused() {
 
     let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
     doc["actions"][0]["extra"] = 1.into();
+    assert!(matches!(
+        wire::parse(&doc.to_string()),
+        Err(wire::WireError::Json(_))
+    ));
+}
+
+/// Plans saved before every devlic JSON output used `formatVersion` spelled the version key
+/// `format_version` (and the timestamp `state_taken_at`); they still read, as the same plan.
+#[test]
+fn plans_with_the_old_snake_case_keys_still_read() {
+    let old = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/contoso-plan-snake-case-version.json"),
+    )
+    .expect("old plan file");
+    assert!(old.contains("\"format_version\": 1") && old.contains("\"state_taken_at\""));
+    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    assert_eq!(wire::parse(&old).expect("old plan reads"), p);
+    // Written back, it uses the one casing.
+    let new = render::json(&wire::parse(&old).expect("old plan reads"));
+    assert!(!new.contains("format_version") && !new.contains("state_taken_at"));
+
+    // An old plan of a newer version is refused by its version, not by a field error.
+    let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
+    doc["format_version"] = 2.into();
+    assert!(matches!(
+        wire::parse(&doc.to_string()),
+        Err(wire::WireError::UnsupportedVersion { found: 2 })
+    ));
+    // Both spellings at once is not a plan devlic wrote.
+    let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
+    doc["formatVersion"] = 1.into();
     assert!(matches!(
         wire::parse(&doc.to_string()),
         Err(wire::WireError::Json(_))
