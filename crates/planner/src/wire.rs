@@ -6,14 +6,18 @@
 //! evolve; this format only changes by adding a new version, and readers refuse versions they do
 //! not know ([`WireError::UnsupportedVersion`]).
 //!
-//! It starts with the version key every devlic JSON document uses, [`VERSION_KEY`]
-//! (`formatVersion`).
+//! The snapshot file format lives beside it in [`snapshot`] (`devlic snapshot`, read by
+//! `plan --snapshot`); both start with the same version key, [`VERSION_KEY`] (`formatVersion`).
 //!
 //! # Compatibility rule
 //! - `formatVersion` is a major version: a reader refuses any version it does not know, with an
 //!   error that says which it found and which it reads.
 //! - Plans are strict: a saved plan drives writes, so an unknown field is refused rather than
 //!   ignored; anything a newer devlic adds to a plan is a new `formatVersion`.
+//! - Snapshots are tolerant within a major: a reader ignores fields it does not know, so a newer
+//!   devlic may add optional fields to `formatVersion` 1 and older readers still plan from the
+//!   file. A change that an older reader must not ignore (a renamed or retyped field, a field
+//!   whose absence would change a plan) is a new `formatVersion`.
 //! - Earlier builds of devlic wrote plans with `format_version` and `state_taken_at`; both
 //!   spellings are still read ([`LEGACY_VERSION_KEY`]), and written as `formatVersion` and
 //!   `stateTakenAt`.
@@ -455,4 +459,5 @@ pub fn parse(json: &str) -> Result<Plan, WireError> {
 }
 
 mod convert;
+pub mod snapshot;
 pub use convert::guard_message;

@@ -9,6 +9,7 @@ mod cloud;
 mod commands;
 mod export;
 mod fixtures;
+mod formats;
 mod plan;
 mod resilience;
 mod secrets;
