@@ -6,8 +6,9 @@
 //! evolve; this format only changes by adding a new version, and readers refuse versions they do
 //! not know ([`WireError::UnsupportedVersion`]).
 //!
-//! The snapshot file format lives beside it in [`snapshot`] (`devlic snapshot`, read by
-//! `plan --snapshot`); both start with the same version key, [`VERSION_KEY`] (`formatVersion`).
+//! The other files devlic writes live beside it: [`snapshot`] (`devlic snapshot`, read by
+//! `plan --snapshot`) and [`multi`] (`devlic plan DIR DIR --format json`). Every one of them
+//! starts with the same version key, [`VERSION_KEY`] (`formatVersion`).
 //!
 //! # Compatibility rule
 //! - `formatVersion` is a major version: a reader refuses any version it does not know, with an
@@ -459,5 +460,6 @@ pub fn parse(json: &str) -> Result<Plan, WireError> {
 }
 
 mod convert;
+pub mod multi;
 pub mod snapshot;
 pub use convert::guard_message;
