@@ -10,6 +10,7 @@ mod commands;
 mod export;
 mod fixtures;
 mod formats;
+mod outputs;
 mod plan;
 mod resilience;
 mod secrets;
