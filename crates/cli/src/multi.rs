@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use devlic_model::display::{markdown_text, sanitize, sanitize_lines};
 use devlic_model::{Backend, Plan};
 use devlic_planner::render::{self, TextOptions};
+use devlic_planner::wire::PlanV1;
+use devlic_planner::wire::multi::{MultiPlanV1, TenantOutcomeV1, TenantPlanV1};
 
 use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
 use crate::connect;
@@ -22,9 +24,6 @@ use crate::state::{api_version, load_spec, make_plan, read_live_for};
 
 /// GitHub refuses pull-request comments longer than this.
 const MARKDOWN_LIMIT: usize = 65_535;
-
-/// The version of the multi-tenant JSON envelope.
-const MULTI_FORMAT_VERSION: u32 = 1;
 
 /// One tenant's outcome.
 struct TenantPlan {
@@ -211,28 +210,24 @@ fn markdown(plans: &[TenantPlan]) -> String {
     out
 }
 
+/// The multi-tenant JSON document (`devlic_planner::wire::multi`, schema in
+/// `schemas/multi-plan.schema.json`).
 fn json(plans: &[TenantPlan]) -> String {
-    let tenants: Vec<serde_json::Value> = plans
-        .iter()
-        .map(|p| {
-            let mut v = serde_json::json!({
-                "path": p.path.display().to_string(),
-                "tenant": p.tenant,
-            });
-            match &p.result {
-                Ok(plan) => {
-                    v["plan"] = serde_json::from_str(&render::json(plan))
-                        .unwrap_or(serde_json::Value::Null);
-                }
-                Err(e) => v["error"] = strip_ansi(&e.to_string()).trim_end().into(),
-            }
-            v
-        })
-        .collect();
-    let doc = serde_json::json!({ "formatVersion": MULTI_FORMAT_VERSION, "tenants": tenants });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+    let doc = MultiPlanV1::new(
+        plans
+            .iter()
+            .map(|p| TenantPlanV1 {
+                path: p.path.display().to_string(),
+                tenant: p.tenant.clone(),
+                outcome: match &p.result {
+                    Ok(plan) => TenantOutcomeV1::Plan(Box::new(PlanV1::from_plan(plan))),
+                    Err(e) => TenantOutcomeV1::Error(strip_ansi(&e.to_string()).trim_end().into()),
+                },
+            })
+            .collect(),
+    );
+    // Strings, numbers and structs only: encoding cannot fail.
+    doc.to_json().unwrap_or_default()
 }
 
 /// Removes ANSI styles (errors carry them for terminals; Markdown and JSON must not).

@@ -1,17 +1,19 @@
 //! `devlic snapshot --out FILE [PATH]`: save the tenant's licensing state for offline planning,
 //! and reading such a file back for `plan --snapshot`.
 //!
-//! The file is [`SnapshotV1`]: `{ "formatVersion": 1, "state": LiveState }`. The state lists
-//! every group of the tenant (so any spec naming existing groups can be planned from it), with
-//! member counts and license errors for every group that is not a Microsoft 365 group (those are
-//! what a plan can license), and records when and from which tenant and Graph root it was taken.
+//! The file format is `devlic_planner::wire::snapshot::SnapshotV1`
+//! (`{ "formatVersion": 1, "state": { … } }`, schema in `schemas/snapshot.schema.json`); this
+//! module only reads and writes the file. The state lists every group of the tenant (so any spec
+//! naming existing groups can be planned from it), with member counts and license errors for
+//! every group that is not a Microsoft 365 group (those are what a plan can license), and
+//! records when and from which tenant and Graph root it was taken.
 
 use std::io::Write;
 use std::path::Path;
 
 use devlic_graph::{GraphClient, LiveQuery};
 use devlic_model::{Backend, GroupId, GroupKind, LiveState, StateSource};
-use serde::{Deserialize, Serialize};
+use devlic_planner::wire::snapshot;
 
 use crate::cli::SnapshotArgs;
 use crate::connect;
@@ -19,43 +21,24 @@ use crate::error::CliError;
 use crate::exit::Exit;
 use crate::state::{api_version, graph_error, load_spec, sku_selector};
 
-/// The only snapshot format version this build writes and reads.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
-
-/// A snapshot file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SnapshotV1 {
-    /// Always [`SNAPSHOT_FORMAT_VERSION`].
-    pub format_version: u32,
-    /// The tenant as read, with `source` = `snapshot`.
-    pub state: LiveState,
-}
-
 /// Reads a snapshot file; the returned state is marked offline whatever the file says.
 pub fn read(path: &Path) -> Result<LiveState, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::read_file(path, &e))?;
-    let bad = |detail: String| {
+    let mut state = snapshot::parse(&text).map_err(|e| {
+        let help = match &e {
+            snapshot::SnapshotError::UnsupportedVersion { found }
+                if *found > u64::from(snapshot::SNAPSHOT_FORMAT_VERSION) =>
+            {
+                "the snapshot was written by a newer devlic: upgrade devlic, or write the \
+                 snapshot again with this version (`devlic snapshot --out FILE`)"
+            }
+            _ => "write one with `devlic snapshot --out FILE` (with this version of devlic)",
+        };
         CliError::new(
-            format!("{}: not a devlic snapshot: {detail}", path.display()),
-            "write one with `devlic snapshot --out FILE` (with this version of devlic)",
+            format!("{}: not a devlic snapshot: {e}", path.display()),
+            help,
         )
-    };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    match value
-        .get("formatVersion")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(v) if v == u64::from(SNAPSHOT_FORMAT_VERSION) => {}
-        Some(v) => {
-            return Err(bad(format!(
-                "formatVersion {v} is not supported (this devlic reads {SNAPSHOT_FORMAT_VERSION})"
-            )));
-        }
-        None => return Err(bad("no integer `formatVersion` field".to_owned())),
-    }
-    let snapshot: SnapshotV1 = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-    let mut state = snapshot.state;
+    })?;
     state.source = offline(state.source);
     Ok(state)
 }
@@ -124,20 +107,14 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         None => LiveQuery::default(),
     };
     let client = connect::client(&args.connect, api_version(backend))?;
-    let state = take(&client, query, backend).await?;
-    let snapshot = SnapshotV1 {
-        format_version: SNAPSHOT_FORMAT_VERSION,
-        state,
-    };
-    let mut json = serde_json::to_string_pretty(&snapshot).map_err(|e| {
+    let s = take(&client, query, backend).await?;
+    let json = snapshot::to_json(&s).map_err(|e| {
         CliError::new(
             format!("cannot encode the snapshot: {e}"),
             "this is a bug in devlic; please report it",
         )
     })?;
-    json.push('\n');
     std::fs::write(&args.out, json).map_err(|e| CliError::write_file(&args.out, &e))?;
-    let s = &snapshot.state;
     writeln!(
         err,
         "wrote {}: {} groups and {} subscriptions of {} ({}), taken at {} ({} Graph requests)",

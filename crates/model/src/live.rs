@@ -12,8 +12,12 @@ use crate::{Allotment, GroupId, ServicePlanId, SkuId};
 /// `groups` holds **every** group that currently holds a device SKU, and every group the spec names
 /// (by id or by display name) that exists. A name the spec uses that matches no entry in `groups`
 /// therefore does not exist in the tenant.
+///
+/// The serde derives are for in-process use (tests, benchmarks); they are not a file format.
+/// Snapshot files go through the versioned `devlic_planner::wire::snapshot::SnapshotV1`, so a
+/// field added here does not change what older snapshot files mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LiveState {
     /// The tenant that was read.
     pub tenant: TenantInfo,
@@ -52,7 +56,7 @@ impl LiveState {
 
 /// The tenant a state or plan belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantInfo {
     /// The tenant (directory) id, a GUID.
     pub id: String,
@@ -77,8 +81,7 @@ impl TenantInfo {
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
-    tag = "kind",
-    deny_unknown_fields
+    tag = "kind"
 )]
 pub enum StateSource {
     /// Read from Microsoft Graph just now.
@@ -102,7 +105,7 @@ impl StateSource {
 
 /// One `subscribedSku`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Sku {
     /// `skuId`.
     pub sku_id: SkuId,
@@ -144,7 +147,7 @@ pub enum CapabilityStatus {
 
 /// `subscribedSku.prepaidUnits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PrepaidUnits {
     /// Units that can be assigned.
     pub enabled: u64,
@@ -161,7 +164,7 @@ pub struct PrepaidUnits {
 
 /// One service plan of a SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePlan {
     /// `servicePlanId`.
     pub service_plan_id: ServicePlanId,
@@ -171,7 +174,7 @@ pub struct ServicePlan {
 
 /// A group as devlic needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Group {
     /// Object id.
     pub id: GroupId,
@@ -243,7 +246,7 @@ pub enum GroupKind {
 
 /// One entry of `assignedLicenses`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedLicense {
     /// `skuId`.
     pub sku_id: SkuId,
@@ -275,7 +278,7 @@ impl ProcessingState {
 
 /// Member counts of a group (transitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct MemberCounts {
     /// Devices.
     pub devices: u64,
@@ -287,7 +290,7 @@ pub struct MemberCounts {
 
 /// A member of a group whose license could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LicenseErrorMember {
     /// Object id of the member.
     pub id: String,

@@ -1,21 +1,38 @@
 //! The versioned JSON format of a plan: what `devlic plan --format json` prints and what
 //! `devlic plan --out FILE` saves for `devlic apply --plan FILE`.
 //!
-//! The format is [`PlanV1`]: one JSON object, `"format_version": 1`. Its JSON Schema is
+//! The format is [`PlanV1`]: one JSON object, `"formatVersion": 1`. Its JSON Schema is
 //! [`plan_json_schema`], committed as `schemas/plan.schema.json`. The core [`Plan`] type may
 //! evolve; this format only changes by adding a new version, and readers refuse versions they do
 //! not know ([`WireError::UnsupportedVersion`]).
 //!
+//! The other files devlic writes live beside it: [`snapshot`] (`devlic snapshot`, read by
+//! `plan --snapshot`) and [`multi`] (`devlic plan DIR DIR --format json`). Every one of them
+//! starts with the same version key, [`VERSION_KEY`] (`formatVersion`).
+//!
+//! # Compatibility rule
+//! - `formatVersion` is a major version: a reader refuses any version it does not know, with an
+//!   error that says which it found and which it reads.
+//! - Plans are strict: a saved plan drives writes, so an unknown field is refused rather than
+//!   ignored; anything a newer devlic adds to a plan is a new `formatVersion`.
+//! - Snapshots are tolerant within a major: a reader ignores fields it does not know, so a newer
+//!   devlic may add optional fields to `formatVersion` 1 and older readers still plan from the
+//!   file. A change that an older reader must not ignore (a renamed or retyped field, a field
+//!   whose absence would change a plan) is a new `formatVersion`.
+//! - Earlier builds of devlic wrote plans with `format_version` and `state_taken_at`; both
+//!   spellings are still read ([`LEGACY_VERSION_KEY`]), and written as `formatVersion` and
+//!   `stateTakenAt`.
+//!
 //! # Format, field by field
 //!
 //! Top level ([`PlanV1`]):
-//! - `format_version` (integer, always `1`): the version of this format. Read it first.
+//! - `formatVersion` (integer, always `1`): the version of this format. Read it first.
 //! - `tenant` (object): the tenant planned against: `id` (tenant GUID), `displayName` (optional),
 //!   `domains` (verified domains).
 //! - `backend` (string): `group-licensing` (Graph v1.0 `assignLicense`) or `cloud-licensing`.
 //! - `offline` (boolean): `true` when planned from a snapshot file rather than live Graph.
 //! - `graphUrl` (string): the Graph root the state was read from.
-//! - `state_taken_at` (string, RFC 3339): when the live state (or snapshot) was read.
+//! - `stateTakenAt` (string, RFC 3339): when the live state (or snapshot) was read.
 //! - `actions` (array of objects), in apply order (group display name, case-insensitive, then id):
 //!   - `action`: `assign`, `swap`, `update` or `revoke`;
 //!   - `group`: `{ "id": GUID, "displayName": string }`;
@@ -58,8 +75,23 @@ use devlic_model::{
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-/// The only format version this build writes and reads.
+/// The only plan format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The key that holds the format version in every JSON document devlic writes (plans,
+/// snapshots, the multi-tenant plan, the run report).
+pub const VERSION_KEY: &str = "formatVersion";
+
+/// How plans spelled [`VERSION_KEY`] before every format used one casing; still read.
+pub const LEGACY_VERSION_KEY: &str = "format_version";
+
+/// The format version of a JSON document: the integer under [`VERSION_KEY`], else under
+/// [`LEGACY_VERSION_KEY`]; `None` when neither holds an integer.
+pub fn version_of(document: &serde_json::Value) -> Option<u64> {
+    [VERSION_KEY, LEGACY_VERSION_KEY]
+        .iter()
+        .find_map(|key| document.get(key).and_then(serde_json::Value::as_u64))
+}
 
 /// Why a saved plan cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -67,12 +99,12 @@ pub enum WireError {
     /// The text is not JSON, or not a plan object of the expected shape.
     #[error("not a devlic plan file: {0}")]
     Json(#[from] serde_json::Error),
-    /// The object has no integer `format_version`.
-    #[error("not a devlic plan file: no integer `format_version` field")]
+    /// The object has no integer `formatVersion` (nor the older `format_version`).
+    #[error("not a devlic plan file: no integer `formatVersion` field")]
     MissingVersion,
     /// The plan was written in a format version this build does not know.
     #[error(
-        "plan format_version {found} is not supported by this devlic (it reads format_version \
+        "plan formatVersion {found} is not supported by this devlic (it reads formatVersion \
          {FORMAT_VERSION}); re-create the plan with this version of devlic, or upgrade devlic"
     )]
     UnsupportedVersion {
@@ -127,9 +159,10 @@ fn version(_: &mut SchemaGenerator) -> Schema {
 /// A saved plan, format version 1. See the [module documentation](self) for every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "devlic plan (format_version 1)")]
+#[schemars(title = "devlic plan (formatVersion 1)")]
 pub struct PlanV1 {
     /// Always 1 for this format.
+    #[serde(rename = "formatVersion", alias = "format_version")]
     #[schemars(schema_with = "version")]
     pub format_version: u32,
     /// The tenant planned against.
@@ -142,6 +175,7 @@ pub struct PlanV1 {
     #[serde(rename = "graphUrl")]
     pub graph_url: String,
     /// When the state was read (RFC 3339).
+    #[serde(rename = "stateTakenAt", alias = "state_taken_at")]
     #[schemars(schema_with = "timestamp")]
     pub state_taken_at: jiff::Timestamp,
     /// The writes, in apply order.
@@ -409,17 +443,15 @@ pub fn plan_json_schema() -> serde_json::Value {
         .to_value()
 }
 
-/// Reads a saved plan: checks `format_version` first (so a future format gets a clear error, not
-/// a confusing field error), then the shape, then the plan's internal consistency.
+/// Reads a saved plan: checks the version first (so a future format gets a clear error, not a
+/// confusing field error), then the shape, then the plan's internal consistency. Plans written
+/// with the older `format_version` / `state_taken_at` spellings read the same.
 ///
 /// # Errors
 /// See [`WireError`].
 pub fn parse(json: &str) -> Result<Plan, WireError> {
     let value: serde_json::Value = serde_json::from_str(json)?;
-    let found = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or(WireError::MissingVersion)?;
+    let found = version_of(&value).ok_or(WireError::MissingVersion)?;
     if found != u64::from(FORMAT_VERSION) {
         return Err(WireError::UnsupportedVersion { found });
     }
@@ -428,4 +460,6 @@ pub fn parse(json: &str) -> Result<Plan, WireError> {
 }
 
 mod convert;
+pub mod multi;
+pub mod snapshot;
 pub use convert::guard_message;

@@ -9,6 +9,8 @@ mod cloud;
 mod commands;
 mod export;
 mod fixtures;
+mod formats;
+mod outputs;
 mod plan;
 mod resilience;
 mod secrets;

@@ -289,7 +289,7 @@ impl PlanV1 {
     /// agree with the actions.
     ///
     /// # Errors
-    /// [`WireError::UnsupportedVersion`] for any `format_version` other than 1;
+    /// [`WireError::UnsupportedVersion`] for any `formatVersion` other than 1;
     /// [`WireError::SummaryMismatch`], [`WireError::FingerprintMismatch`] or
     /// [`WireError::InvalidAction`] for an inconsistent plan.
     pub fn into_plan(self) -> Result<Plan, WireError> {

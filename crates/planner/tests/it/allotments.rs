@@ -28,7 +28,7 @@ fn allotment(
 
 /// Contoso with cloudLicensing allotments: DEVICE1 has two pools (a company one assignable to
 /// devices, and a user/group one), EDU has one device pool that Training Center PCs draws from.
-fn live_with(extra_device1: Option<Allotment>) -> LiveState {
+pub(crate) fn live_with(extra_device1: Option<Allotment>) -> LiveState {
     let mut live = contoso_live();
     let mut main = allotment(
         "d1-main",

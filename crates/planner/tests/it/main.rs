@@ -8,6 +8,7 @@ mod northwind;
 mod props;
 mod render;
 mod rules;
+mod snapshot_format;
 mod snapshots;
 mod warnings;
 mod wire;

@@ -1,6 +1,6 @@
 //! insta snapshots of all three formats for the shared scenarios.
 
-use devlic_model::StateSource;
+use devlic_model::{Backend, StateSource};
 use devlic_planner::plan;
 use devlic_planner::render::{self, TextOptions};
 use devlic_spec::{GroupSelector, Settings};
@@ -39,6 +39,18 @@ fn offline() {
         graph_url: "https://graph.microsoft.com".to_owned(),
     };
     all_formats("offline", &plan(&contoso_spec(), &live).expect("plan"));
+}
+
+/// The Contoso spec on `settings.backend: cloud-licensing`, against Contoso's allotments: every
+/// action names its allotment, capacity is per allotment, and the swap says create-then-delete.
+#[test]
+fn cloud_licensing() {
+    let mut s = contoso_spec();
+    s.settings.backend = Backend::CloudLicensing;
+    all_formats(
+        "cloud_licensing",
+        &plan(&s, &crate::allotments::live_with(None)).expect("plan"),
+    );
 }
 
 #[test]
