@@ -19,6 +19,10 @@ pub struct SimConfig {
     pub processing_delay: Duration,
     /// Fault injection.
     pub faults: Faults,
+    /// Start with the clock frozen: simulator time (license processing, read-after-write lag,
+    /// token expiry) then moves only through [`crate::Sim::advance_clock`] or `POST /_sim/clock`.
+    /// `false` (the default) follows real time.
+    pub frozen_clock: bool,
     /// Lifetime of issued access tokens (`expires_in`).
     pub token_lifetime: Duration,
     /// The bearer token `GET /_sim/github-oidc` requires (like `ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
@@ -35,6 +39,7 @@ impl Default for SimConfig {
             client_secret: "devlic-sim-secret".to_owned(),
             processing_delay: Duration::ZERO,
             faults: Faults::default(),
+            frozen_clock: false,
             token_lifetime: Duration::from_secs(3599),
             github_request_token: "devlic-sim-gh-request-token".to_owned(),
             github_subject: "repo:contoso/devlic:environment:production".to_owned(),

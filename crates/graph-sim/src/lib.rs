@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod clock;
 mod config;
 mod filter;
 mod generate;
@@ -117,6 +118,19 @@ impl Sim {
     /// A bearer token with a custom lifetime (e.g. to test expiry).
     pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
         routes::auth::issue(&self.shared, lifetime)
+    }
+
+    /// Stops simulator time: from now on it moves only through [`Sim::advance_clock`] (license
+    /// processing, read-after-write lag and token expiry all follow it).
+    pub fn freeze_clock(&self) {
+        self.shared.lock().clock.freeze();
+    }
+
+    /// Moves simulator time forward by `by` (frozen or not), then settles license processing.
+    pub fn advance_clock(&self, by: Duration) {
+        let mut inner = self.shared.lock();
+        inner.clock.advance(by);
+        inner.settle(self.shared.config.processing_delay);
     }
 
     /// Replaces the fault knobs (the RNG sequence continues).

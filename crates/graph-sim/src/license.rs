@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::clock::WallAnchor;
 use crate::tenant::{Allotment, AssignedLicense, LicenseProcessingState, Tenant, TenantError};
 
 /// The three states Graph reports in `licenseProcessingState`.
@@ -110,6 +111,8 @@ pub(crate) struct Licensing {
     waiting_since: BTreeMap<(String, usize), jiff::Timestamp>,
     /// Source of new assignment ids.
     next_assignment: u64,
+    /// Turns simulator instants into `waitingSinceDateTime` timestamps.
+    anchor: WallAnchor,
 }
 
 impl Licensing {
@@ -133,6 +136,7 @@ impl Licensing {
             base_units: vec![0; pools.len()],
             pools,
             devices_of,
+            anchor: WallAnchor::now(),
             holdings: BTreeMap::new(),
             other_units: HashMap::new(),
             errors: BTreeMap::new(),
@@ -162,7 +166,7 @@ impl Licensing {
                 stale: None,
             });
         }
-        lic.reallocate(jiff::Timestamp::now());
+        lic.reallocate(lic.anchor.wall(Instant::now()));
         for (p, pool) in lic.pools.iter().enumerate() {
             let devices = lic.device_units(p);
             if pool.consumed_units < devices {
@@ -246,7 +250,7 @@ impl Licensing {
             }
         }
         if changed {
-            self.reallocate(jiff::Timestamp::now());
+            self.reallocate(self.anchor.wall(now));
         }
     }
 

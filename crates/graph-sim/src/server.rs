@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::clock::Clock;
 use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
 use crate::http::{Ctx, SimRequest, SimResponse, http_date};
 use crate::license::Licensing;
@@ -25,6 +26,8 @@ pub(crate) struct Inner {
     pub(crate) lic: Licensing,
     /// Access token -> expiry.
     pub(crate) tokens: HashMap<String, Instant>,
+    /// Simulator time (real by default; tests may freeze and advance it).
+    pub(crate) clock: Clock,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
@@ -38,7 +41,7 @@ pub(crate) struct Inner {
 impl Inner {
     /// Settles license processing up to now; every handler calls this first.
     pub(crate) fn settle(&mut self, delay: Duration) -> Instant {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.lic.settle(now, delay);
         now
     }
@@ -108,6 +111,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 lic,
                 tokens: HashMap::new(),
+                clock: Clock::new(config.frozen_clock),
                 rng: ChaCha8Rng::seed_from_u64(config.seed),
                 faults: config.faults.clone(),
                 stats: Stats::default(),

@@ -5,7 +5,7 @@
 //! Assertions are checked by their claims (`iss`, `sub`, `aud`, `exp`, `nbf`) and never by their
 //! signature: the simulator has no keys to check against, and tests only need the flows' shapes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
@@ -69,11 +69,12 @@ pub(crate) fn check_bearer(
     let Some(token) = token else {
         return Err(unauthorized("Access token is empty."));
     };
+    let now = inner.clock.now();
     match inner.tokens.get(token) {
         None => Err(unauthorized(
             "Access token validation failure. Invalid audience.",
         )),
-        Some(exp) if Instant::now() >= *exp => Err(unauthorized(
+        Some(exp) if now >= *exp => Err(unauthorized(
             "Access token has expired or is not yet valid.",
         )),
         Some(_) => Ok(()),
@@ -95,10 +96,9 @@ pub(crate) fn issue(shared: &Shared, lifetime: Duration) -> String {
         "roles": ["LicenseAssignment.ReadWrite.All", "GroupMember.Read.All", "Organization.Read.All"],
         "jti": uuid::Uuid::new_v4().to_string(),
     }));
-    shared
-        .lock()
-        .tokens
-        .insert(token.clone(), Instant::now() + lifetime);
+    let mut inner = shared.lock();
+    let expires = inner.clock.now() + lifetime;
+    inner.tokens.insert(token.clone(), expires);
     token
 }
 
