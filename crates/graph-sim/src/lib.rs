@@ -28,12 +28,14 @@
 //! # Ok(()) }
 //! ```
 
+mod applications;
 mod clock;
 mod config;
 mod filter;
 mod generate;
 mod http;
 mod license;
+mod permissions;
 mod routes;
 mod server;
 mod tenant;
@@ -43,6 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use applications::Application;
 pub use config::{FaultCounts, Faults, LoggedRequest, SimConfig, Stats};
 pub use generate::generate;
 pub use routes::auth::{EXCHANGE_AUDIENCE, GITHUB_ISSUER};
@@ -118,6 +121,59 @@ impl Sim {
     /// A bearer token with a custom lifetime (e.g. to test expiry).
     pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
         routes::auth::issue(&self.shared, lifetime)
+    }
+
+    /// An app-only token of the tenant file's application with this display name (compared
+    /// case-insensitively), carrying its `roles`; `None` if the file lists no such application.
+    pub fn issue_token_for(&self, display_name: &str) -> Option<String> {
+        let app = self.application(display_name)?;
+        Some(routes::auth::issue_as(
+            &self.shared,
+            &app,
+            false,
+            self.shared.config.token_lifetime,
+        ))
+    }
+
+    /// A delegated token (a user signed in to that application) carrying its
+    /// `delegatedScopes` as `scp`; `None` if the file lists no such application.
+    pub fn issue_delegated_token_for(&self, display_name: &str) -> Option<String> {
+        let app = self.application(display_name)?;
+        Some(routes::auth::issue_as(
+            &self.shared,
+            &app,
+            true,
+            self.shared.config.token_lifetime,
+        ))
+    }
+
+    /// An app-only token of the configured app with exactly these `roles`, whatever the tenant
+    /// file grants (e.g. to show what one permission fewer does).
+    pub fn issue_token_with_roles(&self, roles: &[&str]) -> String {
+        let app = Application {
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            ..routes::auth::configured_app(&self.shared)
+        };
+        routes::auth::issue_as(&self.shared, &app, false, self.shared.config.token_lifetime)
+    }
+
+    /// A delegated token of the configured app with exactly these scopes (`scp`).
+    pub fn issue_delegated_token_with_scopes(&self, scopes: &[&str]) -> String {
+        let app = Application {
+            delegated_scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..routes::auth::configured_app(&self.shared)
+        };
+        routes::auth::issue_as(&self.shared, &app, true, self.shared.config.token_lifetime)
+    }
+
+    fn application(&self, display_name: &str) -> Option<Application> {
+        self.shared
+            .lock()
+            .tenant
+            .applications
+            .iter()
+            .find(|a| a.display_name.eq_ignore_ascii_case(display_name))
+            .cloned()
     }
 
     /// Stops simulator time: from now on it moves only through [`Sim::advance_clock`] (license

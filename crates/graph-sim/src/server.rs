@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::applications::Caller;
 use crate::clock::Clock;
 use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
 use crate::http::{Ctx, SimRequest, SimResponse, http_date};
@@ -24,8 +25,8 @@ use crate::tenant::Tenant;
 pub(crate) struct Inner {
     pub(crate) tenant: Tenant,
     pub(crate) lic: Licensing,
-    /// Access token -> expiry.
-    pub(crate) tokens: HashMap<String, Instant>,
+    /// Access token -> expiry and identity.
+    pub(crate) tokens: HashMap<String, (Instant, Caller)>,
     /// Simulator time (real by default; tests may freeze and advance it).
     pub(crate) clock: Clock,
     pub(crate) rng: ChaCha8Rng,
@@ -293,7 +294,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let mut inner = shared.lock();
     let (route, resp, fault, write) = match routes::auth::check_bearer(&mut inner, &ctx, &sreq) {
         Err(resp) => ("unauthenticated".to_owned(), resp, None, false),
-        Ok(()) => {
+        Ok(caller) => {
             let write = routes::is_write(&sreq);
             if let Some((resp, fault)) =
                 rejection(&ctx, &faults, rolls.throttle, rolls.unavailable, rolls.kind)
@@ -304,7 +305,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 let route = routes::route_name(&sreq);
                 (route, resp, Some(fault), write)
             } else {
-                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, true);
+                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
                 let fault = if write && rolls.lost < faults.lost_write_rate {
                     Some("lost_write")
                 } else if rolls.drop < faults.drop_rate {

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use crate::applications::Caller;
 use crate::config::LoggedRequest;
 use crate::http::{Body, Ctx, SimRequest, SimResponse};
 use crate::server::{Inner, Shared, percent_decode, rejection};
@@ -141,6 +142,7 @@ pub(crate) fn handle(
     inner: &mut Inner,
     ctx: &Ctx,
     req: &SimRequest,
+    caller: &Caller,
     ver: &str,
 ) -> SimResponse {
     let items = match parse(ctx, &req.body) {
@@ -195,7 +197,7 @@ pub(crate) fn handle(
             }
             (super::route_name(&sub), resp, Some(fault))
         } else {
-            let (route, resp) = super::graph(shared, inner, &item_ctx, &sub, false);
+            let (route, resp) = super::graph(shared, inner, &item_ctx, &sub, caller, false);
             (route, resp, None)
         };
         inner.stats.batch_items += 1;

@@ -10,11 +10,12 @@ mod list;
 
 use axum::http::{Method, StatusCode};
 
+use crate::applications::Caller;
 use crate::http::{Ctx, SimRequest, SimResponse};
 use crate::server::{Inner, Shared};
 
 /// `v1.0` or `beta`, from the path.
-fn version(path: &str) -> Option<(&'static str, &str)> {
+pub(crate) fn version(path: &str) -> Option<(&'static str, &str)> {
     if let Some(rest) = path.strip_prefix("/v1.0") {
         Some(("v1.0", rest))
     } else {
@@ -22,7 +23,7 @@ fn version(path: &str) -> Option<(&'static str, &str)> {
     }
 }
 
-fn segments(rest: &str) -> Vec<&str> {
+pub(crate) fn segments(rest: &str) -> Vec<&str> {
     rest.split('/').filter(|s| !s.is_empty()).collect()
 }
 
@@ -72,12 +73,17 @@ pub(crate) fn graph(
     inner: &mut Inner,
     ctx: &Ctx,
     req: &SimRequest,
+    caller: &Caller,
     top_level: bool,
 ) -> (String, SimResponse) {
     let route = route_name(req);
     let Some((ver, rest)) = version(&req.path) else {
         return (route, ctx.bad_request("Invalid API version."));
     };
+    // Permissions first, as Graph checks them before it looks for the resource.
+    if let Err(denied) = crate::permissions::check(ctx, caller, req) {
+        return (route, denied);
+    }
     let now = inner.settle(shared.config.processing_delay);
     let segs = segments(rest);
     let get = req.method == Method::GET;
@@ -116,7 +122,7 @@ pub(crate) fn graph(
         ["groups", gid, "cloudLicensing", "assignments", id] if beta && delete => {
             c.delete(inner, Some(gid), id)
         }
-        ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, ver),
+        ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, caller, ver),
         ["$batch"] if post => {
             ctx.bad_request("A batch request cannot contain another batch request.")
         }

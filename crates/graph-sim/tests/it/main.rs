@@ -6,6 +6,7 @@ mod cli;
 mod cloud;
 mod faults;
 mod licensing;
+mod permissions;
 mod queries;
 
 use devlic_graph_sim::{Sim, SimConfig, Tenant};
