@@ -5,7 +5,9 @@
 //! `$count`/`$skiptoken` paging, members and transitive members with `$count`,
 //! `membersWithLicenseErrors`, `assignLicense` with asynchronous processing and CountViolation,
 //! and `$batch`. Under `/beta` it also serves `cloudLicensing` (allotments, their assignments and
-//! `waitingMembers`, group assignments: create and delete) on the same licensing model, so an
+//! `waitingMembers`, assignments: list, get, create, update and delete on the group, admin and
+//! allotment routes, with `$expand=allotment($filter=skuId in (...))`; device `usageRights`) on
+//! the same licensing model, so an
 //! assignment made through one API shows in the other; allotments come from the tenant file's
 //! `allotments` or default to one per SKU ([`Tenant::effective_allotments`]). Also an Entra-style token endpoint (client secret, certificate and federated
 //! assertions), a GitHub-Actions-style OIDC issuer and an IMDS-style managed-identity endpoint,

@@ -27,7 +27,8 @@ pub(crate) fn segments(rest: &str) -> Vec<&str> {
     rest.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-/// Is this a license write (`assignLicense`, or a cloudLicensing assignment create/delete)?
+/// Is this a license write (`assignLicense`, or a cloudLicensing assignment create, update or
+/// delete)?
 pub(crate) fn is_write(req: &SimRequest) -> bool {
     version(&req.path).is_some_and(|(_, rest)| {
         let s = segments(rest);
@@ -41,9 +42,10 @@ pub(crate) fn is_write(req: &SimRequest) -> bool {
                     "assignLicense" | "microsoft.graph.assignLicense"
                 ] | ["groups", _, "cloudLicensing", "assignments"]
             ) | (
-                &Method::DELETE,
+                &Method::DELETE | &Method::PATCH,
                 ["groups", _, "cloudLicensing", "assignments", _]
                     | ["admin", "cloudLicensing", "assignments", _]
+                    | ["admin", "cloudLicensing", "allotments", _, "assignments", _]
             )
         )
     })
@@ -60,7 +62,10 @@ pub(crate) fn route_name(req: &SimRequest) -> String {
         out.push('/');
         // An id follows a collection name (`groups/{id}`, `allotments/{id}`, …).
         let is_id = i > 0
-            && matches!(segs[i - 1], "groups" | "allotments" | "assignments")
+            && matches!(
+                segs[i - 1],
+                "groups" | "allotments" | "assignments" | "devices"
+            )
             && !s.starts_with('$');
         out.push_str(if is_id { "{id}" } else { s });
     }
@@ -95,7 +100,6 @@ pub(crate) fn graph(
         ver,
         now,
     };
-    let delete = req.method == Method::DELETE;
     let c = cloud::Cloud {
         shared,
         ctx,
@@ -104,23 +108,27 @@ pub(crate) fn graph(
     };
     let beta = ver == "beta";
     let resp = match segs.as_slice() {
-        ["admin", "cloudLicensing", tail @ ..] if beta => match (tail, get, delete) {
-            (["allotments"], true, _) => c.list_allotments(inner),
-            (["allotments", id], true, _) => c.get_allotment(inner, id),
-            (["allotments", id, "assignments"], true, _) => c.list_pool_relation(inner, id, false),
-            (["allotments", id, "waitingMembers"], true, _) => {
-                c.list_pool_relation(inner, id, true)
+        ["admin", "cloudLicensing", tail @ ..] if beta => match (tail, get) {
+            (["allotments"], true) => c.list_allotments(inner),
+            (["allotments", id], true) => c.get_allotment(inner, id),
+            (["allotments", id, "assignments"], true) => c.list_pool_relation(inner, id, false),
+            (["allotments", id, "waitingMembers"], true) => c.list_pool_relation(inner, id, true),
+            (["allotments", aid, "assignments", id], _) => {
+                c.one_assignment(inner, None, Some(aid), id)
             }
-            (["assignments"], true, _) => c.list_assignments(inner, None),
-            (["assignments", id], _, true) => c.delete(inner, None, id),
+            (["assignments"], true) => c.list_assignments(inner, None),
+            (["assignments", id], _) => c.one_assignment(inner, None, None, id),
             _ => segment_not_found(ctx, tail.first().copied().unwrap_or("cloudLicensing")),
         },
         ["groups", id, "cloudLicensing", "assignments"] if beta && get => {
             c.list_assignments(inner, Some(id))
         }
         ["groups", id, "cloudLicensing", "assignments"] if beta && post => c.create(inner, id),
-        ["groups", gid, "cloudLicensing", "assignments", id] if beta && delete => {
-            c.delete(inner, Some(gid), id)
+        ["groups", gid, "cloudLicensing", "assignments", id] if beta => {
+            c.one_assignment(inner, Some(gid), None, id)
+        }
+        ["devices", id, "cloudLicensing", "usageRights"] if beta && get => {
+            c.list_device_usage_rights(inner, id)
         }
         ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, caller, ver),
         ["$batch"] if post => {

@@ -4,6 +4,7 @@ mod auth;
 mod batch;
 mod cli;
 mod cloud;
+mod cloud_api;
 mod faults;
 mod licensing;
 mod permissions;
