@@ -179,10 +179,16 @@ pub(crate) fn rejection(
     kind: f64,
 ) -> Option<(SimResponse, &'static str)> {
     if throttle < faults.throttle_rate {
+        // The directory's throttling answer (concepts/throttling.md: 429 with Retry-After;
+        // concepts/throttling-limits.md, identity and access service limits):
+        // `Request_ThrottledTemporarily`, its message naming the wait in seconds.
         let resp = ctx.error(
             StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
+            "Request_ThrottledTemporarily",
+            &format!(
+                "Your request is throttled temporarily. Please try after {} seconds.",
+                faults.retry_after_secs.max(0.0).ceil() as u64
+            ),
         );
         return Some((with_retry_after(resp, faults), "throttled"));
     }
