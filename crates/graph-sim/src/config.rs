@@ -19,6 +19,10 @@ pub struct SimConfig {
     pub processing_delay: Duration,
     /// Fault injection.
     pub faults: Faults,
+    /// Start with the clock frozen: simulator time (license processing, read-after-write lag,
+    /// token expiry) then moves only through [`crate::Sim::advance_clock`] or `POST /_sim/clock`.
+    /// `false` (the default) follows real time.
+    pub frozen_clock: bool,
     /// Lifetime of issued access tokens (`expires_in`).
     pub token_lifetime: Duration,
     /// The bearer token `GET /_sim/github-oidc` requires (like `ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
@@ -35,6 +39,7 @@ impl Default for SimConfig {
             client_secret: "devlic-sim-secret".to_owned(),
             processing_delay: Duration::ZERO,
             faults: Faults::default(),
+            frozen_clock: false,
             token_lifetime: Duration::from_secs(3599),
             github_request_token: "devlic-sim-gh-request-token".to_owned(),
             github_subject: "repo:contoso/devlic:environment:production".to_owned(),
@@ -45,7 +50,7 @@ impl Default for SimConfig {
 /// Fault injection. Each Graph request (and each `$batch` item) draws from one seeded RNG in
 /// arrival order, so the same sequence of requests under the same seed and faults meets the
 /// same faults. Rates are probabilities in 0..=1.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Added to every Graph response.
@@ -56,7 +61,9 @@ pub struct Faults {
     pub latency_jitter: Option<Duration>,
     /// Share of requests (and of `$batch` items) answered 429.
     pub throttle_rate: f64,
-    /// `Retry-After` of those 429s (and of 503s), in seconds; may be fractional.
+    /// `Retry-After` of those 429s (and of 503s), in seconds. Whole seconds by default (1), as
+    /// the directory sends them; a fractional value is sent as a decimal (concepts/throttling.md
+    /// allows it), which lets tests wait less.
     pub retry_after_secs: f64,
     /// Send `Retry-After` as an HTTP date instead of seconds.
     pub retry_after_as_date: bool,
@@ -69,6 +76,23 @@ pub struct Faults {
     /// Reads see a group's old license state for this long after a write.
     #[serde(with = "opt_millis")]
     pub read_after_write_lag: Option<Duration>,
+}
+
+impl Default for Faults {
+    /// No faults; a throttled or unavailable answer would say `Retry-After: 1`.
+    fn default() -> Faults {
+        Faults {
+            latency: None,
+            latency_jitter: None,
+            throttle_rate: 0.0,
+            retry_after_secs: 1.0,
+            retry_after_as_date: false,
+            unavailable_rate: 0.0,
+            drop_rate: 0.0,
+            lost_write_rate: 0.0,
+            read_after_write_lag: None,
+        }
+    }
 }
 
 /// Durations in the control API are integers in milliseconds, e.g. `"latency": 250`.

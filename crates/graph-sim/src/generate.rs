@@ -130,5 +130,6 @@ pub fn generate(groups: usize, devices: usize, seed: u64) -> Tenant {
         devices: device_list,
         users: Vec::new(),
         allotments: Vec::new(),
+        applications: crate::Application::documented(),
     }
 }

@@ -5,7 +5,9 @@
 //! `$count`/`$skiptoken` paging, members and transitive members with `$count`,
 //! `membersWithLicenseErrors`, `assignLicense` with asynchronous processing and CountViolation,
 //! and `$batch`. Under `/beta` it also serves `cloudLicensing` (allotments, their assignments and
-//! `waitingMembers`, group assignments: create and delete) on the same licensing model, so an
+//! `waitingMembers`, assignments: list, get, create, update and delete on the group, admin and
+//! allotment routes, with `$expand=allotment($filter=skuId in (...))`; device `usageRights`) on
+//! the same licensing model, so an
 //! assignment made through one API shows in the other; allotments come from the tenant file's
 //! `allotments` or default to one per SKU ([`Tenant::effective_allotments`]). Also an Entra-style token endpoint (client secret, certificate and federated
 //! assertions), a GitHub-Actions-style OIDC issuer and an IMDS-style managed-identity endpoint,
@@ -28,11 +30,14 @@
 //! # Ok(()) }
 //! ```
 
+mod applications;
+mod clock;
 mod config;
 mod filter;
 mod generate;
 mod http;
 mod license;
+mod permissions;
 mod routes;
 mod server;
 mod tenant;
@@ -42,6 +47,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use applications::Application;
 pub use config::{FaultCounts, Faults, LoggedRequest, SimConfig, Stats};
 pub use generate::generate;
 pub use routes::auth::{EXCHANGE_AUDIENCE, GITHUB_ISSUER};
@@ -117,6 +123,72 @@ impl Sim {
     /// A bearer token with a custom lifetime (e.g. to test expiry).
     pub fn issue_token_with_lifetime(&self, lifetime: Duration) -> String {
         routes::auth::issue(&self.shared, lifetime)
+    }
+
+    /// An app-only token of the tenant file's application with this display name (compared
+    /// case-insensitively), carrying its `roles`; `None` if the file lists no such application.
+    pub fn issue_token_for(&self, display_name: &str) -> Option<String> {
+        let app = self.application(display_name)?;
+        Some(routes::auth::issue_as(
+            &self.shared,
+            &app,
+            false,
+            self.shared.config.token_lifetime,
+        ))
+    }
+
+    /// A delegated token (a user signed in to that application) carrying its
+    /// `delegatedScopes` as `scp`; `None` if the file lists no such application.
+    pub fn issue_delegated_token_for(&self, display_name: &str) -> Option<String> {
+        let app = self.application(display_name)?;
+        Some(routes::auth::issue_as(
+            &self.shared,
+            &app,
+            true,
+            self.shared.config.token_lifetime,
+        ))
+    }
+
+    /// An app-only token of the configured app with exactly these `roles`, whatever the tenant
+    /// file grants (e.g. to show what one permission fewer does).
+    pub fn issue_token_with_roles(&self, roles: &[&str]) -> String {
+        let app = Application {
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            ..routes::auth::configured_app(&self.shared)
+        };
+        routes::auth::issue_as(&self.shared, &app, false, self.shared.config.token_lifetime)
+    }
+
+    /// A delegated token of the configured app with exactly these scopes (`scp`).
+    pub fn issue_delegated_token_with_scopes(&self, scopes: &[&str]) -> String {
+        let app = Application {
+            delegated_scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..routes::auth::configured_app(&self.shared)
+        };
+        routes::auth::issue_as(&self.shared, &app, true, self.shared.config.token_lifetime)
+    }
+
+    fn application(&self, display_name: &str) -> Option<Application> {
+        self.shared
+            .lock()
+            .tenant
+            .applications
+            .iter()
+            .find(|a| a.display_name.eq_ignore_ascii_case(display_name))
+            .cloned()
+    }
+
+    /// Stops simulator time: from now on it moves only through [`Sim::advance_clock`] (license
+    /// processing, read-after-write lag and token expiry all follow it).
+    pub fn freeze_clock(&self) {
+        self.shared.lock().clock.freeze();
+    }
+
+    /// Moves simulator time forward by `by` (frozen or not), then settles license processing.
+    pub fn advance_clock(&self, by: Duration) {
+        let mut inner = self.shared.lock();
+        inner.clock.advance(by);
+        inner.settle(self.shared.config.processing_delay);
     }
 
     /// Replaces the fault knobs (the RNG sequence continues).

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::clock::WallAnchor;
 use crate::tenant::{Allotment, AssignedLicense, LicenseProcessingState, Tenant, TenantError};
 
 /// The three states Graph reports in `licenseProcessingState`.
@@ -110,6 +111,8 @@ pub(crate) struct Licensing {
     waiting_since: BTreeMap<(String, usize), jiff::Timestamp>,
     /// Source of new assignment ids.
     next_assignment: u64,
+    /// Turns simulator instants into `waitingSinceDateTime` timestamps.
+    anchor: WallAnchor,
 }
 
 impl Licensing {
@@ -133,6 +136,7 @@ impl Licensing {
             base_units: vec![0; pools.len()],
             pools,
             devices_of,
+            anchor: WallAnchor::now(),
             holdings: BTreeMap::new(),
             other_units: HashMap::new(),
             errors: BTreeMap::new(),
@@ -162,7 +166,7 @@ impl Licensing {
                 stale: None,
             });
         }
-        lic.reallocate(jiff::Timestamp::now());
+        lic.reallocate(lic.anchor.wall(Instant::now()));
         for (p, pool) in lic.pools.iter().enumerate() {
             let devices = lic.device_units(p);
             if pool.consumed_units < devices {
@@ -246,7 +250,7 @@ impl Licensing {
             }
         }
         if changed {
-            self.reallocate(jiff::Timestamp::now());
+            self.reallocate(self.anchor.wall(now));
         }
     }
 
@@ -374,6 +378,31 @@ impl Licensing {
         Ok(entry)
     }
 
+    /// Replaces the disabled service plans of a cloudLicensing assignment (a PATCH); returns the
+    /// updated entry. Processing restarts for the group, as for any other license change.
+    pub(crate) fn update_assignment(
+        &mut self,
+        id: &str,
+        disabled_plans: Vec<String>,
+        now: Instant,
+        delay: Duration,
+        lag: Option<Duration>,
+    ) -> Result<Entry, CloudWriteError> {
+        let (i, _) = self
+            .find_assignment(id)
+            .ok_or(CloudWriteError::NoSuchAssignment)?;
+        let before = self.view(i, now, delay);
+        let entry = self.groups[i]
+            .assigned
+            .iter_mut()
+            .find(|e| e.assignment_id.eq_ignore_ascii_case(id))
+            .ok_or(CloudWriteError::NoSuchAssignment)?;
+        entry.license.disabled_plans = disabled_plans;
+        let updated = entry.clone();
+        self.touched(i, before, now, delay, lag);
+        Ok(updated)
+    }
+
     /// The group index and entry of an assignment id.
     pub(crate) fn find_assignment(&self, id: &str) -> Option<(usize, &Entry)> {
         self.groups.iter().enumerate().find_map(|(i, g)| {
@@ -422,6 +451,29 @@ impl Licensing {
             .iter()
             .filter(|((_, p), _)| *p == pool)
             .map(|((d, _), t)| (d.clone(), *t))
+            .collect()
+    }
+
+    /// The SKUs device `device` holds a unit of, each with the plans disabled by every license
+    /// that grants it (a plan any granting group enables is usable).
+    pub(crate) fn usage_rights(&self, device: &str) -> Vec<(String, BTreeSet<String>)> {
+        let held = self.holdings.get(device).cloned().unwrap_or_default();
+        let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+        for (g, gl) in self.groups.iter().enumerate() {
+            if !self.devices_of[g].iter().any(|d| d == device) {
+                continue;
+            }
+            for e in gl.effective.iter().filter(|e| held.contains(&e.pool)) {
+                let disabled: BTreeSet<String> = e.license.disabled_plans.iter().cloned().collect();
+                let slot = out.entry(e.license.sku_id.clone()).or_insert(None);
+                *slot = Some(match slot.take() {
+                    None => disabled,
+                    Some(before) => before.intersection(&disabled).cloned().collect(),
+                });
+            }
+        }
+        out.into_iter()
+            .map(|(sku, d)| (sku, d.unwrap_or_default()))
             .collect()
     }
 

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::applications::Caller;
+use crate::clock::Clock;
 use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
 use crate::http::{Ctx, SimRequest, SimResponse, http_date};
 use crate::license::Licensing;
@@ -23,8 +25,10 @@ use crate::tenant::Tenant;
 pub(crate) struct Inner {
     pub(crate) tenant: Tenant,
     pub(crate) lic: Licensing,
-    /// Access token -> expiry.
-    pub(crate) tokens: HashMap<String, Instant>,
+    /// Access token -> expiry and identity.
+    pub(crate) tokens: HashMap<String, (Instant, Caller)>,
+    /// Simulator time (real by default; tests may freeze and advance it).
+    pub(crate) clock: Clock,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
@@ -38,7 +42,7 @@ pub(crate) struct Inner {
 impl Inner {
     /// Settles license processing up to now; every handler calls this first.
     pub(crate) fn settle(&mut self, delay: Duration) -> Instant {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.lic.settle(now, delay);
         now
     }
@@ -108,6 +112,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 lic,
                 tokens: HashMap::new(),
+                clock: Clock::new(config.frozen_clock),
                 rng: ChaCha8Rng::seed_from_u64(config.seed),
                 faults: config.faults.clone(),
                 stats: Stats::default(),
@@ -174,10 +179,16 @@ pub(crate) fn rejection(
     kind: f64,
 ) -> Option<(SimResponse, &'static str)> {
     if throttle < faults.throttle_rate {
+        // The directory's throttling answer (concepts/throttling.md: 429 with Retry-After;
+        // concepts/throttling-limits.md, identity and access service limits):
+        // `Request_ThrottledTemporarily`, its message naming the wait in seconds.
         let resp = ctx.error(
             StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
+            "Request_ThrottledTemporarily",
+            &format!(
+                "Your request is throttled temporarily. Please try after {} seconds.",
+                faults.retry_after_secs.max(0.0).ceil() as u64
+            ),
         );
         return Some((with_retry_after(resp, faults), "throttled"));
     }
@@ -289,7 +300,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let mut inner = shared.lock();
     let (route, resp, fault, write) = match routes::auth::check_bearer(&mut inner, &ctx, &sreq) {
         Err(resp) => ("unauthenticated".to_owned(), resp, None, false),
-        Ok(()) => {
+        Ok(caller) => {
             let write = routes::is_write(&sreq);
             if let Some((resp, fault)) =
                 rejection(&ctx, &faults, rolls.throttle, rolls.unavailable, rolls.kind)
@@ -300,7 +311,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 let route = routes::route_name(&sreq);
                 (route, resp, Some(fault), write)
             } else {
-                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, true);
+                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
                 let fault = if write && rolls.lost < faults.lost_write_rate {
                     Some("lost_write")
                 } else if rolls.drop < faults.drop_rate {

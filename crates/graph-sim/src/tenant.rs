@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::applications::Application;
+
 /// A whole tenant, as stored in a tenant JSON file (camelCase, Graph's property names).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -39,6 +41,11 @@ pub struct Tenant {
     /// (see [`Tenant::effective_allotments`]), so every tenant file serves both views.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allotments: Vec<Allotment>,
+    /// App registrations and their granted Graph permissions (see [`Application`]). Tokens carry
+    /// them and every Graph route checks them; with none listed, the configured app's tokens
+    /// hold no permission and Graph routes answer 403.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<Application>,
 }
 
 /// A `microsoft.graph.cloudLicensing.allotment`: a pool of licenses of one SKU.
@@ -394,6 +401,9 @@ pub enum TenantError {
     /// The tenant has no verified domain.
     #[error("tenant has no verifiedDomains")]
     NoDomains,
+    /// Two applications share a display name or an `appId`, or more than one has no `appId`.
+    #[error("applications: {0}")]
+    BadApplication(String),
     /// An allotment is inconsistent with the SKUs (unknown SKU, duplicate id, units).
     #[error("allotment {id}: {problem}")]
     BadAllotment {
@@ -478,6 +488,22 @@ impl Tenant {
             .collect();
         for s in &self.subscribed_skus {
             guid("sku", &s.sku_id)?;
+        }
+        let mut app_names = HashSet::new();
+        let mut app_ids = HashSet::new();
+        for a in &self.applications {
+            if !app_names.insert(a.display_name.to_ascii_lowercase()) {
+                return Err(TenantError::BadApplication(format!(
+                    "the display name '{}' is used twice",
+                    a.display_name
+                )));
+            }
+            if !app_ids.insert(a.app_id.clone()) {
+                return Err(TenantError::BadApplication(match &a.app_id {
+                    Some(id) => format!("the appId '{id}' is used twice"),
+                    None => "more than one application has no appId".to_owned(),
+                }));
+            }
         }
         let mut allotment_ids = HashSet::new();
         for a in &self.allotments {

@@ -5,13 +5,14 @@
 //! Assertions are checked by their claims (`iss`, `sub`, `aud`, `exp`, `nbf`) and never by their
 //! signature: the simulator has no keys to check against, and tests only need the flows' shapes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+use crate::applications::{Application, Caller};
 use crate::http::{Ctx, SimRequest, SimResponse};
 use crate::server::{Inner, Shared};
 
@@ -47,12 +48,12 @@ pub(crate) fn handle(shared: &Shared, ctx: &Ctx, req: &SimRequest) -> (String, S
     }
 }
 
-/// Checks `Authorization: Bearer` on a Graph request.
+/// Checks `Authorization: Bearer` on a Graph request; returns who the token acts as.
 pub(crate) fn check_bearer(
     inner: &mut Inner,
     ctx: &Ctx,
     req: &SimRequest,
-) -> Result<(), SimResponse> {
+) -> Result<Caller, SimResponse> {
     let unauthorized = |msg: &str| {
         ctx.error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg)
             .with_header(
@@ -69,36 +70,83 @@ pub(crate) fn check_bearer(
     let Some(token) = token else {
         return Err(unauthorized("Access token is empty."));
     };
+    let now = inner.clock.now();
     match inner.tokens.get(token) {
         None => Err(unauthorized(
             "Access token validation failure. Invalid audience.",
         )),
-        Some(exp) if Instant::now() >= *exp => Err(unauthorized(
+        Some((exp, _)) if now >= *exp => Err(unauthorized(
             "Access token has expired or is not yet valid.",
         )),
-        Some(_) => Ok(()),
+        Some((_, caller)) => Ok(caller.clone()),
     }
 }
 
-/// Issues an access token valid for the configured lifetime and remembers it.
+/// The app registration a client id signs in as: the tenant file's entry with that `appId`,
+/// or, for the simulator's configured client id, the entry without one. `None` for an unknown
+/// client id.
+pub(crate) fn application(shared: &Shared, client_id: &str) -> Option<Application> {
+    let inner = shared.lock();
+    let apps = &inner.tenant.applications;
+    apps.iter()
+        .find(|a| a.app_id.as_deref() == Some(client_id))
+        .or_else(|| {
+            (client_id == shared.config.client_id)
+                .then(|| apps.iter().find(|a| a.app_id.is_none()))
+                .flatten()
+        })
+        .cloned()
+}
+
+/// The configured app's registration; one with no permissions if the tenant file lists none,
+/// so its tokens are valid but every Graph route answers 403.
+pub(crate) fn configured_app(shared: &Shared) -> Application {
+    application(shared, &shared.config.client_id).unwrap_or_else(|| Application {
+        comment: None,
+        display_name: shared.config.client_id.clone(),
+        app_id: None,
+        roles: Vec::new(),
+        delegated_scopes: Vec::new(),
+    })
+}
+
+/// Issues an app-only access token for the configured app, valid for `lifetime`.
 pub(crate) fn issue(shared: &Shared, lifetime: Duration) -> String {
+    issue_as(shared, &configured_app(shared), false, lifetime)
+}
+
+/// Issues an access token for `app`: app-only (`roles`) or, with `delegated`, on behalf of a
+/// signed-in user (`scp`). The simulator remembers it with its identity and expiry.
+pub(crate) fn issue_as(
+    shared: &Shared,
+    app: &Application,
+    delegated: bool,
+    lifetime: Duration,
+) -> String {
     let now = jiff::Timestamp::now().as_second();
-    let (tid, appid) = {
-        let inner = shared.lock();
-        (inner.tenant.id.clone(), shared.config.client_id.clone())
-    };
-    let token = jwt(&json!({
+    let tid = shared.lock().tenant.id.clone();
+    let appid = app
+        .app_id
+        .clone()
+        .unwrap_or_else(|| shared.config.client_id.clone());
+    let mut claims = json!({
         "aud": "https://graph.microsoft.com",
         "iss": format!("https://sts.windows.net/{tid}/"),
         "iat": now, "nbf": now, "exp": now + lifetime.as_secs() as i64,
-        "appid": appid, "tid": tid,
-        "roles": ["LicenseAssignment.ReadWrite.All", "GroupMember.Read.All", "Organization.Read.All"],
+        "appid": appid, "app_displayname": app.display_name, "tid": tid,
         "jti": uuid::Uuid::new_v4().to_string(),
-    }));
-    shared
-        .lock()
-        .tokens
-        .insert(token.clone(), Instant::now() + lifetime);
+    });
+    let caller = if delegated {
+        claims["scp"] = Value::String(app.delegated_scopes.join(" "));
+        Caller::Delegated(app.delegated_scopes.clone())
+    } else {
+        claims["roles"] = json!(app.roles);
+        Caller::App(app.roles.clone())
+    };
+    let token = jwt(&claims);
+    let mut inner = shared.lock();
+    let expires = inner.clock.now() + lifetime;
+    inner.tokens.insert(token.clone(), (expires, caller));
     token
 }
 
@@ -224,7 +272,9 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
             "The request body must contain the following parameter: 'scope'.",
         );
     };
-    if client_id != shared.config.client_id {
+    let Some(app) = application(shared, client_id)
+        .or_else(|| (client_id == shared.config.client_id).then(|| configured_app(shared)))
+    else {
         return entra_error(
             bad,
             "unauthorized_client",
@@ -233,7 +283,7 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
                 "Application with identifier '{client_id}' was not found in the directory '{tid}'."
             ),
         );
-    }
+    };
     if !scope.split(' ').all(|s| s.ends_with("/.default")) {
         return entra_error(
             bad,
@@ -275,7 +325,7 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
         );
     }
     let lifetime = shared.config.token_lifetime;
-    let token = issue(shared, lifetime);
+    let token = issue_as(shared, &app, false, lifetime);
     SimResponse::json(
         StatusCode::OK,
         json!({

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use crate::applications::Caller;
 use crate::config::LoggedRequest;
 use crate::http::{Body, Ctx, SimRequest, SimResponse};
 use crate::server::{Inner, Shared, percent_decode, rejection};
@@ -58,7 +59,9 @@ fn parse(ctx: &Ctx, body: &[u8]) -> Result<Vec<Item>, SimResponse> {
                 ));
             }
         };
-        if items.iter().any(|i| i.id == id) {
+        // Ids are "not case-sensitive" and must be unique, otherwise the whole batch fails
+        // with 400 (concepts/json-batching.md, request properties table).
+        if items.iter().any(|i| i.id.eq_ignore_ascii_case(&id)) {
             return Err(invalid(
                 ctx,
                 &format!("Batch request contains duplicate request id '{id}'."),
@@ -115,7 +118,7 @@ fn parse(ctx: &Ctx, body: &[u8]) -> Result<Vec<Item>, SimResponse> {
             }
         };
         for d in &depends_on {
-            if !items.iter().any(|i| &i.id == d) {
+            if !items.iter().any(|i| i.id.eq_ignore_ascii_case(d)) {
                 return Err(invalid(
                     ctx,
                     &format!(
@@ -141,12 +144,14 @@ pub(crate) fn handle(
     inner: &mut Inner,
     ctx: &Ctx,
     req: &SimRequest,
+    caller: &Caller,
     ver: &str,
 ) -> SimResponse {
     let items = match parse(ctx, &req.body) {
         Ok(i) => i,
         Err(e) => return e,
     };
+    // Keyed by the lower-cased id: `dependsOn` matches ids case-insensitively too.
     let mut statuses: HashMap<String, u16> = HashMap::new();
     let mut responses: Vec<Value> = Vec::new();
     for item in items {
@@ -175,10 +180,11 @@ pub(crate) fn handle(
                 .unwrap_or_default(),
         };
         let item_ctx = Ctx::new(&ctx.base, sub.header("client-request-id"));
-        let failed_dep = item
-            .depends_on
-            .iter()
-            .any(|d| statuses.get(d).is_none_or(|s| !(200..300).contains(s)));
+        let failed_dep = item.depends_on.iter().any(|d| {
+            statuses
+                .get(&d.to_ascii_lowercase())
+                .is_none_or(|s| !(200..300).contains(s))
+        });
         let write = super::is_write(&sub);
         let (route, resp, fault) = if failed_dep {
             let resp = item_ctx.error(
@@ -195,7 +201,7 @@ pub(crate) fn handle(
             }
             (super::route_name(&sub), resp, Some(fault))
         } else {
-            let (route, resp) = super::graph(shared, inner, &item_ctx, &sub, false);
+            let (route, resp) = super::graph(shared, inner, &item_ctx, &sub, caller, false);
             (route, resp, None)
         };
         inner.stats.batch_items += 1;
@@ -217,7 +223,7 @@ pub(crate) fn handle(
             batch_item: Some(item.id.clone()),
             fault: fault.map(str::to_owned),
         });
-        statuses.insert(item.id.clone(), resp.status.as_u16());
+        statuses.insert(item.id.to_ascii_lowercase(), resp.status.as_u16());
         responses.push(item_response(&item.id, &item_ctx, resp));
     }
     // Fisher-Yates with the seeded RNG: same requests, same order.

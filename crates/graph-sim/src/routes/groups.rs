@@ -42,8 +42,9 @@ pub(crate) enum Cast {
 impl Cast {
     pub(crate) fn parse(s: &str) -> Option<Cast> {
         match s {
-            "microsoft.graph.device" => Some(Cast::Device),
-            "microsoft.graph.group" => Some(Cast::Group),
+            // Microsoft's Kiota SDKs send the short alias `graph.device`; Graph accepts both.
+            "microsoft.graph.device" | "graph.device" => Some(Cast::Device),
+            "microsoft.graph.group" | "graph.group" => Some(Cast::Group),
             _ => None,
         }
     }

@@ -10,11 +10,12 @@ mod list;
 
 use axum::http::{Method, StatusCode};
 
+use crate::applications::Caller;
 use crate::http::{Ctx, SimRequest, SimResponse};
 use crate::server::{Inner, Shared};
 
 /// `v1.0` or `beta`, from the path.
-fn version(path: &str) -> Option<(&'static str, &str)> {
+pub(crate) fn version(path: &str) -> Option<(&'static str, &str)> {
     if let Some(rest) = path.strip_prefix("/v1.0") {
         Some(("v1.0", rest))
     } else {
@@ -22,11 +23,12 @@ fn version(path: &str) -> Option<(&'static str, &str)> {
     }
 }
 
-fn segments(rest: &str) -> Vec<&str> {
+pub(crate) fn segments(rest: &str) -> Vec<&str> {
     rest.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-/// Is this a license write (`assignLicense`, or a cloudLicensing assignment create/delete)?
+/// Is this a license write (`assignLicense`, or a cloudLicensing assignment create, update or
+/// delete)?
 pub(crate) fn is_write(req: &SimRequest) -> bool {
     version(&req.path).is_some_and(|(_, rest)| {
         let s = segments(rest);
@@ -40,9 +42,10 @@ pub(crate) fn is_write(req: &SimRequest) -> bool {
                     "assignLicense" | "microsoft.graph.assignLicense"
                 ] | ["groups", _, "cloudLicensing", "assignments"]
             ) | (
-                &Method::DELETE,
+                &Method::DELETE | &Method::PATCH,
                 ["groups", _, "cloudLicensing", "assignments", _]
                     | ["admin", "cloudLicensing", "assignments", _]
+                    | ["admin", "cloudLicensing", "allotments", _, "assignments", _]
             )
         )
     })
@@ -59,7 +62,10 @@ pub(crate) fn route_name(req: &SimRequest) -> String {
         out.push('/');
         // An id follows a collection name (`groups/{id}`, `allotments/{id}`, …).
         let is_id = i > 0
-            && matches!(segs[i - 1], "groups" | "allotments" | "assignments")
+            && matches!(
+                segs[i - 1],
+                "groups" | "allotments" | "assignments" | "devices"
+            )
             && !s.starts_with('$');
         out.push_str(if is_id { "{id}" } else { s });
     }
@@ -72,12 +78,17 @@ pub(crate) fn graph(
     inner: &mut Inner,
     ctx: &Ctx,
     req: &SimRequest,
+    caller: &Caller,
     top_level: bool,
 ) -> (String, SimResponse) {
     let route = route_name(req);
     let Some((ver, rest)) = version(&req.path) else {
         return (route, ctx.bad_request("Invalid API version."));
     };
+    // Permissions first, as Graph checks them before it looks for the resource.
+    if let Err(denied) = crate::permissions::check(ctx, caller, req) {
+        return (route, denied);
+    }
     let now = inner.settle(shared.config.processing_delay);
     let segs = segments(rest);
     let get = req.method == Method::GET;
@@ -89,7 +100,6 @@ pub(crate) fn graph(
         ver,
         now,
     };
-    let delete = req.method == Method::DELETE;
     let c = cloud::Cloud {
         shared,
         ctx,
@@ -98,25 +108,29 @@ pub(crate) fn graph(
     };
     let beta = ver == "beta";
     let resp = match segs.as_slice() {
-        ["admin", "cloudLicensing", tail @ ..] if beta => match (tail, get, delete) {
-            (["allotments"], true, _) => c.list_allotments(inner),
-            (["allotments", id], true, _) => c.get_allotment(inner, id),
-            (["allotments", id, "assignments"], true, _) => c.list_pool_relation(inner, id, false),
-            (["allotments", id, "waitingMembers"], true, _) => {
-                c.list_pool_relation(inner, id, true)
+        ["admin", "cloudLicensing", tail @ ..] if beta => match (tail, get) {
+            (["allotments"], true) => c.list_allotments(inner),
+            (["allotments", id], true) => c.get_allotment(inner, id),
+            (["allotments", id, "assignments"], true) => c.list_pool_relation(inner, id, false),
+            (["allotments", id, "waitingMembers"], true) => c.list_pool_relation(inner, id, true),
+            (["allotments", aid, "assignments", id], _) => {
+                c.one_assignment(inner, None, Some(aid), id)
             }
-            (["assignments"], true, _) => c.list_assignments(inner, None),
-            (["assignments", id], _, true) => c.delete(inner, None, id),
+            (["assignments"], true) => c.list_assignments(inner, None),
+            (["assignments", id], _) => c.one_assignment(inner, None, None, id),
             _ => segment_not_found(ctx, tail.first().copied().unwrap_or("cloudLicensing")),
         },
         ["groups", id, "cloudLicensing", "assignments"] if beta && get => {
             c.list_assignments(inner, Some(id))
         }
         ["groups", id, "cloudLicensing", "assignments"] if beta && post => c.create(inner, id),
-        ["groups", gid, "cloudLicensing", "assignments", id] if beta && delete => {
-            c.delete(inner, Some(gid), id)
+        ["groups", gid, "cloudLicensing", "assignments", id] if beta => {
+            c.one_assignment(inner, Some(gid), None, id)
         }
-        ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, ver),
+        ["devices", id, "cloudLicensing", "usageRights"] if beta && get => {
+            c.list_device_usage_rights(inner, id)
+        }
+        ["$batch"] if post && top_level => batch::handle(shared, inner, ctx, req, caller, ver),
         ["$batch"] if post => {
             ctx.bad_request("A batch request cannot contain another batch request.")
         }

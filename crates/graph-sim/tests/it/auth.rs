@@ -345,10 +345,11 @@ async fn graph_401s_for_missing_unknown_and_expired_tokens() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "InvalidAuthenticationToken");
     assert_eq!(graph_with(&env, "made-up").await, 401);
-    let short = env
-        .sim
-        .issue_token_with_lifetime(Duration::from_millis(150));
+    // Expiry follows simulator time: freeze it and step over the lifetime.
+    env.sim.freeze_clock();
+    let short = env.sim.issue_token_with_lifetime(Duration::from_secs(60));
+    env.sim.advance_clock(Duration::from_secs(59));
     assert_eq!(graph_with(&env, &short).await, 200);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    env.sim.advance_clock(Duration::from_secs(1));
     assert_eq!(graph_with(&env, &short).await, 401);
 }

@@ -125,7 +125,7 @@ async fn per_item_throttling_and_seeded_order() {
     );
     for t in &throttled {
         assert_eq!(t["headers"]["Retry-After"], "2.5");
-        assert_eq!(t["body"]["error"]["code"], "TooManyRequests");
+        assert_eq!(t["body"]["error"]["code"], "Request_ThrottledTemporarily");
     }
     let order: Vec<&str> = items.iter().map(|r| r["id"].as_str().unwrap()).collect();
     let sorted: Vec<String> = (0..20).map(|i| format!("r{i}")).collect();
@@ -165,4 +165,37 @@ async fn run(env: &Env, reqs: &[Value]) -> Value {
         }
         assert_eq!(r.status, 429);
     }
+}
+
+/// concepts/json-batching.md: an id is "not case-sensitive" and must be unique, otherwise the
+/// batch fails with 400; `dependsOn` names an id the same way.
+#[tokio::test]
+async fn ids_compare_case_insensitively() {
+    let env = Env::contoso().await;
+    let dup = json!({"requests": [
+        {"id": "Read-A", "method": "GET", "url": "/organization"},
+        {"id": "read-a", "method": "GET", "url": "/subscribedSkus"}]});
+    let r = env.send("POST", "/v1.0/$batch", &[], Some(dup)).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "BadRequest"));
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate")
+    );
+    assert_eq!(env.sim.stats().batch_items, 0, "nothing ran");
+
+    let chained = json!({"requests": [
+        {"id": "First", "method": "GET", "url": "/groups/00000000-0000-4000-8000-000000000000"},
+        {"id": "second", "method": "GET", "url": "/organization", "dependsOn": ["FIRST"]}]});
+    let v = env
+        .send("POST", "/v1.0/$batch", &[], Some(chained))
+        .await
+        .json();
+    assert_eq!(by_id(&v, "First")["status"], 404, "ids are echoed as sent");
+    assert_eq!(
+        by_id(&v, "second")["status"],
+        424,
+        "dependsOn finds 'First' under another case"
+    );
 }

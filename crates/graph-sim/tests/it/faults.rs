@@ -66,13 +66,31 @@ async fn same_seed_same_faults_bit_for_bit() {
 #[tokio::test]
 async fn throttle_with_retry_after_seconds_and_date() {
     let env = Env::contoso().await;
+    // By default: the directory's code and message, and a whole second to wait.
+    env.sim.set_faults(Faults {
+        throttle_rate: 1.0,
+        ..Faults::default()
+    });
+    let r = env.get("/v1.0/groups").await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (429, "Request_ThrottledTemporarily")
+    );
+    assert_eq!(r.headers["retry-after"], "1");
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Your request is throttled temporarily. Please try after 1 seconds."
+    );
     env.sim.set_faults(Faults {
         throttle_rate: 1.0,
         retry_after_secs: 3.0,
         ..Faults::default()
     });
     let r = env.get("/v1.0/groups").await;
-    assert_eq!((r.status, r.code().as_str()), (429, "TooManyRequests"));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (429, "Request_ThrottledTemporarily")
+    );
     assert_eq!(r.headers["retry-after"], "3");
     env.sim.set_faults(Faults {
         throttle_rate: 1.0,

@@ -95,8 +95,11 @@ async fn validation_like_graph() {
 
 #[tokio::test]
 async fn assign_returns_202_with_group_and_processes_over_the_delay() {
+    // Simulator time stands still unless the test moves it, so each state is observed exactly
+    // at the boundary it belongs to, with no sleeps and no margins.
     let config = SimConfig {
-        processing_delay: Duration::from_millis(600),
+        processing_delay: Duration::from_secs(600),
+        frozen_clock: true,
         ..SimConfig::default()
     };
     let env = Env::start("contoso", config).await;
@@ -125,9 +128,19 @@ async fn assign_returns_202_with_group_and_processes_over_the_delay() {
         g["assignedLicenses"][0]["skuId"], DEVICE1,
         "assignment visible at once"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    env.sim.advance_clock(Duration::from_secs(299));
+    assert_eq!(state(&env, WAREHOUSE).await, "QueuedForProcessing");
+    env.sim.advance_clock(Duration::from_secs(1));
+    assert_eq!(
+        state(&env, WAREHOUSE).await,
+        "ProcessingInProgress",
+        "at half"
+    );
+    assert_eq!(consumed(&env, DEVICE1).await, 61);
+    env.sim.advance_clock(Duration::from_secs(299));
     assert_eq!(state(&env, WAREHOUSE).await, "ProcessingInProgress");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(consumed(&env, DEVICE1).await, 61);
+    env.sim.advance_clock(Duration::from_secs(1));
     assert_eq!(state(&env, WAREHOUSE).await, "ProcessingComplete");
     assert_eq!(
         consumed(&env, DEVICE1).await,
@@ -253,9 +266,16 @@ async fn a_device_in_two_groups_consumes_one_unit() {
 
 #[tokio::test]
 async fn read_after_write_lag_shows_the_old_state() {
-    let env = Env::contoso().await;
+    let env = Env::start(
+        "contoso",
+        SimConfig {
+            frozen_clock: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     env.sim.set_faults(Faults {
-        read_after_write_lag: Some(Duration::from_millis(400)),
+        read_after_write_lag: Some(Duration::from_secs(30)),
         ..Faults::default()
     });
     assign(
@@ -274,7 +294,18 @@ async fn read_after_write_lag_shows_the_old_state() {
         g["assignedLicenses"].as_array().unwrap().is_empty(),
         "stale read"
     );
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    env.sim.advance_clock(Duration::from_secs(29));
+    let g = env
+        .get(&format!(
+            "/v1.0/groups/{WAREHOUSE}?$select=assignedLicenses"
+        ))
+        .await
+        .json();
+    assert!(
+        g["assignedLicenses"].as_array().unwrap().is_empty(),
+        "still stale a second before the lag ends"
+    );
+    env.sim.advance_clock(Duration::from_secs(1));
     let g = env
         .get(&format!(
             "/v1.0/groups/{WAREHOUSE}?$select=assignedLicenses"
@@ -282,4 +313,39 @@ async fn read_after_write_lag_shows_the_old_state() {
         .await
         .json();
     assert_eq!(g["assignedLicenses"][0]["skuId"], DEVICE1);
+}
+
+#[tokio::test]
+async fn the_clock_can_be_frozen_and_advanced_over_the_control_api() {
+    let config = SimConfig {
+        processing_delay: Duration::from_secs(10),
+        ..SimConfig::default()
+    };
+    let env = Env::start("contoso", config).await;
+    let clock = |body: Value| {
+        let http = env.http.clone();
+        let url = format!("{}/_sim/clock", env.sim.url());
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, v) = clock(json!({"freeze": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(v, json!({"frozen": true, "advancedMs": 0}));
+    assign(
+        &env,
+        WAREHOUSE,
+        json!({"addLicenses": [{"skuId": DEVICE1, "disabledPlans": []}], "removeLicenses": []}),
+    )
+    .await;
+    assert_eq!(state(&env, WAREHOUSE).await, "QueuedForProcessing");
+    let (_, v) = clock(json!({"advanceMs": 10_000})).await;
+    assert_eq!(v, json!({"frozen": true, "advancedMs": 10_000}));
+    assert_eq!(state(&env, WAREHOUSE).await, "ProcessingComplete");
+    assert_eq!(consumed(&env, DEVICE1).await, 100);
+    let (status, v) = clock(json!({"advance": 1})).await;
+    assert_eq!(status, 400, "unknown fields are refused: {v}");
+    let r = env.get("/_sim/clock").await;
+    assert_eq!(r.json(), json!({"frozen": true, "advancedMs": 10_000}));
 }

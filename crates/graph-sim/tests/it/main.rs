@@ -4,8 +4,10 @@ mod auth;
 mod batch;
 mod cli;
 mod cloud;
+mod cloud_api;
 mod faults;
 mod licensing;
+mod permissions;
 mod queries;
 
 use devlic_graph_sim::{Sim, SimConfig, Tenant};

@@ -6,12 +6,15 @@
 //! when asked for with `$expand` (optionally with a nested `$select`), and so does a waiting
 //! member's `assignedTo`.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
+
+mod devices;
+mod writes;
 
 use super::list;
 use crate::http::{Ctx, SimRequest, SimResponse};
-use crate::license::{CloudWriteError, Entry};
+use crate::license::Entry;
 use crate::server::{Inner, ObjRef, Shared};
 use crate::tenant::Allotment;
 
@@ -29,10 +32,33 @@ const ALLOTMENT_PROPERTIES: &[&str] = &[
     "subscriptions",
 ];
 
-/// One `$expand` item: navigation property and optional nested `$select`.
+/// One `$expand` item: navigation property, optional nested `$select` and `$filter`.
 struct Expand {
     name: String,
     select: Option<Vec<String>>,
+    filter: Option<String>,
+}
+
+/// The `skuId` filters the beta pages show: `skuId eq GUID` and `skuId in (GUID, GUID)`
+/// (cloudlicensing-admincloudlicensing-list-assignments.md, example 3; quotes optional). The SKU
+/// ids, lower-cased; `None` for any other form.
+fn sku_filter(raw: &str) -> Option<Vec<String>> {
+    let rest = raw.trim().strip_prefix("skuId")?.trim_start();
+    let values: Vec<&str> = if let Some(v) = rest.strip_prefix("eq ") {
+        vec![v]
+    } else {
+        rest.strip_prefix("in")?
+            .trim()
+            .strip_prefix('(')?
+            .strip_suffix(')')?
+            .split(',')
+            .collect()
+    };
+    values
+        .into_iter()
+        .map(|v| v.trim().trim_matches('\'').to_ascii_lowercase())
+        .map(|v| uuid::Uuid::parse_str(&v).ok().map(|_| v))
+        .collect()
 }
 
 /// Splits `a($select=x,y),b` at top-level commas.
@@ -45,18 +71,25 @@ fn parse_expand(raw: &str) -> Vec<Expand> {
         if s.is_empty() {
             return;
         }
-        let (name, select) = match s.split_once('(') {
+        let (name, select, filter) = match s.split_once('(') {
             Some((n, rest)) => {
-                let inner = rest.trim_end_matches(')');
-                let select = inner
-                    .split(';')
-                    .find_map(|o| o.trim().strip_prefix("$select="))
-                    .map(|v| v.split(',').map(|x| x.trim().to_owned()).collect());
-                (n.trim().to_owned(), select)
+                let inner = rest.strip_suffix(')').unwrap_or(rest);
+                let option = |name: &str| {
+                    inner
+                        .split(';')
+                        .find_map(|o| o.trim().strip_prefix(name).map(str::to_owned))
+                };
+                let select =
+                    option("$select=").map(|v| v.split(',').map(|x| x.trim().to_owned()).collect());
+                (n.trim().to_owned(), select, option("$filter="))
             }
-            None => (s, None),
+            None => (s, None, None),
         };
-        items.push(Expand { name, select });
+        items.push(Expand {
+            name,
+            select,
+            filter,
+        });
     };
     for (i, c) in bytes.iter().enumerate() {
         match c {
@@ -104,6 +137,15 @@ impl Cloud<'_> {
             if !allowed.contains(&e.name.as_str()) {
                 return Err(self.ctx.bad_request(&format!(
                     "Could not find a property named '{}' on type '{on}'.",
+                    e.name
+                )));
+            }
+            // A nested filter is documented on an assignment's allotment only.
+            if let Some(f) = &e.filter
+                && (e.name != "allotment" || sku_filter(f).is_none())
+            {
+                return Err(self.ctx.unsupported(&format!(
+                    "Invalid filter clause in $expand={}: only 'skuId eq GUID' and 'skuId in (GUID, ...)' on allotment are supported.",
                     e.name
                 )));
             }
@@ -164,6 +206,19 @@ impl Cloud<'_> {
     }
 
     fn assignment_json(&self, inner: &Inner, group: usize, e: &Entry, expand: &[Expand]) -> Value {
+        self.assignment_selected(inner, group, e, expand, &None)
+    }
+
+    /// An assignment with `$select` applied to its properties; expanded relationships are added
+    /// whatever `$select` says, as OData returns them.
+    fn assignment_selected(
+        &self,
+        inner: &Inner,
+        group: usize,
+        e: &Entry,
+        expand: &[Expand],
+        select: &Option<Vec<String>>,
+    ) -> Value {
         let mut m = Map::new();
         m.insert(
             "@odata.type".into(),
@@ -174,6 +229,10 @@ impl Cloud<'_> {
             "disabledServicePlanIds".into(),
             json!(e.license.disabled_plans),
         );
+        let mut m = match project(Value::Object(m), select) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
         for x in expand {
             let v = match x.name.as_str() {
                 "allotment" => {
@@ -232,22 +291,13 @@ impl Cloud<'_> {
             Ok(x) => x,
             Err(e) => return e,
         };
-        let sku_filter = match &o.filter {
+        let skus = match o.filter.as_deref().map(sku_filter) {
             None => None,
-            Some(f) => {
-                let parsed = f
-                    .trim()
-                    .strip_prefix("skuId eq ")
-                    .map(|v| v.trim().trim_matches('\'').to_ascii_lowercase())
-                    .filter(|v| uuid::Uuid::parse_str(v).is_ok());
-                match parsed {
-                    Some(v) => Some(v),
-                    None => {
-                        return self.ctx.unsupported(
-                            "Invalid filter clause: only 'skuId eq GUID' is supported.",
-                        );
-                    }
-                }
+            Some(Some(skus)) => Some(skus),
+            Some(None) => {
+                return self.ctx.unsupported(
+                    "Invalid filter clause: only 'skuId eq GUID' and 'skuId in (GUID, ...)' are supported.",
+                );
             }
         };
         let items = inner
@@ -255,7 +305,7 @@ impl Cloud<'_> {
             .pools()
             .iter()
             .enumerate()
-            .filter(|(_, a)| sku_filter.as_ref().is_none_or(|s| &a.sku_id == s))
+            .filter(|(_, a)| skus.as_ref().is_none_or(|s| s.contains(&a.sku_id)))
             .map(|(p, a)| {
                 let mut v = project(self.allotment_json(inner, p, a), &o.select);
                 if let Value::Object(m) = &mut v {
@@ -415,6 +465,12 @@ impl Cloud<'_> {
             Ok(g) => g,
             Err(e) => return e,
         };
+        // `$expand=allotment($filter=skuId in (...))` lists only the assignments whose allotment
+        // matches (cloudlicensing-admincloudlicensing-list-assignments.md, example 3).
+        let allotment_skus = expand
+            .iter()
+            .filter_map(|x| x.filter.as_deref())
+            .find_map(sku_filter);
         let delay = self.shared.config.processing_delay;
         let mut items = Vec::new();
         for (g, _) in inner.tenant.groups.iter().enumerate() {
@@ -423,7 +479,11 @@ impl Cloud<'_> {
             }
             // Readers see the same (possibly lagging) view as v1.0 `assignedLicenses`.
             for e in inner.lic.view(g, self.now, delay).entries {
-                let v = project(self.assignment_json(inner, g, &e, &expand), &o.select);
+                let sku = &inner.lic.pools()[e.pool].sku_id;
+                if allotment_skus.as_ref().is_some_and(|s| !s.contains(sku)) {
+                    continue;
+                }
+                let v = self.assignment_selected(inner, g, &e, &expand, &o.select);
                 items.push((e.assignment_id.clone(), v));
             }
         }
@@ -434,135 +494,70 @@ impl Cloud<'_> {
         list::page(self.ctx, self.req, context, items, &o)
     }
 
-    /// `POST /groups/{id}/cloudLicensing/assignments` with `allotment@odata.bind` and
-    /// `disabledServicePlanIds` (both required) → 201 with the assignment.
-    pub(crate) fn create(&self, inner: &mut Inner, group: &str) -> SimResponse {
-        inner.stats.writes += 1;
-        let g = match self.group(inner, group) {
+    /// `GET /admin/cloudLicensing/assignments/{id}`,
+    /// `GET /admin/cloudLicensing/allotments/{aid}/assignments/{id}` or
+    /// `GET /groups/{gid}/cloudLicensing/assignments/{id}`, with `$select` and `$expand`
+    /// (cloudlicensing-assignment-get.md). The page's examples wrap the entity in `value`; Graph
+    /// answers a single entity as itself (concepts/query-parameters.md), which is what the
+    /// simulator sends, with its `@odata.context`.
+    pub(crate) fn get_assignment(
+        &self,
+        inner: &Inner,
+        group: Option<&str>,
+        allotment: Option<&str>,
+        id: &str,
+    ) -> SimResponse {
+        let o = match list::options(self.ctx, self.req, &["$select", "$expand"]) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        let expand = match self.expand(&["allotment", "assignedTo"], ASSIGNMENT_TYPE) {
+            Ok(x) => x,
+            Err(e) => return e,
+        };
+        let owner = match self.owner(inner, id, group, allotment) {
             Ok(g) => g,
             Err(e) => return e,
         };
-        let Ok(body) = serde_json::from_slice::<Value>(&self.req.body) else {
-            return self.ctx.error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
-            );
-        };
-        let Some(bind) = body.get("allotment@odata.bind").and_then(Value::as_str) else {
-            return self.ctx.bad_request(
-                "The 'allotment' relationship is required: set 'allotment@odata.bind'.",
-            );
-        };
-        let Some(plans) = body.get("disabledServicePlanIds").and_then(Value::as_array) else {
-            return self.ctx.bad_request(
-                "Property 'disabledServicePlanIds' is required and must be a collection.",
-            );
-        };
-        let Some(allotment_id) = bind
-            .split_once("/admin/cloudLicensing/allotments/")
-            .map(|(_, id)| id.trim_end_matches('/'))
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-        else {
-            return self
-                .ctx
-                .bad_request(&format!("Invalid 'allotment@odata.bind' value '{bind}'."));
-        };
-        let Some(pool) = inner.lic.pool_index(allotment_id) else {
-            return self.ctx.not_found(allotment_id);
-        };
-        let a = &inner.lic.pools()[pool];
-        if !a.assignable_to.split(',').any(|t| t.trim() == "group") {
-            return self.ctx.bad_request(&format!(
-                "Allotment '{}' cannot be assigned to groups.",
-                a.id
-            ));
-        }
-        let sku = inner
-            .tenant
-            .subscribed_skus
-            .iter()
-            .find(|s| s.sku_id == a.sku_id);
-        let mut disabled = Vec::new();
-        for p in plans {
-            let Some(p) = p
-                .as_str()
-                .map(str::to_ascii_lowercase)
-                .filter(|p| uuid::Uuid::parse_str(p).is_ok())
-            else {
-                return self
-                    .ctx
-                    .bad_request("Invalid value specified for property 'disabledServicePlanIds'.");
-            };
-            if !sku.is_some_and(|s| {
-                s.service_plans
-                    .iter()
-                    .any(|sp| sp.service_plan_id.eq_ignore_ascii_case(&p))
-            }) {
-                return self.ctx.bad_request(&format!(
-                    "Service plan {p} does not belong to allotment '{}'.",
-                    a.id
-                ));
-            }
-            disabled.push(p);
-        }
+        // The same (possibly lagging) view the listings show.
         let delay = self.shared.config.processing_delay;
-        let lag = inner.faults.read_after_write_lag;
-        match inner
+        let Some(entry) = inner
             .lic
-            .create_assignment(g, pool, disabled, self.now, delay, lag)
-        {
-            Ok(entry) => {
-                inner.stats.writes_applied += 1;
-                let mut v = self.assignment_json(inner, g, &entry, &[]);
-                if let Value::Object(m) = &mut v {
-                    m.insert(
-                        "@odata.context".into(),
-                        Value::String(self.metadata(&format!(
-                            "groups('{group}')/cloudLicensing/assignments/$entity"
-                        ))),
-                    );
-                }
-                SimResponse::json(StatusCode::CREATED, v)
-            }
-            Err(CloudWriteError::AlreadyHolds(sku)) => self.ctx.error(
-                StatusCode::CONFLICT,
-                "Request_BadRequest",
-                &format!("The group already has an assignment for SKU {sku}."),
-            ),
-            Err(CloudWriteError::NoSuchAssignment) => self.ctx.not_found(allotment_id),
+            .view(owner, self.now, delay)
+            .entries
+            .into_iter()
+            .find(|e| e.assignment_id.eq_ignore_ascii_case(id))
+        else {
+            return self.ctx.not_found(id);
+        };
+        let mut v = self.assignment_selected(inner, owner, &entry, &expand, &o.select);
+        let tail = match group {
+            Some(g) => format!("groups('{g}')/cloudLicensing/assignments/$entity"),
+            None => "admin/cloudLicensing/assignments/$entity".to_owned(),
+        };
+        if let Value::Object(m) = &mut v {
+            m.insert("@odata.context".into(), Value::String(self.metadata(&tail)));
         }
+        SimResponse::json(StatusCode::OK, v)
     }
 
-    /// `DELETE /admin/cloudLicensing/assignments/{id}` or
-    /// `DELETE /groups/{gid}/cloudLicensing/assignments/{id}` → 204.
-    pub(crate) fn delete(&self, inner: &mut Inner, group: Option<&str>, id: &str) -> SimResponse {
-        inner.stats.writes += 1;
-        if let Some(gid) = group {
-            let g = match self.group(inner, gid) {
-                Ok(g) => g,
-                Err(e) => return e,
-            };
-            if inner
-                .lic
-                .find_assignment(id)
-                .is_none_or(|(owner, _)| owner != g)
-            {
-                return self.ctx.not_found(id);
-            }
-        }
-        let delay = self.shared.config.processing_delay;
-        let lag = inner.faults.read_after_write_lag;
-        match inner.lic.delete_assignment(id, self.now, delay, lag) {
-            Ok(()) => {
-                inner.stats.writes_applied += 1;
-                SimResponse {
-                    status: StatusCode::NO_CONTENT,
-                    headers: Vec::new(),
-                    body: crate::http::Body::Empty,
-                }
-            }
-            Err(_) => self.ctx.not_found(id),
+    /// One assignment by id: GET, PATCH or DELETE (any other method: 405, as Graph answers).
+    pub(crate) fn one_assignment(
+        &self,
+        inner: &mut Inner,
+        group: Option<&str>,
+        allotment: Option<&str>,
+        id: &str,
+    ) -> SimResponse {
+        match self.req.method {
+            Method::GET => self.get_assignment(inner, group, allotment, id),
+            Method::PATCH => self.update(inner, group, allotment, id),
+            Method::DELETE => self.delete(inner, group, allotment, id),
+            _ => self.ctx.error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "Specified HTTP method is not allowed for the request target.",
+            ),
         }
     }
 }
