@@ -8,7 +8,8 @@
 //!   responses, and verification of license processing. Refuses before writing anything when a
 //!   guard trips or the tenant moved; never half-applies silently: every action ends in the
 //!   [`RunReport`] as applied, already applied, or failed with a reason.
-//! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run.
+//! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run, including one that stopped
+//!   before writing ([`RunReport::stopped`]).
 
 pub mod backend;
 mod cloud_backend;
@@ -26,6 +27,6 @@ pub use graph_backend::GroupLicensing;
 
 pub use report::{
     ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,
-    Verification,
+    StopReason, Stopped, Verification,
 };
 pub use run::{ApplyError, ApplyOptions, Event, Progress, apply, describe_guard};

@@ -24,6 +24,8 @@ pub enum ActionOutcome {
     AlreadyApplied,
     /// The write failed; see `error`.
     Failed,
+    /// Not written: the run stopped before writing anything (see the report's `stopped`).
+    NotWritten,
 }
 
 impl ActionOutcome {
@@ -124,6 +126,8 @@ pub struct Verification {
     pub license_errors: Vec<GroupErrors>,
     /// A read that failed during verification.
     pub read_error: Option<String>,
+    /// Wall time of the verification, in milliseconds.
+    pub duration_ms: u64,
 }
 
 impl Verification {
@@ -133,6 +137,32 @@ impl Verification {
             && self.license_errors.is_empty()
             && self.read_error.is_none()
     }
+}
+
+/// Why a run stopped before writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StopReason {
+    /// A guard tripped and was not passed (revocations, an empty spec with prune).
+    GuardRefused,
+    /// The tenant moved since the plan was made (`apply --plan`).
+    StalePlan,
+    /// An error before any write: the spec, signing in, reading the tenant or the groups, a
+    /// plan for another tenant, no confirmation.
+    Failed,
+}
+
+/// The report's account of a run that wrote nothing because it stopped first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stopped {
+    /// Why.
+    pub reason: StopReason,
+    /// What devlic said on the terminal, without styles.
+    pub message: String,
+    /// For a stale plan: the groups that moved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_groups: Vec<StaleGroup>,
 }
 
 /// Everything an apply run did (`--report FILE`).
@@ -155,6 +185,10 @@ pub struct RunReport {
     pub verification: Option<Verification>,
     /// True when every action landed and verification (if run) was clean.
     pub success: bool,
+    /// Set when the run stopped before writing (guard, stale plan, sign-in or read failure);
+    /// every action is then `notWritten`. Absent for a run that got to its writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stopped>,
 }
 
 impl RunReport {
@@ -173,10 +207,41 @@ impl RunReport {
             tenant: plan.tenant.id.clone(),
             backend,
             started_at,
-            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            duration_ms: millis(elapsed),
             actions,
             verification,
             success,
+            stopped: None,
+        }
+    }
+
+    /// The report of a run that stopped before writing: every action of `plan` (when there
+    /// was one) is `notWritten`, and `tenant` names the plan's tenant or, before a plan
+    /// existed, the configured one (empty when unknown).
+    pub fn stopped(
+        tenant: String,
+        backend: Backend,
+        plan: Option<&Plan>,
+        started_at: jiff::Timestamp,
+        elapsed: Duration,
+        stopped: Stopped,
+    ) -> RunReport {
+        let actions = plan.map_or_else(Vec::new, |p| {
+            p.actions
+                .iter()
+                .map(|a| ActionReport::new(a, ActionOutcome::NotWritten))
+                .collect()
+        });
+        RunReport {
+            format_version: REPORT_FORMAT_VERSION,
+            tenant: plan.map_or(tenant, |p| p.tenant.id.clone()),
+            backend: plan.map_or(backend, |p| p.backend),
+            started_at,
+            duration_ms: millis(elapsed),
+            actions,
+            verification: None,
+            success: false,
+            stopped: Some(stopped),
         }
     }
 
@@ -202,10 +267,10 @@ impl RunReport {
     /// character.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
-        let verdict = if self.success {
-            "✅ devlic apply succeeded"
-        } else {
-            "❌ devlic apply failed"
+        let verdict = match (&self.stopped, self.success) {
+            (Some(_), _) => "⛔ devlic apply stopped: nothing was written",
+            (None, true) => "✅ devlic apply succeeded",
+            (None, false) => "❌ devlic apply failed",
         };
         let _ = writeln!(md, "### {verdict}\n");
         let _ = writeln!(
@@ -218,6 +283,20 @@ impl RunReport {
             self.count(ActionOutcome::Failed),
             self.duration_ms as f64 / 1000.0
         );
+        if let Some(stopped) = &self.stopped {
+            let _ = writeln!(md, "**{}**\n", stop_title(stopped.reason));
+            for line in stopped.message.lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(md, "- {}", markdown_text(line.trim()));
+            }
+            for g in &stopped.stale_groups {
+                let _ = writeln!(
+                    md,
+                    "- **{}**: changed since the plan was made",
+                    markdown_text(&g.group.display_name)
+                );
+            }
+            md.push('\n');
+        }
         if !self.actions.is_empty() {
             md.push_str("| outcome | action | group | subscription | devices | request-id |\n");
             md.push_str("|---|---|---|---|---:|---|\n");
@@ -226,6 +305,7 @@ impl RunReport {
                     ActionOutcome::Applied => "applied",
                     ActionOutcome::AlreadyApplied => "already applied",
                     ActionOutcome::Failed => "**failed**",
+                    ActionOutcome::NotWritten => "not written",
                 };
                 let sku = match &a.from_sku {
                     Some(from) => format!(
@@ -282,10 +362,33 @@ impl RunReport {
         md
     }
 
-    /// JUnit XML: one test case per action, plus one for verification.
+    /// JUnit XML in the shape of the widely used Jenkins/Ant schema (`testsuites` >
+    /// `testsuite` > `testcase`, with `tests`, `failures`, `errors`, `skipped` and `time`
+    /// wherever the schema allows them, `time` on every test case): one test case per action, one for
+    /// verification, and for a stopped run one for the stop (a failure for a guard or a stale
+    /// plan, an error otherwise) with the actions as skipped test cases.
     pub fn to_junit(&self) -> String {
-        let mut cases = String::new();
-        let mut failures = 0;
+        let mut suite = JunitSuite::default();
+        if let Some(stopped) = &self.stopped {
+            let (element, name) = match stopped.reason {
+                StopReason::GuardRefused => ("failure", "guards"),
+                StopReason::StalePlan => ("failure", "stale-plan check"),
+                StopReason::Failed => ("error", "run"),
+            };
+            let mut why = vec![sanitize(&stopped.message).replace('\n', " ")];
+            why.extend(
+                stopped
+                    .stale_groups
+                    .iter()
+                    .map(|g| format!("{} changed since the plan was made", g.group.display_name)),
+            );
+            suite.case(
+                "devlic.apply",
+                name,
+                self.duration_ms,
+                Some((element, stop_type(stopped.reason), why.join("; "))),
+            );
+        }
         for a in &self.actions {
             let name = format!(
                 "{} {} {}",
@@ -293,29 +396,23 @@ impl RunReport {
                 a.group.display_name,
                 a.sku.sku_part_number
             );
-            let _ = write!(
-                cases,
-                "    <testcase classname=\"devlic.apply\" name=\"{}\" time=\"{:.3}\">",
-                escape_xml(&name),
-                a.duration_ms as f64 / 1000.0
-            );
-            if a.outcome == ActionOutcome::Failed {
-                failures += 1;
-                let _ = write!(
-                    cases,
-                    "<failure message=\"{}\"/>",
-                    escape_xml(a.error.as_deref().unwrap_or("failed"))
-                );
-            }
-            cases.push_str("</testcase>\n");
+            let outcome = match a.outcome {
+                ActionOutcome::Applied | ActionOutcome::AlreadyApplied => None,
+                ActionOutcome::Failed => Some((
+                    "failure",
+                    "WriteFailed",
+                    a.error.clone().unwrap_or_else(|| "failed".to_owned()),
+                )),
+                ActionOutcome::NotWritten => Some((
+                    "skipped",
+                    "",
+                    "not written: the run stopped before writing".to_owned(),
+                )),
+            };
+            suite.case("devlic.apply", &name, a.duration_ms, outcome);
         }
-        let mut tests = self.actions.len();
         if let Some(v) = &self.verification {
-            tests += 1;
-            cases
-                .push_str("    <testcase classname=\"devlic.verify\" name=\"license processing\">");
-            if !v.is_clean() {
-                failures += 1;
+            let outcome = (!v.is_clean()).then(|| {
                 let mut why = Vec::new();
                 if !v.pending_groups.is_empty() {
                     why.push(format!(
@@ -334,18 +431,104 @@ impl RunReport {
                 if let Some(e) = &v.read_error {
                     why.push(e.clone());
                 }
-                let _ = write!(
-                    cases,
-                    "<failure message=\"{}\"/>",
-                    escape_xml(&why.join("; "))
-                );
-            }
-            cases.push_str("</testcase>\n");
+                ("failure", "LicenseProcessing", why.join("; "))
+            });
+            suite.case(
+                "devlic.verify",
+                "license processing",
+                v.duration_ms,
+                outcome,
+            );
         }
+        // The Jenkins schema has `skipped` on a testsuite only.
+        let totals = format!(
+            "tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\"",
+            suite.tests,
+            suite.failures,
+            suite.errors,
+            seconds(self.duration_ms)
+        );
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"devlic apply\" tests=\"{tests}\" failures=\"{failures}\" time=\"{:.3}\">\n{cases}  </testsuite>\n</testsuites>\n",
-            self.duration_ms as f64 / 1000.0
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"devlic\" {totals}>\n  <testsuite name=\"devlic apply\" {totals} skipped=\"{}\" timestamp=\"{}\">\n{}  </testsuite>\n</testsuites>\n",
+            suite.skipped,
+            self.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
+            suite.cases
         )
+    }
+}
+
+/// Test cases and their tallies, for [`RunReport::to_junit`].
+#[derive(Default)]
+struct JunitSuite {
+    cases: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl JunitSuite {
+    /// One `testcase`; `outcome` is `(element, type, message)` for a failure, an error or a
+    /// skip (`failure`, `error`, `skipped`; skips carry no type).
+    fn case(
+        &mut self,
+        classname: &str,
+        name: &str,
+        duration_ms: u64,
+        outcome: Option<(&str, &str, String)>,
+    ) {
+        self.tests += 1;
+        let _ = write!(
+            self.cases,
+            "    <testcase classname=\"{classname}\" name=\"{}\" time=\"{}\"",
+            escape_xml(name),
+            seconds(duration_ms)
+        );
+        let Some((element, kind, message)) = outcome else {
+            self.cases.push_str("/>\n");
+            return;
+        };
+        match element {
+            "failure" => self.failures += 1,
+            "error" => self.errors += 1,
+            _ => self.skipped += 1,
+        }
+        let kind = if kind.is_empty() {
+            String::new()
+        } else {
+            format!(" type=\"{kind}\"")
+        };
+        let _ = write!(
+            self.cases,
+            ">\n      <{element} message=\"{}\"{kind}/>\n    </testcase>\n",
+            escape_xml(&message)
+        );
+    }
+}
+
+/// Milliseconds as JUnit's decimal seconds.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn stop_title(reason: StopReason) -> &'static str {
+    match reason {
+        StopReason::GuardRefused => "A guard refused the plan.",
+        StopReason::StalePlan => "The plan is stale: the tenant moved since it was made.",
+        StopReason::Failed => "devlic stopped on an error before writing.",
+    }
+}
+
+/// The JUnit `type` of a stop.
+fn stop_type(reason: StopReason) -> &'static str {
+    match reason {
+        StopReason::GuardRefused => "GuardRefused",
+        StopReason::StalePlan => "StalePlan",
+        StopReason::Failed => "Error",
     }
 }
 

@@ -336,7 +336,8 @@ async fn verify<B: LicensingBackend>(
     options: &ApplyOptions,
     progress: &dyn Progress,
 ) -> Verification {
-    let deadline = Instant::now() + options.verify_timeout;
+    let clock = Instant::now();
+    let deadline = clock + options.verify_timeout;
     let mut pending: BTreeSet<GroupId> = touched.iter().copied().collect();
     let mut read_error: Option<String>;
     loop {
@@ -376,5 +377,6 @@ async fn verify<B: LicensingBackend>(
         pending_groups: pending.into_iter().collect(),
         license_errors,
         read_error,
+        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
 }

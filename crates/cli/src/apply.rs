@@ -1,18 +1,18 @@
 //! `devlic apply PATH` / `devlic apply --plan FILE`: write the plan through Graph.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devlic_applier::{
-    ApplyError, ApplyOptions, CloudLicensing, GroupLicensing, LicensingBackend, apply,
-    describe_guard,
+    ApplyError, ApplyOptions, CloudLicensing, GroupLicensing, LicensingBackend, RunReport,
+    StaleGroup, StopReason, Stopped, apply, describe_guard,
 };
 use devlic_graph::LiveQuery;
 use devlic_model::{Backend, GuardViolation, Plan};
 use devlic_planner::render::{self, TextOptions};
 
 use crate::apply_output::{
-    ApplyProgress, append, dry_run_requests, failure_text, stale_text, write_reports,
+    ApplyProgress, dry_run_requests, failure_text, stale_text, write_reports,
 };
 use crate::cli::ApplyArgs;
 use crate::connect;
@@ -56,12 +56,120 @@ fn read_saved_plan(path: &std::path::Path) -> Result<Plan, CliError> {
     })
 }
 
-/// Runs `apply`.
+/// How an apply that got through ended: its exit code and, unless it was a dry run, the report.
+struct Finished {
+    exit: Exit,
+    report: Option<RunReport>,
+}
+
+/// How an apply that failed ended: the error to print, and what its reports need. `report` is
+/// set when the writes ran (a partial failure); otherwise the run stopped before writing and
+/// `reason`, `stale` and `plan` describe the stop, and `summary` (when set) replaces the error's
+/// text in the reports.
+struct Stop {
+    error: CliError,
+    summary: Option<String>,
+    report: Option<RunReport>,
+    reason: StopReason,
+    stale: Vec<StaleGroup>,
+    plan: Option<Plan>,
+}
+
+impl From<CliError> for Stop {
+    fn from(error: CliError) -> Stop {
+        Stop {
+            error,
+            summary: None,
+            report: None,
+            reason: StopReason::Failed,
+            stale: Vec::new(),
+            plan: None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(e: std::io::Error) -> Stop {
+        Stop::from(CliError::from(e))
+    }
+}
+
+impl Stop {
+    /// A stop once the plan is known, so the reports list its actions as not written.
+    fn with_plan(error: CliError, reason: StopReason, plan: &Plan) -> Stop {
+        Stop {
+            reason,
+            plan: Some(plan.clone()),
+            ..Stop::from(error)
+        }
+    }
+}
+
+/// Runs `apply`. Every way it ends, success, partial failure, guard refusal, stale plan, sign-in
+/// or read failure, passes through here, and this is the one place that writes `--report`,
+/// `--summary-markdown` and `--junit` (a dry run writes none of them).
 pub async fn run(
     args: &ApplyArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let (result, report) = match run_steps(args, out, err).await {
+        Ok(Finished { exit, report }) => (Ok(exit), report),
+        Err(stop) => {
+            let report = stop.report.or_else(|| {
+                let message = match (&stop.summary, &stop.error.help) {
+                    (Some(summary), _) => summary.clone(),
+                    (None, Some(help)) => format!("{}\nhelp: {help}", stop.error.message),
+                    (None, None) => stop.error.message.clone(),
+                };
+                let tenant = args
+                    .connect
+                    .tenant_id
+                    .clone()
+                    .or_else(|| std::env::var("AZURE_TENANT_ID").ok())
+                    .unwrap_or_default();
+                Some(RunReport::stopped(
+                    tenant,
+                    args.backend.map(Backend::from).unwrap_or_default(),
+                    stop.plan.as_ref(),
+                    started_at,
+                    clock.elapsed(),
+                    Stopped {
+                        reason: stop.reason,
+                        message: anstream::adapter::strip_str(&message).to_string(),
+                        stale_groups: stop.stale,
+                    },
+                ))
+            });
+            (Err(stop.error), report.filter(|_| !args.dry_run))
+        }
+    };
+    if let Some(report) = report {
+        let written = write_reports(
+            &report,
+            args.report.as_deref(),
+            args.summary_markdown.as_deref(),
+            args.junit.as_deref(),
+        );
+        if let Err(e) = written {
+            // The run's own outcome wins; a report that could not be written is one more error.
+            match result {
+                Ok(_) => return Err(e),
+                Err(_) => write!(err, "{e}")?,
+            }
+        }
+    }
+    result
+}
+
+/// The steps of `apply`, up to the outcome the reports are written from.
+async fn run_steps(
+    args: &ApplyArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Finished, Stop> {
     let options = options(args)?;
     let backend_override = args.backend.map(Backend::from);
     let plan = match (&args.plan, &args.path) {
@@ -81,7 +189,8 @@ pub async fn run(
             return Err(CliError::new(
                 "nothing to apply",
                 "give a spec (`devlic apply specs/`) or a saved plan (`devlic apply --plan plan.json`)",
-            ));
+            )
+            .into());
         }
     };
     let client = connect::client(&args.connect, api_version(plan.backend))?;
@@ -100,7 +209,8 @@ pub async fn run(
                     devlic_model::display::sanitize(&live.tenant.id)
                 ),
                 "sign in to the plan's tenant (AZURE_TENANT_ID, --tenant-id), or plan again for this one",
-            ));
+            )
+            .into());
         }
     }
 
@@ -132,7 +242,7 @@ pub async fn run(
     }
 }
 
-/// Dry run, guards, confirmation, the writes and the reports, through one backend.
+/// Dry run, guards, confirmation and the writes, through one backend.
 async fn execute<B: LicensingBackend>(
     args: &ApplyArgs,
     plan: &Plan,
@@ -140,73 +250,74 @@ async fn execute<B: LicensingBackend>(
     options: &ApplyOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<Exit, CliError> {
+) -> Result<Finished, Stop> {
     if args.dry_run {
         out.write_all(dry_run_requests(plan, backend).as_bytes())?;
-        return guard_exit_for_dry_run(plan, options, err);
+        let exit = guard_exit_for_dry_run(plan, options, err)?;
+        return Ok(Finished { exit, report: None });
     }
     let blocking = blocking_guards(plan, options);
     if !blocking.is_empty() {
         // Refuse before asking: a `yes` could not pass the guard anyway.
-        return Err(refusal(ApplyError::GuardRefused(blocking)));
+        return Err(stop(ApplyError::GuardRefused(blocking), plan));
     }
     // An empty plan still goes through `apply` (it writes nothing) so that scheduled jobs get
     // their --report, --summary-markdown and --junit files on quiet nights too.
     if !args.auto_approve && !plan.is_empty() {
-        confirm(plan, err)?;
+        confirm(plan, err).map_err(|e| Stop::with_plan(e, StopReason::Failed, plan))?;
     }
 
     let progress = ApplyProgress::new();
     let result = apply(plan, backend, options, &progress).await;
     progress.finish();
-    match result {
-        Ok(report) => {
-            write_reports(
-                &report,
-                args.report.as_deref(),
-                args.summary_markdown.as_deref(),
-                args.junit.as_deref(),
-            )?;
-            let applied = report.actions.iter().filter(|a| a.outcome.landed()).count();
-            if report.success {
-                writeln!(
-                    out,
-                    "Apply complete: {applied} of {} change(s) in place{}.",
-                    report.actions.len(),
-                    if report.verification.is_some() {
-                        ", license processing verified"
-                    } else {
-                        ""
-                    }
-                )?;
-                Ok(Exit::Success)
+    let report = result.map_err(|e| stop(e, plan))?;
+    let applied = report.actions.iter().filter(|a| a.outcome.landed()).count();
+    if report.success {
+        writeln!(
+            out,
+            "Apply complete: {applied} of {} change(s) in place{}.",
+            report.actions.len(),
+            if report.verification.is_some() {
+                ", license processing verified"
             } else {
-                err.write_all(failure_text(&report, plan).as_bytes())?;
-                Err(CliError::new(
-                    format!(
-                        "apply did not fully succeed: {applied} of {} change(s) in place",
-                        report.actions.len()
-                    ),
-                    "fix the causes above, then run apply again: it converges without repeating \
-                     writes that landed",
-                ))
+                ""
             }
-        }
-        Err(e) => {
-            if let Some(path) = &args.summary_markdown {
-                // The refusal can quote Graph's error message: Markdown-escape it like the
-                // report does.
-                append(
-                    path,
-                    &format!(
-                        "### devlic apply refused\n\n{}\n",
-                        devlic_model::display::markdown_text(&e.to_string())
-                    ),
-                )?;
-            }
-            Err(refusal(e))
-        }
+        )?;
+        Ok(Finished {
+            exit: Exit::Success,
+            report: Some(report),
+        })
+    } else {
+        err.write_all(failure_text(&report, plan).as_bytes())?;
+        let error = CliError::new(
+            format!(
+                "apply did not fully succeed: {applied} of {} change(s) in place",
+                report.actions.len()
+            ),
+            "fix the causes above, then run apply again: it converges without repeating \
+             writes that landed",
+        );
+        Err(Stop {
+            report: Some(report),
+            ..Stop::from(error)
+        })
     }
+}
+
+/// A refusal of the applier as a stop of this run, with the plan it refused.
+fn stop(e: ApplyError, plan: &Plan) -> Stop {
+    let (reason, stale) = match &e {
+        ApplyError::GuardRefused(_) => (StopReason::GuardRefused, Vec::new()),
+        ApplyError::Stale(groups) => (StopReason::StalePlan, groups.clone()),
+        ApplyError::Read(_) => (StopReason::Failed, Vec::new()),
+    };
+    // A stale plan's terminal text is a rendered table; the reports get the applier's own
+    // words and the groups as data.
+    let summary = (reason == StopReason::StalePlan).then(|| e.to_string());
+    let mut stop = Stop::with_plan(refusal(e), reason, plan);
+    stop.stale = stale;
+    stop.summary = summary;
+    stop
 }
 
 fn refusal(e: ApplyError) -> CliError {

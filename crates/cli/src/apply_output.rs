@@ -76,6 +76,7 @@ impl Progress for ApplyProgress {
                     ActionOutcome::Applied => "applied",
                     ActionOutcome::AlreadyApplied => "already applied",
                     ActionOutcome::Failed => "FAILED",
+                    ActionOutcome::NotWritten => "not written",
                 };
                 self.line(format!(
                     "{what}: {} {} on {} ({})",

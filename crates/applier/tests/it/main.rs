@@ -4,4 +4,5 @@
 mod cloud;
 mod faults;
 mod harness;
+mod junit_schema;
 mod run;

@@ -266,6 +266,7 @@ async fn report_formats() {
         (r#"("requestIds": \[\s*)"[0-9a-f-]{36}""#, r#"$1"[request-id]""#),
         (r"\| [0-9a-f-]{36} \|", "| [request-id] |"),
         (r#"time="[0-9.]+""#, r#"time="[s]""#),
+        (r#"timestamp="[0-9T:-]+""#, r#"timestamp="[time]""#),
         (r"· [0-9.]+ s", "· [s] s"),
     ]}, {
         insta::assert_snapshot!("report_json", report.to_json());
@@ -326,8 +327,10 @@ fn hostile_strings_never_reach_the_report_raw() {
                 }],
             }],
             read_error: Some(format!("read failed {HOSTILE}")),
+            duration_ms: 3,
         }),
         success: false,
+        stopped: None,
     };
     let raw = |c: char| c != '\n' && devlic_model::display::is_unsafe(c);
     let md = report.to_markdown();

@@ -2,6 +2,7 @@
 //! against an in-process Graph simulator on 127.0.0.1.
 
 mod apply;
+mod apply_reports;
 // Unix only: the scratch repository uses a symlink, and the examples are bash for Linux runners.
 #[cfg(unix)]
 mod ci_examples;
