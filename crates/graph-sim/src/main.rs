@@ -1,5 +1,9 @@
 //! `devlic-sim`: run the Graph simulator, or generate a synthetic tenant file.
 
+// A developer's command-line tool: printing the URL, the token and errors is its interface
+// (the simulator library itself prints nothing).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;

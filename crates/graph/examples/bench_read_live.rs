@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo run --release -p devlic-graph --example bench_read_live [GROUPS]`.
 
+// A benchmark: printing its numbers is the point.
+#![allow(clippy::print_stdout)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

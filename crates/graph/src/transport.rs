@@ -181,6 +181,8 @@ pub(crate) struct Transport {
 impl Transport {
     pub fn new(config: &ClientConfig) -> Result<Transport, ConfigError> {
         config.validate()?;
+        // The Graph client's builder: one of the places clippy.toml lets build a reqwest client.
+        #[allow(clippy::disallowed_methods)]
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))

@@ -7,6 +7,9 @@
 //! and 2 % revocations, half named by display name and half by id. The snapshot goes through JSON
 //! first, as `devlic plan --snapshot FILE` does.
 
+// A benchmark: printing its numbers is the point.
+#![allow(clippy::print_stdout)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 

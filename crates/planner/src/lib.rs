@@ -34,8 +34,6 @@
 //! Device SKUs are the SKUs devlic knows ([`devlic_model::known_skus`]) that the tenant has, plus
 //! those `settings.deviceSkus` names. Nothing in this crate does I/O.
 
-#![warn(missing_docs)]
-
 mod actions;
 mod allotments;
 mod checks;

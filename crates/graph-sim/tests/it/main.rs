@@ -1,5 +1,10 @@
 //! Integration tests: the simulator over real HTTP on 127.0.0.1.
 
+// A test may panic on a broken setup, in its helpers too (clippy.toml exempts only #[test]
+// functions and #[cfg(test)] modules). Raw reqwest clients are allowed here: these tests
+// speak to the simulator and scripted servers directly, below the client factory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
 mod auth;
 mod batch;
 mod cli;

@@ -20,6 +20,10 @@ pub use text::{TextOptions, text};
 use crate::wire::PlanV1;
 
 /// The plan as pretty-printed [`PlanV1`] JSON, ending with a newline.
+#[expect(
+    clippy::expect_used,
+    reason = "serializing PlanV1 cannot fail; a Result would hand callers an impossible error"
+)]
 pub fn json(plan: &Plan) -> String {
     let v1 = PlanV1::from_plan(plan);
     // PlanV1 holds only strings, numbers, booleans, sequences and structs: serde_json cannot

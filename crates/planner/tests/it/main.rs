@@ -1,5 +1,9 @@
 //! Integration tests of devlic-planner (one test binary, one module per concern).
 
+// A test may panic on a broken setup, in its helpers too (clippy.toml exempts only #[test]
+// functions and #[cfg(test)] modules).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod allotments;
 mod errors;
 mod fixtures;
