@@ -10,6 +10,7 @@
 //!   [`RunReport`] as applied, already applied, or failed with a reason.
 //! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run.
 
+mod any;
 pub mod backend;
 mod cloud_backend;
 mod graph_backend;
@@ -17,6 +18,7 @@ mod graph_backend;
 mod report;
 mod run;
 
+pub use any::{AnyBackend, api_version};
 pub use backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
     WriteReceipt,
@@ -26,6 +28,6 @@ pub use graph_backend::GroupLicensing;
 
 pub use report::{
     ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,
-    Verification,
+    UnknownState, Verification,
 };
-pub use run::{ApplyError, ApplyOptions, Event, Progress, apply, describe_guard};
+pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};

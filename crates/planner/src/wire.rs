@@ -51,15 +51,19 @@
 use std::collections::BTreeSet;
 
 use devlic_model::{
-    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, CapacityLine, Fingerprint, GroupId,
-    GroupRef, GuardViolation, Plan, PlanSummary, Reason, ServicePlanId, SkuId, SkuRef, StateSource,
-    TenantInfo, Warning, WarningKind,
+    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, CapacityLine, CauseCount,
+    Fingerprint, GroupId, GroupRef, GuardSettings, GuardViolation, Plan, PlanSummary, Reason,
+    ServicePlanId, SkuId, SkuRef, StateSource, TenantInfo, Unlicensed, Warning, WarningKind,
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 /// The only format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Every format version [`parse`] reads. Format 1 lacks `guardSettings` and `unlicensed`: a
+/// format-1 plan reads with the default (strictest) thresholds and no unlicensed groups.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// Why a saved plan cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -127,9 +131,9 @@ fn version(_: &mut SchemaGenerator) -> Schema {
 /// A saved plan, format version 1. See the [module documentation](self) for every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "devlic plan (format_version 1)")]
+#[schemars(title = "devlic plan (format_version 2)")]
 pub struct PlanV1 {
-    /// Always 1 for this format.
+    /// 2 for this format (1 is still read).
     #[schemars(schema_with = "version")]
     pub format_version: u32,
     /// The tenant planned against.
@@ -153,6 +157,13 @@ pub struct PlanV1 {
     /// Guards the plan trips; apply refuses unless they are explicitly passed.
     #[serde(rename = "guardViolations")]
     pub guard_violations: Vec<GuardViolationV1>,
+    /// The guard thresholds the plan was checked against (format 2; a format-1 file reads as
+    /// the defaults). Apply never loosens its guards because of this field.
+    #[serde(rename = "guardSettings", default)]
+    pub guard_settings: GuardSettingsV1,
+    /// Groups of the spec whose devices are not all licensed (format 2).
+    #[serde(default)]
+    pub unlicensed: Vec<UnlicensedV1>,
     /// Action counts.
     pub summary: SummaryV1,
     /// Fingerprint over every action's `beforeFingerprint`, in order.
@@ -380,11 +391,90 @@ pub enum GuardViolationV1 {
         /// A sentence for people.
         message: String,
     },
+    /// Actions take the apps away from groups whose device count is unknown.
+    #[serde(rename_all = "camelCase")]
+    UnknownDeviceCount {
+        /// The groups.
+        groups: Vec<GroupV1>,
+        /// A sentence for people.
+        message: String,
+    },
+    /// A device subscription or allotment ends up short.
+    #[serde(rename_all = "camelCase")]
+    Shortfall {
+        /// The subscription.
+        sku: SkuV1,
+        /// cloud-licensing: the allotment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allotment: Option<AllotmentV1>,
+        /// Devices left without a license.
+        devices: u64,
+        /// The groups the plan licenses from the pool.
+        groups: Vec<GroupV1>,
+        /// A sentence for people.
+        message: String,
+    },
     /// Empty spec with `prune: true` and no `allowEmpty`.
     EmptySpec {
         /// A sentence for people.
         message: String,
     },
+}
+
+/// The guard thresholds (the spec's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardSettingsV1 {
+    /// `settings.maxRevocations`.
+    pub max_revocations: u64,
+    /// `settings.maxRevokePercent`.
+    pub max_revoke_percent: u8,
+    /// `settings.allowEmpty`.
+    pub allow_empty: bool,
+    /// `settings.allowShortfall`.
+    pub allow_shortfall: bool,
+}
+
+impl Default for GuardSettingsV1 {
+    fn default() -> Self {
+        let d = devlic_model::GuardSettings::default();
+        GuardSettingsV1 {
+            max_revocations: d.max_revocations,
+            max_revoke_percent: d.max_revoke_percent,
+            allow_empty: d.allow_empty,
+            allow_shortfall: d.allow_shortfall,
+        }
+    }
+}
+
+/// A group of the spec whose devices are not all licensed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnlicensedV1 {
+    /// The group.
+    pub group: GroupV1,
+    /// The subscription the spec wants it to hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuV1>,
+    /// Devices without a license.
+    pub devices: u64,
+    /// Why, by Graph error code, most frequent first.
+    pub causes: Vec<CauseV1>,
+}
+
+/// How many devices are unlicensed for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CauseV1 {
+    /// Graph's error code, e.g. `CountViolation`; `Unknown` when Graph gave none.
+    pub code: String,
+    /// Devices.
+    pub devices: u64,
+    /// True when Graph gave no code and devlic inferred it (the subscription had no free units).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// What the code means, in the admin center's words (ignored when read).
+    pub description: String,
 }
 
 /// Action counts.
@@ -420,7 +510,7 @@ pub fn parse(json: &str) -> Result<Plan, WireError> {
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
         .ok_or(WireError::MissingVersion)?;
-    if found != u64::from(FORMAT_VERSION) {
+    if !READABLE_VERSIONS.iter().any(|&v| u64::from(v) == found) {
         return Err(WireError::UnsupportedVersion { found });
     }
     let v1: PlanV1 = serde_json::from_value(value)?;

@@ -13,5 +13,6 @@ mod plan;
 mod resilience;
 mod secrets;
 mod sim;
+mod story;
 mod support;
 mod validate;
