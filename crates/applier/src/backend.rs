@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use devlic_graph::{GraphError, LiveQuery};
 use devlic_model::{
-    Action, AssignedLicense, Backend, GroupId, LicenseErrorMember, ProcessingState, SkuId,
+    Action, AssignedLicense, Backend, GroupId, LicenseErrorMember, LiveState, ProcessingState,
+    SkuId,
 };
 use serde::Serialize;
 
@@ -69,49 +71,123 @@ pub struct RequestPreview {
     pub body: Option<serde_json::Value>,
 }
 
-/// A write that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A write that did not succeed. Graph's own error travels with it (code, request-id,
+/// client-request-id), so a caller can branch on why, e.g. a 403 on delete.
+#[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The service answered and refused the write; nothing changed.
-    #[error("Graph refused the write: {code}: {message} (request-id {request_id})")]
-    Rejected {
-        /// Graph's `error.code`.
-        code: String,
-        /// Graph's `error.message`.
-        message: String,
-        /// The `request-id` to quote to Microsoft support.
-        request_id: String,
-    },
+    #[error("Graph refused the write: {0}")]
+    Rejected(#[source] GraphError),
     /// The request was sent but no answer arrived (connection lost, timeout): the write may or
     /// may not have landed. The applier re-reads the group before deciding anything.
-    #[error("the write's outcome is unknown: {detail}")]
-    OutcomeUnknown {
-        /// The `request-id`, if one was seen.
-        request_id: Option<String>,
-        /// What happened.
-        detail: String,
+    #[error("the write's outcome is unknown: {0}")]
+    OutcomeUnknown(#[source] GraphError),
+    /// Any other Graph failure before the request could be sent or after retries ran out.
+    #[error(transparent)]
+    Graph(GraphError),
+    /// A two-step write stopped after its first step: the new subscription is in place, removing
+    /// the old one failed. The group holds both, so its devices keep the apps; a rerun finishes.
+    #[error(
+        "the new assignment is in place{} but removing the old assignment {assignment} failed: {error}; the group holds both subscriptions, so the apps keep working; run apply again to remove the old one",
+        if created.is_empty() { String::new() } else { format!(" (request-id {})", created.join(", ")) }
+    )]
+    HalfDone {
+        /// Request-ids of the writes that landed.
+        created: Vec<String>,
+        /// The assignment that could not be removed.
+        assignment: String,
+        /// Why removing it failed.
+        #[source]
+        error: GraphError,
     },
-    /// Any other failure before the request could be sent or after retries ran out.
-    #[error("{0}")]
-    Other(String),
+    /// The backend refused to send anything: the change cannot be expressed on this API as the
+    /// plan gives it (e.g. no allotment recorded for a cloud-licensing assignment).
+    #[error("{reason}")]
+    Unsupported {
+        /// What is missing, and what to do.
+        reason: String,
+    },
 }
 
-/// A read that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+impl WriteError {
+    /// Maps a Graph failure of a single write call: an answered refusal, an unknown outcome, or
+    /// anything else.
+    pub fn from_graph(e: GraphError) -> WriteError {
+        match e {
+            GraphError::OutcomeUnknown { .. } => WriteError::OutcomeUnknown(e),
+            GraphError::Service { .. } => WriteError::Rejected(e),
+            e => WriteError::Graph(e),
+        }
+    }
+
+    /// The Graph error behind this one, if any.
+    pub fn graph(&self) -> Option<&GraphError> {
+        match self {
+            WriteError::Rejected(e) | WriteError::OutcomeUnknown(e) | WriteError::Graph(e) => {
+                Some(e)
+            }
+            WriteError::HalfDone { error, .. } => Some(error),
+            WriteError::Unsupported { .. } => None,
+        }
+    }
+
+    /// The request-id (or, when none came back, the client-request-id we sent) to quote.
+    pub fn request_id(&self) -> Option<String> {
+        let e = self.graph()?;
+        e.request_id()
+            .map(str::to_owned)
+            .or_else(|| e.client_request_id().map(str::to_owned))
+    }
+}
+
+/// A read that did not succeed: what was being read, and Graph's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} failed: {error}")]
 pub struct ReadError {
-    /// What failed, including the Graph request-id when there was one.
-    pub message: String,
+    /// What was being read, e.g. "reading the groups' license state".
+    pub doing: &'static str,
+    /// The Graph failure.
+    #[source]
+    pub error: GraphError,
 }
 
-/// One licensing API, as the applier needs it.
+impl ReadError {
+    /// A closure for `map_err`.
+    pub fn doing(doing: &'static str) -> impl FnOnce(GraphError) -> ReadError {
+        move |error| ReadError { doing, error }
+    }
+}
+
+/// One licensing API, as devlic needs it: reading the tenant for planning, and reading, writing
+/// and verifying groups for apply.
 ///
-/// Implementations talk HTTP; the applier never does. A `write` is the whole change for one
-/// group: a backend whose API needs two calls orders them so devices never lose the apps in
-/// between (add first, then remove).
+/// Implementations talk HTTP; the applier and the CLI never do. A `write` is the whole change
+/// for one group: a backend whose API needs two calls orders them so devices never lose the apps
+/// in between (add first, then remove). What differs between backends that the planner and the
+/// renderers must know is data ([`Backend::capabilities`]), not code here.
 pub trait LicensingBackend: Sync {
     /// Which API this is.
     fn backend(&self) -> Backend;
+
+    /// Reads what planning needs: the organization, the SKUs, the groups `query` names and the
+    /// holders of device subscriptions, in this backend's view (assignedLicenses, or allotments
+    /// and assignments).
+    fn read_live(
+        &self,
+        query: &LiveQuery,
+    ) -> impl Future<Output = Result<LiveState, ReadError>> + Send;
+
+    /// Adds member counts and license errors of `ids` to `live`.
+    fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+    ) -> impl Future<Output = Result<(), ReadError>> + Send;
+
+    /// The groups Graph reports with members whose license could not be applied.
+    fn groups_with_license_errors(
+        &self,
+    ) -> impl Future<Output = Result<Vec<GroupId>, ReadError>> + Send;
 
     /// Reads the license state of the given groups (missing groups are absent from the map).
     fn read_groups(

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use devlic_graph::{CloudAssignment, GraphClient, GraphError};
-use devlic_model::{AssignedLicense, Backend, GroupId, LicenseErrorMember};
+use devlic_graph::{CloudAssignment, GraphClient, GraphError, LiveQuery};
+use devlic_model::{AssignedLicense, Backend, GroupId, LicenseErrorMember, LiveState};
 
 use crate::backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
@@ -50,38 +50,6 @@ impl CloudLicensing {
     }
 }
 
-fn read_error(e: &GraphError) -> ReadError {
-    ReadError {
-        message: e.to_string(),
-    }
-}
-
-fn write_error(e: GraphError) -> WriteError {
-    match e {
-        GraphError::OutcomeUnknown {
-            detail,
-            request_id,
-            client_request_id,
-            ..
-        } => WriteError::OutcomeUnknown {
-            request_id: request_id.or(Some(client_request_id)),
-            detail,
-        },
-        GraphError::Service {
-            code,
-            message,
-            request_id,
-            client_request_id,
-            ..
-        } => WriteError::Rejected {
-            code,
-            message,
-            request_id: request_id.unwrap_or(client_request_id),
-        },
-        e => WriteError::Other(e.to_string()),
-    }
-}
-
 fn licenses(list: &[CloudAssignment]) -> Vec<AssignedLicense> {
     let mut out: Vec<AssignedLicense> = list
         .iter()
@@ -99,6 +67,31 @@ impl LicensingBackend for CloudLicensing {
         Backend::CloudLicensing
     }
 
+    async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
+        self.client
+            .read_live_cloud(query)
+            .await
+            .map_err(ReadError::doing("reading the tenant"))
+    }
+
+    async fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+    ) -> Result<(), ReadError> {
+        self.client
+            .read_group_details(live, ids)
+            .await
+            .map_err(ReadError::doing("reading member counts and license errors"))
+    }
+
+    async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
+        self.client
+            .read_groups_with_license_errors()
+            .await
+            .map_err(ReadError::doing("listing groups with license errors"))
+    }
+
     async fn read_groups(
         &self,
         ids: &[GroupId],
@@ -107,7 +100,7 @@ impl LicensingBackend for CloudLicensing {
             .client
             .read_group_assignments(ids)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(ReadError::doing("reading the groups' assignments"))?;
         Ok(map
             .into_iter()
             .map(|(id, list)| {
@@ -126,26 +119,31 @@ impl LicensingBackend for CloudLicensing {
 
     async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
         let mut receipt = WriteReceipt::default();
-        let current = self.assignments_of(group).await.map_err(write_error)?;
+        let current = self
+            .assignments_of(group)
+            .await
+            .map_err(WriteError::from_graph)?;
         if let Some(add) = &change.add {
             match current.iter().find(|a| a.sku_id == add.sku_id) {
                 Some(a) if a.disabled_plans == add.disabled_plans => {}
                 Some(a) => {
-                    return Err(WriteError::Other(format!(
-                        "group {group} already holds {} through assignment {} with other \
-                         disabled plans; changing disabled plans is not supported on the \
-                         cloud-licensing backend yet (change them in the admin center, or use \
-                         group-licensing)",
-                        add.sku_id, a.id
-                    )));
+                    return Err(WriteError::Unsupported {
+                        reason: format!(
+                            "group {group} already holds {} through assignment {} with other \
+                             disabled plans; changing disabled plans is not supported on the \
+                             cloud-licensing backend yet (change them in the admin center, or \
+                             use group-licensing)",
+                            add.sku_id, a.id
+                        ),
+                    });
                 }
                 None => {
                     let Some(allotment) = &change.allotment else {
-                        return Err(WriteError::Other(
-                            "the plan names no allotment for this assignment; re-plan with \
-                             settings.backend: cloud-licensing"
+                        return Err(WriteError::Unsupported {
+                            reason: "the plan names no allotment for this assignment; re-plan \
+                                     with settings.backend: cloud-licensing"
                                 .to_owned(),
-                        ));
+                        });
                     };
                     match self
                         .client
@@ -153,18 +151,10 @@ impl LicensingBackend for CloudLicensing {
                         .await
                     {
                         Ok(created) => receipt.request_ids.push(created.request_id),
-                        Err(GraphError::OutcomeUnknown {
-                            detail,
-                            request_id,
-                            client_request_id,
-                            ..
-                        }) => {
+                        Err(e @ GraphError::OutcomeUnknown { .. }) => {
                             if change.remove.is_empty() {
                                 // Nothing else to do: the applier re-reads and judges.
-                                return Err(WriteError::OutcomeUnknown {
-                                    request_id: request_id.or(Some(client_request_id)),
-                                    detail,
-                                });
+                                return Err(WriteError::OutcomeUnknown(e));
                             }
                             // Look before deciding: deleting the old SKU is safe only once the
                             // new assignment exists.
@@ -173,14 +163,13 @@ impl LicensingBackend for CloudLicensing {
                                 .await
                                 .is_ok_and(|now| now.iter().any(|a| a.sku_id == add.sku_id));
                             if !landed {
-                                return Err(WriteError::OutcomeUnknown {
-                                    request_id: request_id.or(Some(client_request_id)),
-                                    detail,
-                                });
+                                return Err(WriteError::OutcomeUnknown(e));
                             }
-                            receipt.request_ids.extend(request_id);
+                            receipt
+                                .request_ids
+                                .extend(e.request_id().map(str::to_owned));
                         }
-                        Err(e) => return Err(write_error(e)),
+                        Err(e) => return Err(WriteError::from_graph(e)),
                     }
                 }
             }
@@ -194,21 +183,17 @@ impl LicensingBackend for CloudLicensing {
                     Err(e) if e.is_not_found() => {}
                     // The applier re-reads the group and judges (a rerun of this write is safe:
                     // the create is skipped once the new assignment is there).
-                    Err(e @ GraphError::OutcomeUnknown { .. }) => return Err(write_error(e)),
-                    Err(e) if change.add.is_some() => {
-                        return Err(WriteError::Other(format!(
-                            "the new assignment is in place{} but removing the old assignment \
-                             {} of {sku} failed: {e}; the group holds both subscriptions, so \
-                             the apps keep working; run apply again to remove the old one",
-                            if created.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" (request-id {})", created.join(", "))
-                            },
-                            a.id
-                        )));
+                    Err(e @ GraphError::OutcomeUnknown { .. }) => {
+                        return Err(WriteError::OutcomeUnknown(e));
                     }
-                    Err(e) => return Err(write_error(e)),
+                    Err(error) if change.add.is_some() => {
+                        return Err(WriteError::HalfDone {
+                            created,
+                            assignment: format!("{} of {sku}", a.id),
+                            error,
+                        });
+                    }
+                    Err(e) => return Err(WriteError::from_graph(e)),
                 }
             }
         }
@@ -223,7 +208,7 @@ impl LicensingBackend for CloudLicensing {
             .client
             .read_group_assignments(ids)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(ReadError::doing("reading the groups' assignments"))?;
         let pools: BTreeSet<&str> = held
             .values()
             .flatten()
@@ -235,7 +220,7 @@ impl LicensingBackend for CloudLicensing {
                 .client
                 .read_waiting_members(pool)
                 .await
-                .map_err(|e| read_error(&e))?
+                .map_err(ReadError::doing("reading waiting members"))?
             {
                 waiting.push((pool.to_owned(), m));
             }
@@ -253,7 +238,7 @@ impl LicensingBackend for CloudLicensing {
                     .client
                     .read_group_device_ids(*group)
                     .await
-                    .map_err(|e| read_error(&e))?;
+                    .map_err(ReadError::doing("reading the group's devices"))?;
                 for (pool, m) in relevant {
                     let Some(id) = &m.member_id else { continue };
                     if devices.contains(&id.to_ascii_lowercase())

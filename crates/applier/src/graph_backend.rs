@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use devlic_graph::{AddLicense, GraphClient, GraphError};
-use devlic_model::{Backend, GroupId, LicenseErrorMember};
+use devlic_graph::{AddLicense, GraphClient, LiveQuery};
+use devlic_model::{Backend, GroupId, LicenseErrorMember, LiveState};
 
 use crate::backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
@@ -40,15 +40,34 @@ fn adds(change: &Change) -> Vec<AddLicense> {
         .collect()
 }
 
-fn read_error(e: &GraphError) -> ReadError {
-    ReadError {
-        message: e.to_string(),
-    }
-}
-
 impl LicensingBackend for GroupLicensing {
     fn backend(&self) -> Backend {
         Backend::GroupLicensing
+    }
+
+    async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
+        self.client
+            .read_live(query)
+            .await
+            .map_err(ReadError::doing("reading the tenant"))
+    }
+
+    async fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+    ) -> Result<(), ReadError> {
+        self.client
+            .read_group_details(live, ids)
+            .await
+            .map_err(ReadError::doing("reading member counts and license errors"))
+    }
+
+    async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
+        self.client
+            .read_groups_with_license_errors()
+            .await
+            .map_err(ReadError::doing("listing groups with license errors"))
     }
 
     async fn read_groups(
@@ -59,7 +78,7 @@ impl LicensingBackend for GroupLicensing {
             .client
             .read_groups_license_state(ids)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(ReadError::doing("reading the groups' license state"))?;
         Ok(states
             .into_iter()
             .map(|(id, s)| {
@@ -75,36 +94,13 @@ impl LicensingBackend for GroupLicensing {
     }
 
     async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
-        match self
-            .client
+        self.client
             .assign_license(group, &adds(change), &change.remove)
             .await
-        {
-            Ok(receipt) => Ok(WriteReceipt {
+            .map(|receipt| WriteReceipt {
                 request_ids: vec![receipt.request_id],
-            }),
-            Err(GraphError::OutcomeUnknown {
-                detail,
-                request_id,
-                client_request_id,
-                ..
-            }) => Err(WriteError::OutcomeUnknown {
-                request_id: request_id.or(Some(client_request_id)),
-                detail,
-            }),
-            Err(GraphError::Service {
-                code,
-                message,
-                request_id,
-                client_request_id,
-                ..
-            }) => Err(WriteError::Rejected {
-                code,
-                message,
-                request_id: request_id.unwrap_or(client_request_id),
-            }),
-            Err(e) => Err(WriteError::Other(e.to_string())),
-        }
+            })
+            .map_err(WriteError::from_graph)
     }
 
     async fn license_errors(
@@ -114,7 +110,7 @@ impl LicensingBackend for GroupLicensing {
         self.client
             .read_license_errors(ids)
             .await
-            .map_err(|e| read_error(&e))
+            .map_err(ReadError::doing("reading members with license errors"))
     }
 
     fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {

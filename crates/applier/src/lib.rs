@@ -11,6 +11,7 @@
 //! - [`RunReport`]: JSON, Markdown and JUnit renderings of a run, including one that stopped
 //!   before writing ([`RunReport::stopped`]).
 
+mod any;
 pub mod backend;
 mod cloud_backend;
 mod graph_backend;
@@ -18,6 +19,7 @@ mod graph_backend;
 mod report;
 mod run;
 
+pub use any::{AnyBackend, api_version};
 pub use backend::{
     Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
     WriteReceipt,
@@ -27,6 +29,6 @@ pub use graph_backend::GroupLicensing;
 
 pub use report::{
     ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,
-    StopReason, Stopped, Verification,
+    StopReason, Stopped, UnknownState, Verification,
 };
-pub use run::{ApplyError, ApplyOptions, Event, Progress, apply, describe_guard};
+pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use devlic_model::display::{markdown_code, markdown_text, sanitize};
 use devlic_model::{
     Action, ActionKind, AssignedLicense, Backend, GroupId, GroupRef, LicenseErrorMember, Plan,
-    SkuRef,
+    SkuRef, Unlicensed, license_errors,
 };
 use serde::Serialize;
 
@@ -116,12 +116,26 @@ pub struct GroupErrors {
     pub members: Vec<LicenseErrorMember>,
 }
 
+/// A group whose `licenseProcessingState` is not one Graph documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnknownState {
+    /// The group.
+    pub group: GroupId,
+    /// The state Graph reported.
+    pub state: String,
+}
+
 /// What verification found after the writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// Groups whose license processing had not finished when the wait timed out.
     pub pending_groups: Vec<GroupId>,
+    /// Groups that no longer exist (deleted during the run): the wait for them ended at once.
+    pub vanished_groups: Vec<GroupId>,
+    /// Groups reporting a processing state devlic does not know: not waited for.
+    pub unknown_states: Vec<UnknownState>,
     /// Groups with members whose license could not be applied (CountViolation, ...).
     pub license_errors: Vec<GroupErrors>,
     /// A read that failed during verification.
@@ -134,6 +148,8 @@ impl Verification {
     /// True when every touched group finished processing without errors.
     pub fn is_clean(&self) -> bool {
         self.pending_groups.is_empty()
+            && self.vanished_groups.is_empty()
+            && self.unknown_states.is_empty()
             && self.license_errors.is_empty()
             && self.read_error.is_none()
     }
@@ -183,7 +199,11 @@ pub struct RunReport {
     pub actions: Vec<ActionReport>,
     /// What verification found (`None`: skipped, or nothing was written).
     pub verification: Option<Verification>,
-    /// True when every action landed and verification (if run) was clean.
+    /// Groups of the spec that the plan found with unlicensed devices and this run did not
+    /// write to: no write of this run can have changed them, so they are still unlicensed.
+    pub unlicensed: Vec<Unlicensed>,
+    /// True when every action landed, verification (if run) was clean, and no group of the spec
+    /// is left with unlicensed devices: green means licensed.
     pub success: bool,
     /// Set when the run stopped before writing (guard, stale plan, sign-in or read failure);
     /// every action is then `notWritten`. Absent for a run that got to its writes.
@@ -200,8 +220,17 @@ impl RunReport {
         actions: Vec<ActionReport>,
         verification: Option<Verification>,
     ) -> RunReport {
+        let written: std::collections::BTreeSet<GroupId> =
+            actions.iter().map(|a| a.group.id).collect();
+        let unlicensed: Vec<Unlicensed> = plan
+            .unlicensed
+            .iter()
+            .filter(|u| !written.contains(&u.group.id))
+            .cloned()
+            .collect();
         let success = actions.iter().all(|a| a.outcome.landed())
-            && verification.as_ref().is_none_or(Verification::is_clean);
+            && verification.as_ref().is_none_or(Verification::is_clean)
+            && unlicensed.is_empty();
         RunReport {
             format_version: REPORT_FORMAT_VERSION,
             tenant: plan.tenant.id.clone(),
@@ -210,6 +239,7 @@ impl RunReport {
             duration_ms: millis(elapsed),
             actions,
             verification,
+            unlicensed,
             success,
             stopped: None,
         }
@@ -351,6 +381,21 @@ impl RunReport {
                     markdown_text(&error_codes(&g.members))
                 );
             }
+            for id in &v.vanished_groups {
+                let _ = writeln!(
+                    md,
+                    "- **{}**: the group no longer exists (deleted during the run)",
+                    markdown_text(&self.group_name(*id))
+                );
+            }
+            for u in &v.unknown_states {
+                let _ = writeln!(
+                    md,
+                    "- **{}**: Graph reports a license processing state devlic does not know ({})",
+                    markdown_text(&self.group_name(u.group)),
+                    markdown_code(&u.state)
+                );
+            }
             if let Some(e) = &v.read_error {
                 let _ = writeln!(
                     md,
@@ -358,6 +403,15 @@ impl RunReport {
                     markdown_text(e)
                 );
             }
+        }
+        for u in &self.unlicensed {
+            let _ = writeln!(
+                md,
+                "- **{}**: {} device(s) not licensed ({}); no write of devlic can fix this: add units to the subscription or remove devices from the group",
+                markdown_text(&u.group.display_name),
+                u.devices,
+                markdown_text(&causes_text(u))
+            );
         }
         md
     }
@@ -428,6 +482,19 @@ impl RunReport {
                         error_codes(&g.members)
                     ));
                 }
+                if !v.vanished_groups.is_empty() {
+                    why.push(format!(
+                        "{} group(s) no longer exist",
+                        v.vanished_groups.len()
+                    ));
+                }
+                for u in &v.unknown_states {
+                    why.push(format!(
+                        "{}: unknown license processing state {}",
+                        self.group_name(u.group),
+                        u.state
+                    ));
+                }
                 if let Some(e) = &v.read_error {
                     why.push(e.clone());
                 }
@@ -438,6 +505,18 @@ impl RunReport {
                 "license processing",
                 v.duration_ms,
                 outcome,
+            );
+        }
+        for u in &self.unlicensed {
+            suite.case(
+                "devlic.licensed",
+                &u.group.display_name,
+                0,
+                Some((
+                    "failure",
+                    "Unlicensed",
+                    format!("{} device(s) not licensed: {}", u.devices, causes_text(u)),
+                )),
             );
         }
         // The Jenkins schema has `skipped` on a testsuite only.
@@ -541,19 +620,14 @@ fn kind_word(kind: ActionKind) -> &'static str {
     }
 }
 
-/// `CountViolation ×3, Other ×1`.
+/// `3 CountViolation (not enough licenses: ...); 1 Unknown (...)`: the same words as the plan.
 pub(crate) fn error_codes(members: &[LicenseErrorMember]) -> String {
-    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for m in members {
-        *counts
-            .entry(m.error.as_deref().unwrap_or("code not reported by Graph"))
-            .or_default() += 1;
-    }
-    counts
-        .iter()
-        .map(|(code, n)| format!("{code} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    license_errors::causes_line(&license_errors::summarize(members, false))
+}
+
+/// The causes of one group's unlicensed devices, in the same words as the plan.
+pub(crate) fn causes_text(u: &Unlicensed) -> String {
+    license_errors::causes_line(&u.causes)
 }
 
 /// Text for an XML attribute: [sanitized](sanitize) first (XML 1.0 cannot even carry most

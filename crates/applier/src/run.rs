@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use devlic_model::{
-    Action, ActionKind, Backend, Fingerprint, GroupId, GuardViolation, Plan, ProcessingState,
+    Action, ActionKind, Fingerprint, GroupId, GuardPasses, GuardViolation, Plan, ProcessingState,
 };
 use futures::StreamExt;
 
-use crate::backend::{Change, GroupLicenseState, LicensingBackend, WriteError};
+use crate::backend::{Change, GroupLicenseState, LicensingBackend, ReadError, WriteError};
 use crate::report::{
-    ActionOutcome, ActionReport, GroupErrors, RunReport, StaleGroup, Verification,
+    ActionOutcome, ActionReport, GroupErrors, RunReport, StaleGroup, UnknownState, Verification,
 };
 
 /// How to apply.
@@ -18,6 +18,8 @@ use crate::report::{
 pub struct ApplyOptions {
     /// Pass the revocation guards (`--allow-revoke`).
     pub allow_revoke: bool,
+    /// Pass the shortfall guard (`--allow-shortfall`).
+    pub allow_shortfall: bool,
     /// Writes in flight at once.
     pub concurrency: usize,
     /// Wait for license processing and check license errors after writing.
@@ -28,10 +30,21 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
 }
 
+impl ApplyOptions {
+    /// The guard-passing flags these options carry.
+    pub fn passes(&self) -> GuardPasses {
+        GuardPasses {
+            allow_revoke: self.allow_revoke,
+            allow_shortfall: self.allow_shortfall,
+        }
+    }
+}
+
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             allow_revoke: false,
+            allow_shortfall: false,
             concurrency: 4,
             verify: true,
             verify_timeout: Duration::from_secs(600),
@@ -41,7 +54,7 @@ impl Default for ApplyOptions {
 }
 
 /// Why apply refused to write anything.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// A guard tripped and was not passed.
     #[error("a guard refused the plan: {}", describe_guards(.0))]
@@ -52,28 +65,15 @@ pub enum ApplyError {
     Stale(Vec<StaleGroup>),
     /// Reading the groups before writing failed; nothing was written.
     #[error("could not read the groups the plan touches; nothing was written: {0}")]
-    Read(String),
+    Read(#[source] ReadError),
 }
 
 fn describe_guards(guards: &[GuardViolation]) -> String {
     guards
         .iter()
-        .map(describe_guard)
+        .map(GuardViolation::message)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// A sentence for one guard violation, with what to do about it.
-pub fn describe_guard(guard: &GuardViolation) -> String {
-    match guard {
-        GuardViolation::MaxRevocations { revocations, max } => format!(
-            "{revocations} revocation(s) but settings.maxRevocations is {max} (pass --allow-revoke after reviewing them)"
-        ),
-        GuardViolation::RevokeShare { devices, licensed, max_percent } => format!(
-            "revoking {devices} of {licensed} licensed devices exceeds settings.maxRevokePercent ({max_percent}%) (pass --allow-revoke after reviewing them)"
-        ),
-        GuardViolation::EmptySpec => "the spec has no assignments and prune is on: it would revoke every device license (set settings.allowEmpty: true if that is really intended)".to_owned(),
-    }
 }
 
 /// Progress events, for a progress bar or log lines.
@@ -97,6 +97,10 @@ pub enum Event<'a> {
     StillProcessing {
         /// Groups not yet complete.
         pending: usize,
+        /// Time spent waiting so far.
+        elapsed: Duration,
+        /// How long the wait may last in all.
+        timeout: Duration,
     },
 }
 
@@ -131,12 +135,9 @@ pub async fn apply<B: LicensingBackend>(
     let current = if ids.is_empty() {
         BTreeMap::new()
     } else {
-        backend
-            .read_groups(&ids)
-            .await
-            .map_err(|e| ApplyError::Read(e.message))?
+        backend.read_groups(&ids).await.map_err(ApplyError::Read)?
     };
-    let two_step = backend.backend() == Backend::CloudLicensing;
+    let two_step = backend.backend().writes_in_two_steps();
     let (todo, done) = classify(plan, &current, two_step)?;
 
     progress.event(Event::WritesStarted { total: todo.len() });
@@ -151,17 +152,21 @@ pub async fn apply<B: LicensingBackend>(
         reports[i] = Some(report);
     }
     let concurrency = options.concurrency.max(1);
-    let mut writes = futures::stream::iter(todo)
-        .map(|i| async move { (i, run_action(&plan.actions[i], backend, two_step).await) })
-        .buffer_unordered(concurrency);
-    while let Some((i, report)) = writes.next().await {
-        progress.event(Event::ActionFinished {
-            action: &plan.actions[i],
-            outcome: report.outcome,
-        });
-        reports[i] = Some(report);
+    // Frees before it consumes: every write of one phase finishes before the next phase starts,
+    // so a plan that is tight on units never has an assign waiting for a unit that a revoke in
+    // the same run would free.
+    for phase in write_phases(plan, &todo) {
+        let mut writes = futures::stream::iter(phase)
+            .map(|i| async move { (i, run_action(&plan.actions[i], backend, two_step).await) })
+            .buffer_unordered(concurrency);
+        while let Some((i, report)) = writes.next().await {
+            progress.event(Event::ActionFinished {
+                action: &plan.actions[i],
+                outcome: report.outcome,
+            });
+            reports[i] = Some(report);
+        }
     }
-    drop(writes);
     let actions: Vec<ActionReport> = reports.into_iter().flatten().collect();
 
     let touched: Vec<GroupId> = actions
@@ -186,19 +191,28 @@ pub async fn apply<B: LicensingBackend>(
     ))
 }
 
+/// The order writes go out in: revokes (free units), then swaps (free one pool, take from
+/// another), then assigns (take units), then updates (neutral). Each phase keeps plan order.
+fn write_phases(plan: &Plan, todo: &[usize]) -> Vec<Vec<usize>> {
+    [
+        ActionKind::Revoke,
+        ActionKind::Swap,
+        ActionKind::Assign,
+        ActionKind::Update,
+    ]
+    .iter()
+    .map(|kind| {
+        todo.iter()
+            .copied()
+            .filter(|&i| plan.actions[i].kind == *kind)
+            .collect::<Vec<_>>()
+    })
+    .filter(|phase| !phase.is_empty())
+    .collect()
+}
+
 fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
-    let blocking: Vec<GuardViolation> = plan
-        .guard_violations
-        .iter()
-        .filter(|g| match g {
-            GuardViolation::MaxRevocations { .. } | GuardViolation::RevokeShare { .. } => {
-                !options.allow_revoke
-            }
-            // An empty spec with prune is a spec mistake; no flag passes it.
-            GuardViolation::EmptySpec => true,
-        })
-        .cloned()
-        .collect();
+    let blocking = plan.blocking_guards(options.passes());
     if blocking.is_empty() {
         Ok(())
     } else {
@@ -283,8 +297,14 @@ async fn run_action<B: LicensingBackend>(
                 report.error = None;
                 break;
             }
-            Err(WriteError::OutcomeUnknown { request_id, detail }) => {
-                report.request_ids.extend(request_id);
+            Err(WriteError::OutcomeUnknown(e)) => {
+                report
+                    .request_ids
+                    .extend(e.request_id().or(e.client_request_id()).map(str::to_owned));
+                let detail = match &e {
+                    devlic_graph::GraphError::OutcomeUnknown { detail, .. } => detail.clone(),
+                    other => other.to_string(),
+                };
                 match backend.read_groups(&[action.group.id]).await {
                     Ok(states) => {
                         let now = states
@@ -313,14 +333,14 @@ async fn run_action<B: LicensingBackend>(
                     }
                     Err(e) => {
                         report.error = Some(format!(
-                            "the response was lost ({detail}) and re-reading the group failed ({}); rerun apply to converge",
-                            e.message
+                            "the response was lost ({detail}) and re-reading the group failed ({e}); rerun apply to converge"
                         ));
                         break;
                     }
                 }
             }
             Err(e) => {
+                report.request_ids.extend(e.request_id());
                 report.error = Some(e.to_string());
                 break;
             }
@@ -336,34 +356,58 @@ async fn verify<B: LicensingBackend>(
     options: &ApplyOptions,
     progress: &dyn Progress,
 ) -> Verification {
-    let clock = Instant::now();
-    let deadline = clock + options.verify_timeout;
+    let started = Instant::now();
+    let deadline = started + options.verify_timeout;
     let mut pending: BTreeSet<GroupId> = touched.iter().copied().collect();
+    let mut vanished = Vec::new();
+    let mut unknown_states = Vec::new();
     let mut read_error: Option<String>;
     loop {
         let ids: Vec<GroupId> = pending.iter().copied().collect();
         match backend.read_groups(&ids).await {
             Ok(states) => {
                 read_error = None;
-                pending.retain(|id| {
-                    !matches!(
-                        states.get(id).map(|s| &s.processing_state),
-                        Some(None | Some(ProcessingState::ProcessingComplete))
-                    )
+                // Waiting is only worth it for a group that exists and reports a state Graph
+                // documents as "in progress": a group that vanished, or a state this devlic does
+                // not know, ends the wait for that group at once with a clear finding.
+                pending.retain(|id| match states.get(id).map(|s| &s.processing_state) {
+                    None => {
+                        vanished.push(*id);
+                        false
+                    }
+                    Some(None | Some(ProcessingState::ProcessingComplete)) => false,
+                    Some(Some(ProcessingState::Other(state))) => {
+                        unknown_states.push(UnknownState {
+                            group: *id,
+                            state: state.clone(),
+                        });
+                        false
+                    }
+                    Some(Some(
+                        ProcessingState::QueuedForProcessing
+                        | ProcessingState::ProcessingInProgress,
+                    )) => true,
                 });
             }
-            Err(e) => read_error = Some(e.message),
+            Err(e) => read_error = Some(e.to_string()),
         }
         if pending.is_empty() || Instant::now() >= deadline {
             break;
         }
         progress.event(Event::StillProcessing {
             pending: pending.len(),
+            elapsed: started.elapsed(),
+            timeout: options.verify_timeout,
         });
         tokio::time::sleep(options.poll_interval.min(deadline - Instant::now())).await;
     }
+    let present: Vec<GroupId> = touched
+        .iter()
+        .copied()
+        .filter(|id| !vanished.contains(id))
+        .collect();
     let mut license_errors = Vec::new();
-    match backend.license_errors(touched).await {
+    match backend.license_errors(&present).await {
         Ok(map) => {
             for (group, members) in map {
                 if !members.is_empty() {
@@ -371,12 +415,14 @@ async fn verify<B: LicensingBackend>(
                 }
             }
         }
-        Err(e) => read_error = Some(e.message),
+        Err(e) => read_error = Some(e.to_string()),
     }
     Verification {
         pending_groups: pending.into_iter().collect(),
+        vanished_groups: vanished,
+        unknown_states,
         license_errors,
         read_error,
-        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
 }

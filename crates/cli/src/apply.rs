@@ -4,10 +4,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use devlic_applier::{
-    ApplyError, ApplyOptions, CloudLicensing, GroupLicensing, LicensingBackend, RunReport,
-    StaleGroup, StopReason, Stopped, apply, describe_guard,
+    AnyBackend, ApplyError, ApplyOptions, RunReport, StaleGroup, StopReason, Stopped, apply,
 };
-use devlic_graph::LiveQuery;
+use devlic_model::display::sanitize;
 use devlic_model::{Backend, GuardViolation, Plan};
 use devlic_planner::render::{self, TextOptions};
 
@@ -18,7 +17,7 @@ use crate::cli::ApplyArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{api_version, graph_error};
+use crate::state::read_error;
 
 /// Validated apply settings.
 fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
@@ -38,6 +37,7 @@ fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
     }
     Ok(ApplyOptions {
         allow_revoke: args.allow_revoke,
+        allow_shortfall: args.allow_shortfall,
         concurrency: args.concurrency,
         verify: !args.no_verify,
         verify_timeout: secs(args.verify_timeout, "--verify-timeout")?,
@@ -46,7 +46,7 @@ fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
 }
 
 /// Reads a plan saved by `devlic plan --out`.
-fn read_saved_plan(path: &std::path::Path) -> Result<Plan, CliError> {
+pub fn read_saved_plan(path: &std::path::Path) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::read_file(path, &e))?;
     devlic_planner::wire::parse(&text).map_err(|e| {
         CliError::new(
@@ -174,9 +174,18 @@ async fn run_steps(
     let backend_override = args.backend.map(Backend::from);
     let plan = match (&args.plan, &args.path) {
         (Some(file), _) => {
-            let mut plan = read_saved_plan(file)?;
-            if let Some(b) = backend_override {
-                plan.backend = b;
+            let plan = read_saved_plan(file)?;
+            if let Some(b) = backend_override.filter(|b| *b != plan.backend) {
+                return Err(CliError::new(
+                    format!(
+                        "the saved plan was made for the {} backend; --backend {b} would apply it \
+                         through another API than the one reviewed",
+                        plan.backend
+                    ),
+                    "leave --backend out (a saved plan applies through its own backend), or plan \
+                     again with --backend",
+                )
+                .into());
             }
             plan
         }
@@ -193,60 +202,36 @@ async fn run_steps(
             .into());
         }
     };
-    let client = connect::client(&args.connect, api_version(plan.backend))?;
-    if args.plan.is_some() && !args.dry_run {
-        // A saved plan carries its tenant; writing it to another tenant must be impossible even
-        // when group ids happened to match.
-        let live = client
-            .read_live(&LiveQuery::default())
+    let backend = connect::backend(&args.connect, plan.backend)?;
+    // A saved plan carries its tenant, Graph root and backend; writing it anywhere else must be
+    // impossible even when group ids happened to match, and nothing the file says about its
+    // guards is trusted (dry runs included, so their exit code tells the truth).
+    let plan = if args.plan.is_some() {
+        let reviewed = plan.clone();
+        crate::saved_plan::authorize(plan, args, &backend)
             .await
-            .map_err(|e| graph_error(&e, "reading the tenant"))?;
-        if !live.tenant.id.eq_ignore_ascii_case(&plan.tenant.id) {
-            return Err(CliError::new(
-                format!(
-                    "the plan is for tenant {}, but the credentials sign in to tenant {}",
-                    devlic_model::display::sanitize(&plan.tenant.id),
-                    devlic_model::display::sanitize(&live.tenant.id)
-                ),
-                "sign in to the plan's tenant (AZURE_TENANT_ID, --tenant-id), or plan again for this one",
-            )
-            .into());
-        }
-    }
+            .map_err(|e| {
+                let reason = if e.exit == Exit::GuardRefused {
+                    StopReason::GuardRefused
+                } else {
+                    StopReason::Failed
+                };
+                Stop::with_plan(e, reason, &reviewed)
+            })?
+    } else {
+        plan
+    };
 
     out.write_all(render::text(&plan, &TextOptions { color: true }).as_bytes())?;
     out.flush()?;
-    match plan.backend {
-        Backend::GroupLicensing => {
-            execute(
-                args,
-                &plan,
-                &GroupLicensing::new(client),
-                &options,
-                out,
-                err,
-            )
-            .await
-        }
-        Backend::CloudLicensing => {
-            execute(
-                args,
-                &plan,
-                &CloudLicensing::new(client),
-                &options,
-                out,
-                err,
-            )
-            .await
-        }
-    }
+    execute(args, &plan, &backend, &options, out, err).await
 }
 
 /// Dry run, guards, confirmation and the writes, through one backend.
-async fn execute<B: LicensingBackend>(
+async fn execute(
     args: &ApplyArgs,
     plan: &Plan,
-    backend: &B,
+    backend: &AnyBackend,
     options: &ApplyOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -272,6 +257,24 @@ async fn execute<B: LicensingBackend>(
     progress.finish();
     let report = result.map_err(|e| stop(e, plan))?;
     let applied = report.actions.iter().filter(|a| a.outcome.landed()).count();
+    if report.actions.is_empty() && !report.unlicensed.is_empty() {
+        // Nothing to write, and still not green: say why, and what would fix it.
+        err.write_all(crate::apply_output::unlicensed_text(&report.unlicensed).as_bytes())?;
+        let devices: u64 = report.unlicensed.iter().map(|u| u.devices).sum();
+        let error = CliError::new(
+            format!(
+                "nothing to write, but {devices} device(s) in {} group(s) of the spec are not \
+                 licensed",
+                report.unlicensed.len()
+            ),
+            "add units or remove devices as said above; apply succeeds once every device of the \
+             spec's groups is licensed",
+        );
+        return Err(Stop {
+            report: Some(report),
+            ..Stop::from(error)
+        });
+    }
     if report.success {
         writeln!(
             out,
@@ -323,22 +326,60 @@ fn stop(e: ApplyError, plan: &Plan) -> Stop {
 fn refusal(e: ApplyError) -> CliError {
     match e {
         ApplyError::GuardRefused(guards) => {
-            let lines: Vec<String> = guards.iter().map(describe_guard).collect();
+            let lines: Vec<String> = guards
+                .iter()
+                .map(|g| sanitize(&g.message()).into_owned())
+                .collect();
             CliError::new(
                 format!(
                     "a guard refused the plan; nothing was written:\n  {}",
                     lines.join("\n  ")
                 ),
-                "review the revocations in the plan; pass --allow-revoke only if they are intended",
+                guard_help(&guards),
             )
             .with_exit(Exit::GuardRefused)
         }
         ApplyError::Stale(groups) => CliError::rendered(stale_text(&groups), Exit::GuardRefused),
-        ApplyError::Read(message) => CliError::new(
-            format!("could not read the groups the plan touches; nothing was written: {message}"),
-            "retry later; rerun with -vv to see the requests",
-        ),
+        ApplyError::Read(e) => {
+            let mut cli = read_error(&e);
+            cli.message = format!(
+                "could not read the groups the plan touches; nothing was written: {}",
+                cli.message
+            );
+            cli
+        }
     }
+}
+
+/// What to do about the guards that refused, in the order an admin should consider them.
+fn guard_help(guards: &[GuardViolation]) -> String {
+    let mut help = Vec::new();
+    if guards
+        .iter()
+        .any(|g| matches!(g, GuardViolation::Shortfall { .. }))
+    {
+        help.push(
+            "add licenses (Billing > Licenses in the Microsoft 365 admin center) or fewer devices; \
+             pass --allow-shortfall only if leaving those devices without the apps is intended",
+        );
+    }
+    if guards.iter().any(|g| {
+        matches!(
+            g,
+            GuardViolation::MaxRevocations { .. }
+                | GuardViolation::RevokeShare { .. }
+                | GuardViolation::UnknownDeviceCount { .. }
+        )
+    }) {
+        help.push(
+            "review every action that takes the apps away from devices; pass --allow-revoke only \
+             if they are intended",
+        );
+    }
+    if guards.iter().any(|g| matches!(g, GuardViolation::EmptySpec)) {
+        help.push("list the groups that keep their subscriptions, or set settings.allowEmpty: true");
+    }
+    help.join("; ")
 }
 
 /// Dry runs write nothing, but still say whether the real run would be refused.
@@ -352,22 +393,19 @@ fn guard_exit_for_dry_run(
         return Ok(Exit::Success);
     }
     for g in &blocking {
-        writeln!(err, "guard: {}", describe_guard(g))?;
+        writeln!(err, "guard: {}", sanitize(&g.message()))?;
     }
     writeln!(err, "apply would refuse this plan (exit 3).")?;
     Ok(Exit::GuardRefused)
 }
 
-/// The guards apply would refuse on, with these options (the applier's own rule).
+/// The guards apply would refuse on, with these options (the model's one rule).
 fn blocking_guards(plan: &Plan, options: &ApplyOptions) -> Vec<GuardViolation> {
-    plan.guard_violations
-        .iter()
-        .filter(|g| !options.allow_revoke || matches!(g, GuardViolation::EmptySpec))
-        .cloned()
-        .collect()
+    plan.blocking_guards(options.passes())
 }
 
-/// Asks for `yes` on a terminal; refuses without one.
+/// Asks for `yes` on a terminal; refuses without one. Repeats every passed guard, so nobody
+/// confirms a shortfall or a revocation without seeing it again.
 fn confirm(plan: &Plan, err: &mut dyn Write) -> Result<(), CliError> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(CliError::new(
@@ -376,12 +414,16 @@ fn confirm(plan: &Plan, err: &mut dyn Write) -> Result<(), CliError> {
         ));
     }
     let s = plan.summary();
+    // Apply only gets here once every tripped guard was passed (by a flag or a setting).
+    for g in &plan.guard_violations {
+        writeln!(err, "\nwarning (passed): {}", sanitize(&g.message()))?;
+    }
     write!(
         err,
         "\nApply {} change(s) to {}? Only `yes` is accepted: ",
         s.total(),
         // The confirmation prompt must show the tenant as it is, not as its name paints it.
-        devlic_model::display::sanitize(
+        sanitize(
             plan.tenant
                 .display_name
                 .as_deref()

@@ -15,7 +15,7 @@ use devlic_applier::{
     ActionOutcome, Change, Event, LicensingBackend, Progress, RunReport, StaleGroup,
 };
 use devlic_model::display::sanitize;
-use devlic_model::{AssignedLicense, LiveState, Plan};
+use devlic_model::{AssignedLicense, LiveState, Plan, license_errors};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::CliError;
@@ -93,10 +93,21 @@ impl Progress for ApplyProgress {
                 Some(bar) => bar.set_message("verifying license processing"),
                 None => self.line("verifying license processing".to_owned()),
             },
-            Event::StillProcessing { pending } => match &self.bar {
-                Some(bar) => bar.set_message(format!("{pending} group(s) still processing")),
-                None => self.line(format!("{pending} group(s) still processing")),
-            },
+            Event::StillProcessing {
+                pending,
+                elapsed,
+                timeout,
+            } => {
+                let text = format!(
+                    "{pending} group(s) still processing ({}s of at most {}s; --verify-timeout)",
+                    elapsed.as_secs(),
+                    timeout.as_secs()
+                );
+                match &self.bar {
+                    Some(bar) => bar.set_message(text),
+                    None => self.line(text),
+                }
+            }
         }
     }
 }
@@ -220,10 +231,6 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
             );
         }
         for g in &v.license_errors {
-            let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
-            for m in &g.members {
-                *by_code.entry(m.error.as_deref().unwrap_or("")).or_default() += 1;
-            }
             let shortage = plan
                 .actions
                 .iter()
@@ -233,34 +240,38 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
                         .iter()
                         .find(|c| c.sku.sku_id == a.sku.sku_id && c.available_after < 0)
                 });
-            let codes: Vec<String> = by_code
-                .iter()
-                .map(|(code, n)| match (*code, shortage) {
-                    ("", Some(c)) => format!(
-                        "{n} member(s) not licensed, most likely CountViolation (Graph gives no \
-                         code for devices; the plan was short by {} units of {})",
-                        c.available_after.unsigned_abs(),
-                        sanitize(&c.sku.sku_part_number)
-                    ),
-                    ("", None) => format!("{n} member(s) not licensed (Graph gave no error code)"),
-                    (code, _) => format!("{n} member(s) with {}", sanitize(code)),
-                })
-                .collect();
+            let causes = license_errors::summarize(&g.members, shortage.is_some());
+            let devices: u64 = causes.iter().map(|c| c.devices).sum();
             let _ = writeln!(
                 out,
-                "{BAD}license errors:{BAD:#} {}: {}",
+                "{BAD}not licensed:{BAD:#} {}: {devices} device(s): {}",
                 name(&g.group),
-                codes.join(", ")
+                sanitize(&license_errors::causes_line(&causes))
             );
-            if by_code.contains_key("CountViolation")
-                || (by_code.contains_key("") && shortage.is_some())
-            {
+            if causes.iter().any(|c| c.code == "CountViolation") {
                 let _ = writeln!(
                     out,
                     "  help: the subscription has too few units for these devices: buy more, or \
                      free some by revoking devices that no longer need the apps"
                 );
             }
+        }
+        for g in &v.vanished_groups {
+            let _ = writeln!(
+                out,
+                "{BAD}gone:{BAD:#} {}: the group no longer exists (deleted during the run); \
+                 remove it from the spec or restore it",
+                name(g)
+            );
+        }
+        for u in &v.unknown_states {
+            let _ = writeln!(
+                out,
+                "{BAD}unknown state:{BAD:#} {}: Graph reports license processing state `{}`, \
+                 which devlic does not know; check the group in the Entra admin center",
+                name(&u.group),
+                sanitize(&u.state)
+            );
         }
         if let Some(e) = &v.read_error {
             let _ = writeln!(
@@ -269,6 +280,32 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
                 sanitize(e)
             );
         }
+    }
+    out.push_str(&unlicensed_text(&report.unlicensed));
+    out
+}
+
+/// The spec's groups with devices no write of this run could license, and what to do: the
+/// same words as the plan's "not licensed" section.
+pub fn unlicensed_text(unlicensed: &[devlic_model::Unlicensed]) -> String {
+    let mut out = String::new();
+    for u in unlicensed {
+        let _ = writeln!(
+            out,
+            "{BAD}not licensed:{BAD:#} {} ({}): {} device(s): {}",
+            sanitize(&u.group.display_name),
+            u.group.id,
+            u.devices,
+            sanitize(&license_errors::causes_line(&u.causes))
+        );
+    }
+    if !unlicensed.is_empty() {
+        let _ = writeln!(
+            out,
+            "  help: devlic has nothing to write for these groups: add units to the subscription \
+             (Billing > Licenses in the Microsoft 365 admin center), or remove devices from the \
+             group; then run apply again to check"
+        );
     }
     out
 }

@@ -51,6 +51,12 @@ devlic apply --plan plan.json --auto-approve # a reviewed plan, in CI\n  \
 devlic apply specs/ --dry-run                # print the exact Graph requests, write nothing\n\n\
 Exit codes: 0 applied and verified, 1 error or failed verification, 3 a guard refused or the plan is stale.")]
     Apply(Box<ApplyArgs>),
+    /// Print a plan saved with `plan --out FILE` again, in any format (nothing is read from
+    /// Graph).
+    #[command(after_help = "Examples:\n  \
+devlic show plan.json\n  \
+devlic show plan.json --format markdown > comment.md")]
+    Show(ShowArgs),
     /// Save the tenant's licensing state to a file, for offline `plan --snapshot`.
     #[command(after_help = "Examples:\n  \
 devlic snapshot --out tenant.snapshot.json\n  \
@@ -181,6 +187,17 @@ pub struct ConnectArgs {
     pub read_concurrency: usize,
 }
 
+/// Arguments of `devlic show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `devlic plan --out FILE`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
 /// Arguments of `devlic plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -194,7 +211,8 @@ pub struct PlanArgs {
     /// Also save the plan as JSON, for `devlic apply --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when the plan has changes and 3 when a guard trips (0 = no changes).
+    /// Exit 2 when the plan has changes or devices of the spec's groups are not licensed, and 3
+    /// when a guard trips (0 = converged: nothing to write, every device licensed).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan offline against a file written by `devlic snapshot` (no credentials needed).
@@ -214,17 +232,27 @@ pub struct ApplyArgs {
     /// A spec to plan and apply (or give --plan).
     pub path: Option<PathBuf>,
     /// Apply a plan saved with `devlic plan --out FILE`; refused (exit 3) if the tenant moved.
+    /// Its guards are recomputed from the tenant, never taken from the file.
     #[arg(long, value_name = "FILE", conflicts_with = "path")]
     pub plan: Option<PathBuf>,
+    /// With --plan: plan this spec again and refuse unless the saved plan asks for exactly the
+    /// same writes; the spec's guard settings then apply.
+    #[arg(long, value_name = "PATH", requires = "plan")]
+    pub spec: Option<PathBuf>,
     /// Print the exact Graph request of each action and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Pass the revocation guards (settings.maxRevocations, settings.maxRevokePercent).
+    /// Pass the revocation guards (settings.maxRevocations, settings.maxRevokePercent, unknown
+    /// device counts): every action that takes Microsoft 365 Apps away from devices.
     #[arg(long)]
     pub allow_revoke: bool,
+    /// Pass the shortfall guard: apply although a device subscription ends up without enough
+    /// units, leaving some devices without the apps (or set settings.allowShortfall).
+    #[arg(long)]
+    pub allow_shortfall: bool,
     /// Writes in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,

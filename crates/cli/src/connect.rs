@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use devlic_applier::AnyBackend;
 use devlic_graph::auth::{AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
 use devlic_graph::{ApiVersion, ClientConfig, GraphClient};
 use devlic_model::Backend;
@@ -96,4 +97,11 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
             "check --graph-url and --read-concurrency (at least 1)",
         )
     })
+}
+
+/// Connects the licensing backend `backend` (a Graph client for its API version, wrapped in the
+/// applier's dispatcher): the one way commands get at the tenant.
+pub fn backend(args: &ConnectArgs, backend: Backend) -> Result<AnyBackend, CliError> {
+    let client = client(args, devlic_applier::api_version(backend))?;
+    Ok(AnyBackend::new(backend, client))
 }

@@ -19,10 +19,7 @@ use crate::state::graph_error;
 pub fn device_skus(live: &LiveState) -> BTreeSet<SkuId> {
     live.skus
         .iter()
-        .filter(|s| {
-            known_skus::by_id(s.sku_id).is_some()
-                || known_skus::by_part_number(&s.sku_part_number).is_some()
-        })
+        .filter(|s| known_skus::is_device_sku(s.sku_id, &s.sku_part_number, &[]))
         .map(|s| s.sku_id)
         .collect()
 }

@@ -18,6 +18,7 @@ mod logging;
 mod multi;
 mod plan;
 mod render_errors;
+mod saved_plan;
 mod schema;
 mod skus;
 mod snapshot;
@@ -84,6 +85,7 @@ fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliE
         Command::Completions(args) => Ok(completions::run(args, out)?),
         Command::Plan(args) => block_on(plan::run(args, out, err)),
         Command::Apply(args) => block_on(apply::run(args, out, err)),
+        Command::Show(args) => Ok(plan::show(args, out)?),
         Command::Snapshot(args) => block_on(snapshot::run(args, err)),
         Command::Export(args) => block_on(export::run(args, out, err)),
         Command::Skus(args) => block_on(skus::run(args, out)),

@@ -20,7 +20,7 @@ use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{api_version, load_spec, make_plan, read_live_for};
+use crate::state::{load_spec, make_plan, read_live_for};
 
 /// GitHub refuses pull-request comments longer than this.
 const MARKDOWN_LIMIT: usize = 65_535;
@@ -58,8 +58,8 @@ async fn plan_one(path: &Path, backend: Option<Backend>, connect: &ConnectArgs) 
         }
         let mut connect = connect.clone();
         connect.tenant_id = Some(tenant_id.clone());
-        let client = connect::client(&connect, api_version(loaded.spec.settings.backend))?;
-        let live = read_live_for(&client, &loaded.spec).await?;
+        let backend = connect::backend(&connect, loaded.spec.settings.backend)?;
+        let live = read_live_for(&backend, &loaded.spec).await?;
         make_plan(&loaded, &live)
     }
     .await;
@@ -113,10 +113,15 @@ pub async fn run(
                 }
                 Exit::Error
             }
-            Ok(plan) if !plan.guard_violations.is_empty() && args.detailed_exitcode => {
+            Ok(plan)
+                if args.detailed_exitcode
+                    && !plan
+                        .blocking_guards(devlic_model::GuardPasses::default())
+                        .is_empty() =>
+            {
                 Exit::GuardRefused
             }
-            Ok(plan) if !plan.is_empty() && args.detailed_exitcode => Exit::Changes,
+            Ok(plan) if !plan.is_converged() && args.detailed_exitcode => Exit::Changes,
             Ok(_) => Exit::Success,
         };
         exit = worst(exit, this);

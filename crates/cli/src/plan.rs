@@ -10,7 +10,7 @@ use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::snapshot;
-use crate::state::{LoadedSpec, api_version, load_spec, make_plan, read_live_for};
+use crate::state::{LoadedSpec, load_spec, make_plan, read_live_for};
 
 /// Loads the spec (with `--backend` applied), reads the state and plans. Shared with `apply`.
 pub async fn plan_spec(
@@ -26,12 +26,28 @@ pub async fn plan_spec(
     let live = match snapshot_file {
         Some(file) => snapshot::read(file)?,
         None => {
-            let client = connect::client(connect, api_version(loaded.spec.settings.backend))?;
-            read_live_for(&client, &loaded.spec).await?
+            let backend = connect::backend(connect, loaded.spec.settings.backend)?;
+            read_live_for(&backend, &loaded.spec).await?
         }
     };
     let plan = make_plan(&loaded, &live)?;
     Ok((loaded, plan))
+}
+
+/// Runs `show`: a saved plan rendered again, like terraform's `show`.
+pub fn show(args: &crate::cli::ShowArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
+    let plan = crate::apply::read_saved_plan(&args.file)?;
+    out.write_all(render_as(&plan, args.format).as_bytes())?;
+    Ok(Exit::Success)
+}
+
+fn render_as(plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        // Styles are always rendered; anstream strips them for NO_COLOR, --color never or a pipe.
+        PlanFormat::Text => render::text(plan, &TextOptions { color: true }),
+        PlanFormat::Markdown => render::markdown(plan),
+        PlanFormat::Json => render::json(plan),
+    }
 }
 
 /// Runs `plan`. The rendered plan goes to `out`; notes go to `err`.
@@ -50,12 +66,7 @@ pub async fn run(
         args.snapshot.as_deref(),
     )
     .await?;
-    let rendered = match args.format {
-        // Styles are always rendered; anstream strips them for NO_COLOR, --color never or a pipe.
-        PlanFormat::Text => render::text(&plan, &TextOptions { color: true }),
-        PlanFormat::Markdown => render::markdown(&plan),
-        PlanFormat::Json => render::json(&plan),
-    };
+    let rendered = render_as(&plan, args.format);
     out.write_all(rendered.as_bytes())?;
     if let Some(file) = &args.out {
         std::fs::write(file, render::json(&plan)).map_err(|e| CliError::write_file(file, &e))?;
@@ -69,16 +80,20 @@ pub async fn run(
     Ok(exit_for(&plan, args.detailed_exitcode, err)?)
 }
 
-/// The exit code of a plan: guards first (3), then changes (2), with `--detailed-exitcode` only.
-/// Without it a tripped guard is still said on stderr, where a CI log shows it.
+/// The exit code of a plan: guards first (3), then drift (2: changes to write, or devices of the
+/// spec's groups not licensed), with `--detailed-exitcode` only. Without it a tripped guard is
+/// still said on stderr, where a CI log shows it.
 fn exit_for(plan: &Plan, detailed: bool, err: &mut dyn Write) -> std::io::Result<Exit> {
-    if !plan.guard_violations.is_empty() {
+    if !plan
+        .blocking_guards(devlic_model::GuardPasses::default())
+        .is_empty()
+    {
         let style = anstyle::AnsiColor::Red.on_default().bold();
         for g in &plan.guard_violations {
             writeln!(
                 err,
                 "{style}guard:{style:#} {}",
-                devlic_applier::describe_guard(g)
+                devlic_model::display::sanitize(&g.message())
             )?;
         }
         if detailed {
@@ -89,7 +104,7 @@ fn exit_for(plan: &Plan, detailed: bool, err: &mut dyn Write) -> std::io::Result
             "apply will refuse this plan until the guard is passed; `plan --detailed-exitcode` exits 3 for it"
         )?;
     }
-    Ok(match (detailed, plan.is_empty()) {
+    Ok(match (detailed, plan.is_converged()) {
         (true, false) => Exit::Changes,
         _ => Exit::Success,
     })

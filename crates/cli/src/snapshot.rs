@@ -11,7 +11,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use devlic_graph::{GraphClient, LiveQuery};
+use devlic_applier::{AnyBackend, LicensingBackend};
+use devlic_graph::LiveQuery;
 use devlic_model::{Backend, GroupId, GroupKind, LiveState, StateSource};
 use devlic_planner::wire::snapshot;
 
@@ -19,7 +20,7 @@ use crate::cli::SnapshotArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{api_version, graph_error, load_spec, sku_selector};
+use crate::state::{load_spec, read_error, sku_selector};
 
 /// Reads a snapshot file; the returned state is marked offline whatever the file says.
 pub fn read(path: &Path) -> Result<LiveState, CliError> {
@@ -52,22 +53,17 @@ fn offline(source: StateSource) -> StateSource {
 }
 
 /// Reads the whole tenant the way a snapshot records it.
-pub async fn take(
-    client: &GraphClient,
-    query: LiveQuery,
-    backend: Backend,
-) -> Result<LiveState, CliError> {
+pub async fn take(backend: &AnyBackend, query: LiveQuery) -> Result<LiveState, CliError> {
     let query = LiveQuery {
         include_all_groups: true,
         ..query
     };
     // A cloud-licensing spec plans against the cloud view (allotments and assignments), so
     // its snapshot records that view.
-    let live = match backend {
-        Backend::GroupLicensing => client.read_live(&query).await,
-        Backend::CloudLicensing => client.read_live_cloud(&query).await,
-    };
-    let mut live = live.map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let mut live = backend
+        .read_live(&query)
+        .await
+        .map_err(|e| read_error(&e))?;
     // Microsoft 365 groups cannot hold device licenses; counting their members would only cost
     // requests. Every other group may be named by a future spec, so its counts are recorded.
     let ids: Vec<GroupId> = live
@@ -77,10 +73,10 @@ pub async fn take(
         .map(|g| g.id)
         .collect();
     if !ids.is_empty() {
-        client
+        backend
             .read_group_details(&mut live, &ids)
             .await
-            .map_err(|e| graph_error(&e, "reading member counts and license errors"))?;
+            .map_err(|e| read_error(&e))?;
     }
     live.source = offline(live.source);
     Ok(live)
@@ -106,8 +102,8 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         }
         None => LiveQuery::default(),
     };
-    let client = connect::client(&args.connect, api_version(backend))?;
-    let s = take(&client, query, backend).await?;
+    let backend = connect::backend(&args.connect, backend)?;
+    let s = take(&backend, query).await?;
     let json = snapshot::to_json(&s).map_err(|e| {
         CliError::new(
             format!("cannot encode the snapshot: {e}"),
@@ -124,7 +120,7 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         devlic_model::display::sanitize(s.tenant.display_name.as_deref().unwrap_or("the tenant")),
         devlic_model::display::sanitize(&s.tenant.id),
         s.taken_at,
-        client.requests_made()
+        backend.client().requests_made()
     )?;
     Ok(Exit::Success)
 }

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
-use devlic_graph::{GraphClient, GraphError, LiveQuery, SkuSelector};
+use devlic_applier::{AnyBackend, LicensingBackend, ReadError};
+use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
-use devlic_model::{Backend, LiveState, Plan};
+use devlic_model::{LiveState, Plan};
 use devlic_planner::{PlanErrors, groups_to_inspect};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 
@@ -67,20 +68,19 @@ pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
 
 /// Reads what planning `spec` needs: the live state, then member counts and license errors of
 /// the groups the plan writes to (only those: the counts cost requests).
-pub async fn read_live_for(client: &GraphClient, spec: &Spec) -> Result<LiveState, CliError> {
+pub async fn read_live_for(backend: &AnyBackend, spec: &Spec) -> Result<LiveState, CliError> {
     let query = live_query(spec);
-    let live = match spec.settings.backend {
-        Backend::GroupLicensing => client.read_live(&query).await,
-        Backend::CloudLicensing => client.read_live_cloud(&query).await,
-    };
-    let mut live = live.map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let mut live = backend
+        .read_live(&query)
+        .await
+        .map_err(|e| read_error(&e))?;
     let mut touched = groups_to_inspect(spec, &live);
     // Groups the tenant reports with license errors are inspected too, so a run with nothing to
     // change still warns about devices left unlicensed (one extra request, not one per group).
-    let with_errors = client
-        .read_groups_with_license_errors()
+    let with_errors = backend
+        .groups_with_license_errors()
         .await
-        .map_err(|e| graph_error(&e, "listing groups with license errors"))?;
+        .map_err(|e| read_error(&e))?;
     touched.extend(
         with_errors
             .into_iter()
@@ -89,13 +89,13 @@ pub async fn read_live_for(client: &GraphClient, spec: &Spec) -> Result<LiveStat
     touched.sort();
     touched.dedup();
     if !touched.is_empty() {
-        client
+        backend
             .read_group_details(&mut live, &touched)
             .await
-            .map_err(|e| graph_error(&e, "reading member counts and license errors"))?;
+            .map_err(|e| read_error(&e))?;
     }
     tracing::info!(
-        requests = client.requests_made(),
+        requests = backend.client().requests_made(),
         groups = live.groups.len(),
         "read the live state"
     );
@@ -178,10 +178,7 @@ pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
     )
 }
 
-/// The Graph API version a backend talks to: cloudLicensing exists only in beta.
-pub fn api_version(backend: Backend) -> devlic_graph::ApiVersion {
-    match backend {
-        Backend::GroupLicensing => devlic_graph::ApiVersion::V1,
-        Backend::CloudLicensing => devlic_graph::ApiVersion::Beta,
-    }
+/// A failed read through the backend, as a message with the next step.
+pub fn read_error(e: &ReadError) -> CliError {
+    graph_error(&e.error, e.doing)
 }

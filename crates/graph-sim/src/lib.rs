@@ -218,6 +218,25 @@ impl Sim {
         self.shared.lock().clear_log();
     }
 
+    /// Adds `units` enabled units to the subscription with part number `part_number` (and its
+    /// first allotment), as buying licenses in the admin center does; devices waiting for a unit
+    /// get one. Returns false when the tenant has no such subscription.
+    pub fn add_units(&self, part_number: &str, units: i64) -> bool {
+        let mut inner = self.shared.lock();
+        inner.settle(self.shared.config.processing_delay);
+        let Some(sku) = inner
+            .tenant
+            .subscribed_skus
+            .iter_mut()
+            .find(|s| s.sku_part_number.eq_ignore_ascii_case(part_number))
+        else {
+            return false;
+        };
+        sku.prepaid_units.enabled += units;
+        let sku_id = sku.sku_id.clone();
+        inner.lic.add_units(&sku_id, units)
+    }
+
     /// The tenant now (after writes and processing).
     pub fn tenant_state(&self) -> Tenant {
         self.shared.tenant_state()

@@ -586,6 +586,22 @@ impl Licensing {
             }
         }
     }
+
+    /// Adds `units` to the first pool of SKU `sku_id` (the admin bought more licenses) and
+    /// licenses the devices waiting for one, as Graph does when units free up. Returns false
+    /// when the tenant has no pool of that SKU.
+    pub(crate) fn add_units(&mut self, sku_id: &str, units: i64) -> bool {
+        let Some(pool) = self
+            .pools
+            .iter()
+            .position(|p| p.sku_id.eq_ignore_ascii_case(sku_id))
+        else {
+            return false;
+        };
+        self.pools[pool].allotted_units += units;
+        self.reallocate(jiff::Timestamp::now());
+        true
+    }
 }
 
 /// Depth-first walk of nested groups, devices in member order, each device once, cycle-safe.

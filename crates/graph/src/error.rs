@@ -123,6 +123,22 @@ impl GraphError {
         }
     }
 
+    /// The `client-request-id` devlic sent, for the variants that followed a request.
+    pub fn client_request_id(&self) -> Option<&str> {
+        match self {
+            GraphError::Service {
+                client_request_id, ..
+            }
+            | GraphError::RetriesExhausted {
+                client_request_id, ..
+            }
+            | GraphError::OutcomeUnknown {
+                client_request_id, ..
+            } => Some(client_request_id),
+            _ => None,
+        }
+    }
+
     /// True for a 404 (`Request_ResourceNotFound` and friends).
     pub fn is_not_found(&self) -> bool {
         matches!(self, GraphError::Service { status: 404, .. })

@@ -23,14 +23,8 @@ use crate::error::GraphError;
 use crate::query;
 use crate::wire::{Organization, Page, SubscribedSku, WireErrorMember, WireGroup};
 
-/// A device SKU named by id or by part number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SkuSelector {
-    /// `skuId`.
-    Id(SkuId),
-    /// `skuPartNumber` (case-insensitive).
-    PartNumber(String),
-}
+/// A device SKU named by id or by part number (the model's selector, shared with the spec).
+pub use devlic_model::SkuSelector;
 
 /// What [`GraphClient::read_live`] must cover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +70,7 @@ impl GraphClient {
 
         let device_skus: BTreeSet<SkuId> = skus
             .iter()
-            .filter(|s| is_device_sku(s.sku_id, &s.sku_part_number, &query.device_skus))
+            .filter(|s| known_skus::is_device_sku(s.sku_id, &s.sku_part_number, &query.device_skus))
             .map(|s| s.sku_id)
             .collect();
 
@@ -296,38 +290,5 @@ impl GraphClient {
             }
         }
         Ok(())
-    }
-}
-
-/// A SKU is a device SKU when devlic knows it or the query declares it.
-fn is_device_sku(id: SkuId, part: &str, extra: &[SkuSelector]) -> bool {
-    known_skus::by_id(id).is_some()
-        || known_skus::by_part_number(part).is_some()
-        || extra.iter().any(|s| match s {
-            SkuSelector::Id(x) => *x == id,
-            SkuSelector::PartNumber(p) => p.eq_ignore_ascii_case(part),
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn device_sku_recognition() {
-        let e3 = SkuId::parse("05e9a617-0261-4cee-bb44-138d3ef5d965").unwrap();
-        assert!(is_device_sku(
-            known_skus::ENTERPRISE_DEVICE.sku_id,
-            "whatever",
-            &[]
-        ));
-        assert!(is_device_sku(e3, "office_proplus_device_education", &[]));
-        assert!(!is_device_sku(e3, "SPE_E3", &[]));
-        assert!(is_device_sku(e3, "SPE_E3", &[SkuSelector::Id(e3)]));
-        assert!(is_device_sku(
-            e3,
-            "SPE_E3",
-            &[SkuSelector::PartNumber("spe_e3".into())]
-        ));
     }
 }

@@ -69,6 +69,8 @@ pub struct SubscribedSku {
     prepaid_units: WirePrepaid,
     #[serde(default)]
     service_plans: Vec<WireServicePlan>,
+    #[serde(default)]
+    applies_to: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +91,8 @@ struct WirePrepaid {
 struct WireServicePlan {
     service_plan_id: ServicePlanId,
     service_plan_name: String,
+    #[serde(default)]
+    applies_to: Option<String>,
 }
 
 impl SubscribedSku {
@@ -111,8 +115,10 @@ impl SubscribedSku {
                 .map(|p| ServicePlan {
                     service_plan_id: p.service_plan_id,
                     service_plan_name: p.service_plan_name,
+                    applies_to: p.applies_to,
                 })
                 .collect(),
+            applies_to: self.applies_to,
         }
     }
 }

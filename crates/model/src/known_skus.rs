@@ -4,7 +4,7 @@
 //! device SKUs are recognised by part number or id. A spec can declare more with
 //! `settings.deviceSkus`.
 
-use crate::SkuId;
+use crate::{ServicePlanId, SkuId};
 use uuid::uuid;
 
 /// One device SKU devlic knows out of the box.
@@ -63,4 +63,89 @@ pub fn by_part_number(part: &str) -> Option<&'static KnownDeviceSku> {
 /// Looks up a known device SKU by id.
 pub fn by_id(id: SkuId) -> Option<&'static KnownDeviceSku> {
     ALL.iter().find(|s| s.sku_id == id)
+}
+
+/// The service plan that carries the Office apps in Microsoft 365 Apps for enterprise (device)
+/// (`OFFICE_PROPLUS_DEVICE`).
+pub const OFFICE_DEVICE_PLAN: ServicePlanId =
+    ServicePlanId(uuid!("3c994f28-87d5-4273-b07a-eb6190852599"));
+
+/// Whether a service plan is the one that delivers the Office apps: disabling it in
+/// `disabledPlans` takes Microsoft 365 Apps away from the devices while the license stays
+/// assigned. Recognised by id, or by the part-number family Microsoft uses for it
+/// (`OFFICE_PROPLUS*`, `OFFICESUBSCRIPTION*`).
+pub fn is_office_apps_plan(id: ServicePlanId, name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    id == OFFICE_DEVICE_PLAN
+        || upper.starts_with("OFFICE_PROPLUS")
+        || upper.starts_with("OFFICESUBSCRIPTION")
+}
+
+/// How a spec (`settings.deviceSkus`, `subscription`) or a query names a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkuSelector {
+    /// By `skuId`.
+    Id(SkuId),
+    /// By `skuPartNumber` (compared case-insensitively).
+    PartNumber(String),
+}
+
+impl SkuSelector {
+    /// Whether this selector names the SKU with `id` and part number `part`.
+    pub fn matches(&self, id: SkuId, part: &str) -> bool {
+        match self {
+            SkuSelector::Id(x) => *x == id,
+            SkuSelector::PartNumber(p) => p.eq_ignore_ascii_case(part),
+        }
+    }
+}
+
+impl std::fmt::Display for SkuSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkuSelector::Id(id) => write!(f, "{id}"),
+            SkuSelector::PartNumber(p) => f.write_str(p),
+        }
+    }
+}
+
+/// The one rule for "is this a device SKU": devlic knows it (by id or part number), or the spec
+/// declares it in `settings.deviceSkus`. Every crate asks this function, so the planner, the
+/// Graph reads, `export` and `skus` can never disagree.
+pub fn is_device_sku(id: SkuId, part: &str, declared: &[SkuSelector]) -> bool {
+    by_id(id).is_some()
+        || by_part_number(part).is_some()
+        || declared.iter().any(|s| s.matches(id, part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_sku_recognition() {
+        let e3 = SkuId(uuid!("05e9a617-0261-4cee-bb44-138d3ef5d965"));
+        assert!(is_device_sku(
+            ENTERPRISE_DEVICE.sku_id,
+            "renamed-by-microsoft",
+            &[]
+        ));
+        assert!(is_device_sku(e3, "office_proplus_device_education", &[]));
+        assert!(!is_device_sku(e3, "SPE_E3", &[]));
+        assert!(is_device_sku(e3, "SPE_E3", &[SkuSelector::Id(e3)]));
+        assert!(is_device_sku(
+            e3,
+            "SPE_E3",
+            &[SkuSelector::PartNumber("spe_e3".to_owned())]
+        ));
+    }
+
+    #[test]
+    fn office_plan_recognition() {
+        let other = ServicePlanId(uuid!("00000000-0000-4000-8000-000000000001"));
+        assert!(is_office_apps_plan(OFFICE_DEVICE_PLAN, "renamed"));
+        assert!(is_office_apps_plan(other, "office_proplus_device_edu"));
+        assert!(is_office_apps_plan(other, "OFFICESUBSCRIPTION"));
+        assert!(!is_office_apps_plan(other, "EXCHANGE_S_STANDARD"));
+    }
 }

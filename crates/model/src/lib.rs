@@ -15,20 +15,25 @@
 //!
 //! Nothing in this crate does I/O, and nothing here can fail except parsing ids.
 
+mod backend;
 mod cloud;
 pub mod display;
 mod ids;
 pub mod known_skus;
+pub mod license_errors;
 mod live;
 mod plan;
 
+pub use backend::{ALL_BACKENDS, Backend, Capabilities, CapacityPool, GraphApi, WriteProtocol};
 pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
 pub use ids::{GroupId, IdParseError, ServicePlanId, SkuId};
+pub use known_skus::{SkuSelector, is_device_sku};
 pub use live::{
     AssignedLicense, CapabilityStatus, Group, GroupKind, LicenseErrorMember, LiveState,
     MemberCounts, PrepaidUnits, ProcessingState, ServicePlan, Sku, StateSource, TenantInfo,
 };
 pub use plan::{
-    Action, ActionKind, Backend, CapacityLine, Fingerprint, GroupRef, GuardViolation, Plan,
-    PlanSummary, Reason, SkuRef, Warning, WarningKind,
+    Action, ActionKind, CapacityLine, CauseCount, Fingerprint, GroupRef, GuardPasses,
+    GuardSettings, GuardViolation, Plan, PlanSummary, Reason, SkuRef, Unlicensed, Warning,
+    WarningKind,
 };

@@ -120,6 +120,22 @@ pub struct Sku {
     /// `servicePlans` (needed to resolve `disabledPlans` names).
     #[serde(default)]
     pub service_plans: Vec<ServicePlan>,
+    /// `appliesTo` (`User` or `Company`), when Graph gave it: evidence that a SKU declared in
+    /// `settings.deviceSkus` is really for users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<String>,
+}
+
+impl Sku {
+    /// Whether Graph says this subscription is for users: the SKU's `appliesTo` is `User`, or
+    /// every service plan's is. Device subscriptions apply to `Company`.
+    pub fn is_for_users(&self) -> bool {
+        let user =
+            |a: &Option<String>| a.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("User"));
+        user(&self.applies_to)
+            || (!self.service_plans.is_empty()
+                && self.service_plans.iter().all(|p| user(&p.applies_to)))
+    }
 }
 
 impl Sku {
@@ -170,6 +186,9 @@ pub struct ServicePlan {
     pub service_plan_id: ServicePlanId,
     /// `servicePlanName`.
     pub service_plan_name: String,
+    /// `appliesTo` (`User` or `Company`), when Graph gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<String>,
 }
 
 /// A group as devlic needs to see it.

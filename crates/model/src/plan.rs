@@ -10,30 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    AllotmentRef, AssignedLicense, GroupId, ServicePlanId, SkuId, StateSource, TenantInfo,
+    AllotmentRef, AssignedLicense, Backend, GroupId, ServicePlanId, SkuId, StateSource, TenantInfo,
 };
-
-/// Which Graph API carries the license assignments.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// Graph v1.0 `groups/{id}/assignLicense` (default).
-    #[default]
-    GroupLicensing,
-    /// Graph beta `admin/cloudLicensing` allotments and group assignments.
-    CloudLicensing,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::GroupLicensing => "group-licensing",
-            Backend::CloudLicensing => "cloud-licensing",
-        })
-    }
-}
 
 /// A group, named the two ways people and Graph know it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -242,27 +220,209 @@ pub struct CapacityLine {
 }
 
 /// A guard the plan trips: apply refuses (exit 3) unless the guard is explicitly passed.
+///
+/// The revocation guards count every action that takes Microsoft 365 Apps away from devices
+/// (see `devlic_planner::license_losses`): a revoke, a swap into a subscription without room for
+/// the group's devices, and `disabledPlans` that switch off the Office apps of a device
+/// subscription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum GuardViolation {
-    /// More revocations than `settings.maxRevocations`; pass with `--allow-revoke`.
+    /// More actions that take the apps away than `settings.maxRevocations`; pass with
+    /// `--allow-revoke`.
     MaxRevocations {
-        /// Revocations in the plan.
+        /// Actions in the plan that take the apps away from devices.
         revocations: u64,
         /// The configured maximum.
         max: u64,
     },
-    /// Revocations would touch more than the allowed share of all licensed devices.
+    /// Those actions would touch more than the allowed share of all licensed devices.
     RevokeShare {
-        /// Devices losing a license.
+        /// Devices losing the apps.
         devices: u64,
         /// Devices licensed with device SKUs before the plan.
         licensed: u64,
         /// The allowed share, in percent.
         max_percent: u8,
     },
+    /// Actions take the apps away from groups whose device count is unknown, so the share
+    /// cannot be checked: fail closed; pass with `--allow-revoke` after reviewing them.
+    UnknownDeviceCount {
+        /// The groups whose device count could not be read.
+        groups: Vec<GroupRef>,
+    },
+    /// A device subscription (or allotment) would end up short: devices in these groups would
+    /// be left without the apps. Pass with `--allow-shortfall` or `settings.allowShortfall`.
+    Shortfall {
+        /// The subscription.
+        sku: SkuRef,
+        /// On cloud-licensing, the allotment that runs short.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allotment: Option<AllotmentRef>,
+        /// Devices that will not get a license.
+        devices: u64,
+        /// The groups the plan licenses from this pool, where the unlicensed devices will be.
+        groups: Vec<GroupRef>,
+    },
     /// The spec has no assignments but `prune` is on, and `allowEmpty` is not set.
     EmptySpec,
+}
+
+/// The flags a person can give to pass guards after reviewing a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GuardPasses {
+    /// `--allow-revoke`: pass the revocation guards.
+    pub allow_revoke: bool,
+    /// `--allow-shortfall` (or `settings.allowShortfall`): pass the shortfall guard.
+    pub allow_shortfall: bool,
+}
+
+/// The guard thresholds a plan is checked against: the spec's `settings`.
+///
+/// A saved plan records them, but a plan file is data, not authority: `apply --plan` without
+/// `--spec` uses [`GuardSettings::stricter`] of the file's and the defaults, so editing a plan
+/// can only make its guards stricter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardSettings {
+    /// `settings.maxRevocations`.
+    pub max_revocations: u64,
+    /// `settings.maxRevokePercent`.
+    pub max_revoke_percent: u8,
+    /// `settings.allowEmpty`.
+    pub allow_empty: bool,
+    /// `settings.allowShortfall`.
+    pub allow_shortfall: bool,
+}
+
+impl Default for GuardSettings {
+    /// The spec defaults: no revocation without `--allow-revoke`, 25 %, no empty spec, no
+    /// shortfall.
+    fn default() -> Self {
+        GuardSettings {
+            max_revocations: 0,
+            max_revoke_percent: 25,
+            allow_empty: false,
+            allow_shortfall: false,
+        }
+    }
+}
+
+impl GuardSettings {
+    /// The stricter of two sets of thresholds, field by field.
+    pub fn stricter(self, other: GuardSettings) -> GuardSettings {
+        GuardSettings {
+            max_revocations: self.max_revocations.min(other.max_revocations),
+            max_revoke_percent: self.max_revoke_percent.min(other.max_revoke_percent),
+            allow_empty: self.allow_empty && other.allow_empty,
+            allow_shortfall: self.allow_shortfall && other.allow_shortfall,
+        }
+    }
+}
+
+/// How many devices of a group are not licensed for one reason Graph gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CauseCount {
+    /// Graph's error code (`CountViolation`, ...), or `Unknown` when it gave none.
+    pub code: String,
+    /// Devices with that error.
+    pub devices: u64,
+    /// True when Graph gave no code and devlic inferred this one from the subscription having
+    /// no free units (Graph reports devices that did not fit without a code).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+}
+
+/// A group of the spec whose devices are not all licensed: drift, even when no write is
+/// planned for it (a write may not be able to fix it: more units or fewer devices may be needed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unlicensed {
+    /// The group.
+    pub group: GroupRef,
+    /// The subscription the spec wants it to hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuRef>,
+    /// Members without a license (devices, or members of unknown type).
+    pub devices: u64,
+    /// Why, as Graph reports it, most frequent first.
+    pub causes: Vec<CauseCount>,
+}
+
+impl GuardViolation {
+    /// The one sentence for this guard, shared by every renderer, the applier and the CLI.
+    pub fn message(&self) -> String {
+        match self {
+            GuardViolation::MaxRevocations { revocations, max } => format!(
+                "the plan takes Microsoft 365 Apps away from the devices of {revocations} group{} \
+                 (each revoke, swap into a subscription without room, or disabledPlans that \
+                 switch Office off counts) but settings.maxRevocations is {max}; apply refuses \
+                 without --allow-revoke",
+                if *revocations == 1 { "" } else { "s" }
+            ),
+            GuardViolation::RevokeShare {
+                devices,
+                licensed,
+                max_percent,
+            } => format!(
+                "the plan takes Microsoft 365 Apps away from {devices} of {licensed} \
+                 device-licensed devices, more than settings.maxRevokePercent ({max_percent}%); \
+                 apply refuses without --allow-revoke"
+            ),
+            GuardViolation::UnknownDeviceCount { groups } => format!(
+                "the plan takes the apps away from {} whose device count could not be read \
+                 ({}), so settings.maxRevokePercent cannot be checked; apply refuses without \
+                 --allow-revoke",
+                if groups.len() == 1 {
+                    "a group".to_owned()
+                } else {
+                    format!("{} groups", groups.len())
+                },
+                groups
+                    .iter()
+                    .map(|g| g.display_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            GuardViolation::Shortfall {
+                sku,
+                allotment,
+                devices,
+                groups,
+            } => format!(
+                "{} {}would be short by {devices} unit{}: {devices} device{} in {} would not get \
+                 Microsoft 365 Apps; add licenses, or apply with --allow-shortfall",
+                sku.sku_part_number,
+                allotment
+                    .as_ref()
+                    .map(|a| format!("(allotment {}) ", a.id))
+                    .unwrap_or_default(),
+                if *devices == 1 { "" } else { "s" },
+                if *devices == 1 { "" } else { "s" },
+                groups
+                    .iter()
+                    .map(|g| g.display_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            GuardViolation::EmptySpec => "the spec has no assignments and prune is on, so every \
+                 device license would be revoked; set settings.allowEmpty: true if that is intended"
+                .to_owned(),
+        }
+    }
+
+    /// Whether `passes` lets apply go ahead despite this guard. An empty spec with prune is a
+    /// spec mistake: no flag passes it.
+    pub fn is_passed_by(&self, passes: GuardPasses) -> bool {
+        match self {
+            GuardViolation::MaxRevocations { .. }
+            | GuardViolation::RevokeShare { .. }
+            | GuardViolation::UnknownDeviceCount { .. } => passes.allow_revoke,
+            GuardViolation::Shortfall { .. } => passes.allow_shortfall,
+            GuardViolation::EmptySpec => false,
+        }
+    }
 }
 
 /// Counts per action kind.
@@ -319,6 +479,10 @@ pub struct Plan {
     pub capacity: Vec<CapacityLine>,
     /// Guards tripped.
     pub guard_violations: Vec<GuardViolation>,
+    /// The thresholds the guards were checked against.
+    pub guard_settings: GuardSettings,
+    /// Groups of the spec whose devices are not all licensed now.
+    pub unlicensed: Vec<Unlicensed>,
     /// [`Fingerprint::combine`] of every action's `before_fingerprint`, in action order.
     pub fingerprint: Fingerprint,
 }
@@ -329,9 +493,34 @@ impl Plan {
         PlanSummary::of(&self.actions)
     }
 
-    /// True when there is nothing to do.
+    /// True when there is nothing to write (there may still be [`Plan::unlicensed`] devices).
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// True when the tenant matches the spec: nothing to write, and every device of the spec's
+    /// groups licensed. "Green means licensed".
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty() && self.unlicensed.is_empty()
+    }
+
+    /// Devices of the spec's groups that are not licensed now.
+    pub fn unlicensed_devices(&self) -> u64 {
+        self.unlicensed.iter().map(|u| u.devices).sum()
+    }
+
+    /// The guards apply refuses on, given the flags passed: the one rule the applier, the dry
+    /// run and the CLI share.
+    pub fn blocking_guards(&self, passes: GuardPasses) -> Vec<GuardViolation> {
+        let passes = GuardPasses {
+            allow_shortfall: passes.allow_shortfall || self.guard_settings.allow_shortfall,
+            ..passes
+        };
+        self.guard_violations
+            .iter()
+            .filter(|g| !g.is_passed_by(passes))
+            .cloned()
+            .collect()
     }
 }
 

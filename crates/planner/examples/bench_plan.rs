@@ -35,7 +35,9 @@ fn sku(k: &known_skus::KnownDeviceSku, plan_id: &str, enabled: u64) -> Result<Sk
         service_plans: vec![ServicePlan {
             service_plan_id: ServicePlanId::parse(plan_id).map_err(|e| e.to_string())?,
             service_plan_name: "OFFICE_PROPLUS_DEVICE".to_owned(),
+            applies_to: Some("Company".to_owned()),
         }],
+        applies_to: Some("Company".to_owned()),
     })
 }
 

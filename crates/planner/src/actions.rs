@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use devlic_model::{
-    Action, ActionKind, AssignedLicense, Backend, Fingerprint, Group, GroupId, GroupRef, LiveState,
-    Reason, ServicePlanId, SkuRef,
+    Action, ActionKind, AssignedLicense, Fingerprint, Group, GroupId, GroupRef, LiveState, Reason,
+    ServicePlanId, SkuRef,
 };
 use devlic_spec::{DesiredState, Origin, Spec};
 
@@ -24,11 +24,12 @@ pub(crate) struct Core<'a> {
 }
 
 pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
-    let device = device_skus(spec, live);
+    let (device, sku_errors) = device_skus(spec, live);
     let (resolved, mut errors) = resolve(spec, live, &device);
+    errors.extend(sku_errors);
     let mut actions = Vec::new();
 
-    let cloud = spec.settings.backend == Backend::CloudLicensing;
+    let cloud = spec.settings.backend.uses_allotments();
     for r in &resolved {
         if !r.complete {
             continue;
@@ -49,6 +50,17 @@ pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
             _ => None,
         };
         match entry_action(r, live, &device) {
+            Ok(Some(a))
+                if a.kind == ActionKind::Update
+                    && !spec.settings.backend.capabilities().updates_disabled_plans =>
+            {
+                errors.push(PlanError::UpdateNotSupported {
+                    origin: r.entry.origin.clone(),
+                    group: a.group.clone(),
+                    sku: a.sku.clone(),
+                    backend: spec.settings.backend,
+                });
+            }
             Ok(Some(mut a)) => {
                 if a.kind != ActionKind::Revoke {
                     a.allotment = allotment;

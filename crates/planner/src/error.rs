@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use devlic_model::{GroupId, SkuRef};
+use devlic_model::{Backend, GroupId, GroupRef, SkuRef};
 use devlic_spec::Origin;
 
 /// One reason a spec cannot be planned. Each variant names the spec entry ([`Origin`]) it comes
@@ -179,6 +179,52 @@ pub enum PlanError {
         /// The allotment, described.
         allotment: String,
     },
+
+    /// A saved plan adds or removes a subscription that is not a device subscription of the
+    /// tenant: it was not made by devlic from a spec, or it was edited.
+    #[error(
+        "the saved plan's action on \"{}\" ({}) uses {} ({}), which is not a device subscription of this tenant",
+        group.display_name,
+        group.id,
+        sku.sku_part_number,
+        sku.sku_id
+    )]
+    SavedPlanNotDeviceSku {
+        /// The group of the action.
+        group: GroupRef,
+        /// The subscription.
+        sku: SkuRef,
+    },
+
+    /// `settings.deviceSkus` declares a subscription that Graph says is for users.
+    #[error(
+        "`{}` is declared in settings.deviceSkus, but the tenant shows it is a user subscription ({evidence})",
+        sku.sku_part_number
+    )]
+    UserSkuDeclaredAsDevice {
+        /// The subscription.
+        sku: SkuRef,
+        /// What Graph says, e.g. `appliesTo: User`.
+        evidence: String,
+    },
+
+    /// The entry changes `disabledPlans` of a subscription the group already holds, and the
+    /// backend cannot change them in place.
+    #[error(
+        "{origin}: changing the disabled plans of {} on \"{}\" is not supported by the {backend} backend",
+        sku.sku_part_number,
+        group.display_name
+    )]
+    UpdateNotSupported {
+        /// The spec entry.
+        origin: Origin,
+        /// The group.
+        group: GroupRef,
+        /// The SKU whose plans would change.
+        sku: SkuRef,
+        /// The backend in use.
+        backend: Backend,
+    },
 }
 
 fn join_ids(ids: &[GroupId]) -> String {
@@ -207,7 +253,9 @@ impl PlanError {
     /// The spec entry the error is about, when there is one.
     pub fn origin(&self) -> Option<&Origin> {
         match self {
-            PlanError::TenantMismatch { .. } => None,
+            PlanError::TenantMismatch { .. }
+            | PlanError::UserSkuDeclaredAsDevice { .. }
+            | PlanError::SavedPlanNotDeviceSku { .. } => None,
             PlanError::ConflictingDeviceSkus { origin, .. } => origin.as_ref(),
             PlanError::GroupNameNotFound { origin, .. }
             | PlanError::AmbiguousGroupName { origin, .. }
@@ -218,7 +266,8 @@ impl PlanError {
             | PlanError::UnknownDisabledPlan { origin, .. }
             | PlanError::AllotmentNotFound { origin, .. }
             | PlanError::AmbiguousAllotment { origin, .. }
-            | PlanError::AllotmentNotForDevices { origin, .. } => Some(origin),
+            | PlanError::AllotmentNotForDevices { origin, .. }
+            | PlanError::UpdateNotSupported { origin, .. } => Some(origin),
         }
     }
 
@@ -289,6 +338,18 @@ impl PlanError {
             }
             PlanError::AllotmentNotForDevices { .. } => "name an allotment whose assignableTo \
                  includes `device` (the admin center shows them under Billing > Licenses)"
+                .to_owned(),
+            PlanError::SavedPlanNotDeviceSku { .. } => "plan again from the spec and apply that \
+                 file unchanged; if the spec declares this SKU in settings.deviceSkus, pass \
+                 --spec PATH so devlic can check the declaration"
+                .to_owned(),
+            PlanError::UserSkuDeclaredAsDevice { .. } => "remove it from settings.deviceSkus: \
+                 licensing a device group with a user subscription licenses no device (devices \
+                 need Microsoft 365 Apps for enterprise (device) or for Education (device))"
+                .to_owned(),
+            PlanError::UpdateNotSupported { .. } => "keep the group's current `disabledPlans` \
+                 in the spec, change them in the Microsoft 365 admin center (Billing > Licenses > \
+                 the subscription > the group > Apps), or use a backend that can update them"
                 .to_owned(),
         }
     }

@@ -38,14 +38,17 @@ mod actions;
 mod allotments;
 mod checks;
 mod error;
+mod recheck;
 pub mod render;
 mod resolve;
 pub mod wire;
 
-use devlic_model::{Fingerprint, GroupId, LiveState, Plan};
+use devlic_model::{Fingerprint, GroupId, GuardSettings, LiveState, Plan};
 use devlic_spec::Spec;
 
+pub use checks::{LicenseLoss, LossCause, license_losses};
 pub use error::{PlanError, PlanErrors};
+pub use recheck::{recheck, same_writes};
 
 /// Plans `spec` against `live`.
 ///
@@ -78,8 +81,19 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
     }
 
     let capacity = checks::capacity(live, spec.settings.backend, &core.actions);
-    let warnings = checks::warnings(live, &core, &capacity);
-    let guard_violations = checks::guards(spec, live, &core.device.ids, &core.actions);
+    let warnings = checks::warnings(live, &core);
+    let guard_settings = guard_settings(spec);
+    let empty_spec =
+        spec.assignments.is_empty() && spec.settings.prune && !spec.settings.allow_empty;
+    let guard_violations = checks::guards(
+        &guard_settings,
+        empty_spec,
+        live,
+        &core.device.ids,
+        &core.actions,
+        &capacity,
+    );
+    let unlicensed = checks::unlicensed(live, &core);
     let fingerprint = Fingerprint::combine(core.actions.iter().map(|a| &a.before_fingerprint));
     Ok(Plan {
         tenant: live.tenant.clone(),
@@ -90,8 +104,20 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
         warnings,
         capacity,
         guard_violations,
+        guard_settings,
+        unlicensed,
         fingerprint,
     })
+}
+
+/// The guard thresholds of a spec.
+pub fn guard_settings(spec: &Spec) -> GuardSettings {
+    GuardSettings {
+        max_revocations: spec.settings.max_revocations,
+        max_revoke_percent: spec.settings.max_revoke_percent,
+        allow_empty: spec.settings.allow_empty,
+        allow_shortfall: spec.settings.allow_shortfall,
+    }
 }
 
 /// The groups a plan of `spec` against `live` writes to, sorted by id.

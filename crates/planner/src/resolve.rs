@@ -39,27 +39,35 @@ pub(crate) fn sku_ref_of(live: &LiveState, id: SkuId) -> SkuRef {
 }
 
 fn selector_matches(sel: &SkuSelector, sku: &Sku) -> bool {
-    match sel {
-        SkuSelector::Id(id) => sku.sku_id == *id,
-        SkuSelector::PartNumber(p) => sku.sku_part_number.eq_ignore_ascii_case(p),
-    }
+    sel.matches(sku.sku_id, &sku.sku_part_number)
 }
 
 /// Device SKUs = known device SKUs present in the tenant (matched by id or part number) plus the
 /// tenant SKUs `settings.deviceSkus` names. Entries naming a SKU the tenant lacks add nothing: a
 /// spec entry using such a SKU is reported as not in the tenant.
-pub(crate) fn device_skus(spec: &Spec, live: &LiveState) -> DeviceSkus {
+pub(crate) fn device_skus(spec: &Spec, live: &LiveState) -> (DeviceSkus, Vec<PlanError>) {
     let mut ids = BTreeSet::new();
     let mut refs = Vec::new();
+    let mut errors = Vec::new();
     for sku in &live.skus {
-        let known = known_skus::by_id(sku.sku_id).is_some()
-            || known_skus::by_part_number(&sku.sku_part_number).is_some();
-        let declared = spec
-            .settings
-            .device_skus
-            .iter()
-            .any(|sel| selector_matches(sel, sku));
-        if (known || declared) && ids.insert(sku.sku_id) {
+        // Graph's own evidence outranks a declaration: a user subscription listed as a device
+        // one would be "assigned" to device groups and license nobody.
+        if sku.is_for_users()
+            && spec
+                .settings
+                .device_skus
+                .iter()
+                .any(|sel| selector_matches(sel, sku))
+        {
+            errors.push(PlanError::UserSkuDeclaredAsDevice {
+                sku: sku_ref(sku),
+                evidence: user_evidence(sku),
+            });
+            continue;
+        }
+        if known_skus::is_device_sku(sku.sku_id, &sku.sku_part_number, &spec.settings.device_skus)
+            && ids.insert(sku.sku_id)
+        {
             refs.push(sku_ref(sku));
         }
     }
@@ -69,7 +77,20 @@ pub(crate) fn device_skus(spec: &Spec, live: &LiveState) -> DeviceSkus {
             .cmp(&b.sku_part_number.to_ascii_lowercase())
             .then(a.sku_id.cmp(&b.sku_id))
     });
-    DeviceSkus { ids, refs }
+    (DeviceSkus { ids, refs }, errors)
+}
+
+/// Why Graph says a SKU is for users, in its own field names.
+fn user_evidence(sku: &Sku) -> String {
+    let is_user = |a: &Option<String>| a.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("User"));
+    if is_user(&sku.applies_to) {
+        "subscribedSkus reports appliesTo: User".to_owned()
+    } else {
+        format!(
+            "every one of its {} service plans has appliesTo: User",
+            sku.service_plans.len()
+        )
+    }
 }
 
 /// One spec entry whose group resolved. `sku` is `None` when the entry has no subscription

@@ -1,7 +1,7 @@
 //! The versioned JSON format of a plan: what `devlic plan --format json` prints and what
 //! `devlic plan --out FILE` saves for `devlic apply --plan FILE`.
 //!
-//! The format is [`PlanV1`]: one JSON object, `"formatVersion": 1`. Its JSON Schema is
+//! The format is [`PlanV1`]: one JSON object, `"formatVersion": 2`. Its JSON Schema is
 //! [`plan_json_schema`], committed as `schemas/plan.schema.json`. The core [`Plan`] type may
 //! evolve; this format only changes by adding a new version, and readers refuse versions they do
 //! not know ([`WireError::UnsupportedVersion`]).
@@ -19,6 +19,8 @@
 //!   devlic may add optional fields to `formatVersion` 1 and older readers still plan from the
 //!   file. A change that an older reader must not ignore (a renamed or retyped field, a field
 //!   whose absence would change a plan) is a new `formatVersion`.
+//! - Plans of `formatVersion` 1 still read: they lack `guardSettings` (read as the defaults,
+//!   the strictest thresholds) and `unlicensed` (read as none).
 //! - Earlier builds of devlic wrote plans with `format_version` and `state_taken_at`; both
 //!   spellings are still read ([`LEGACY_VERSION_KEY`]), and written as `formatVersion` and
 //!   `stateTakenAt`.
@@ -26,7 +28,7 @@
 //! # Format, field by field
 //!
 //! Top level ([`PlanV1`]):
-//! - `formatVersion` (integer, always `1`): the version of this format. Read it first.
+//! - `formatVersion` (integer, `2`; `1` is still read): the version of this format. Read it first.
 //! - `tenant` (object): the tenant planned against: `id` (tenant GUID), `displayName` (optional),
 //!   `domains` (verified domains).
 //! - `backend` (string): `group-licensing` (Graph v1.0 `assignLicense`) or `cloud-licensing`.
@@ -58,7 +60,16 @@
 //!   cloud-licensing an optional `allotment` (then the units are the allotment's).
 //! - `guardViolations` (array): `{ "kind": "maxRevocations", "revocations", "max" }`,
 //!   `{ "kind": "revokeShare", "devices", "licensed", "maxPercent" }` or
-//!   `{ "kind": "emptySpec" }`, each with a human `message`.
+//!   `{ "kind": "unknownDeviceCount", "groups" }`,
+//!   `{ "kind": "shortfall", "sku", "allotment" (optional), "devices", "groups" }` or
+//!   `{ "kind": "emptySpec" }`, each with a human `message`. The revocation guards count every
+//!   action that takes Microsoft 365 Apps away from devices (revokes, swaps without room,
+//!   Office switched off); apply recomputes all of them and never trusts this list.
+//! - `guardSettings` (format 2): `{ "maxRevocations", "maxRevokePercent", "allowEmpty",
+//!   "allowShortfall" }`, the thresholds the plan was checked against.
+//! - `unlicensed` (format 2): groups of the spec whose devices are not all licensed:
+//!   `{ "group", "sku" (optional), "devices", "causes": [{ "code", "devices", "inferred"
+//!   (optional), "description" }] }`.
 //! - `summary`: `{ "assign", "revoke", "swap", "update" }` action counts.
 //! - `fingerprint`: `sha256:<hex>` over every action's `beforeFingerprint`, in order.
 //!
@@ -68,15 +79,19 @@
 use std::collections::BTreeSet;
 
 use devlic_model::{
-    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, CapacityLine, Fingerprint, GroupId,
-    GroupRef, GuardViolation, Plan, PlanSummary, Reason, ServicePlanId, SkuId, SkuRef, StateSource,
-    TenantInfo, Warning, WarningKind,
+    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, CapacityLine, CauseCount,
+    Fingerprint, GroupId, GroupRef, GuardSettings, GuardViolation, Plan, PlanSummary, Reason,
+    ServicePlanId, SkuId, SkuRef, StateSource, TenantInfo, Unlicensed, Warning, WarningKind,
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-/// The only plan format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The only format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Every format version [`parse`] reads. Format 1 lacks `guardSettings` and `unlicensed`: a
+/// format-1 plan reads with the default (strictest) thresholds and no unlicensed groups.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// The key that holds the format version in every JSON document devlic writes (plans,
 /// snapshots, the multi-tenant plan, the run report).
@@ -156,12 +171,12 @@ fn version(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "integer", "const": FORMAT_VERSION })
 }
 
-/// A saved plan, format version 1. See the [module documentation](self) for every field.
+/// A saved plan, format version 2. See the [module documentation](self) for every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "devlic plan (formatVersion 1)")]
+#[schemars(title = "devlic plan (formatVersion 2)")]
 pub struct PlanV1 {
-    /// Always 1 for this format.
+    /// 2 for this format (1 is still read: it lacks `guardSettings` and `unlicensed`).
     #[serde(rename = "formatVersion", alias = "format_version")]
     #[schemars(schema_with = "version")]
     pub format_version: u32,
@@ -187,6 +202,13 @@ pub struct PlanV1 {
     /// Guards the plan trips; apply refuses unless they are explicitly passed.
     #[serde(rename = "guardViolations")]
     pub guard_violations: Vec<GuardViolationV1>,
+    /// The guard thresholds the plan was checked against (format 2; a format-1 file reads as
+    /// the defaults). Apply never loosens its guards because of this field.
+    #[serde(rename = "guardSettings", default)]
+    pub guard_settings: GuardSettingsV1,
+    /// Groups of the spec whose devices are not all licensed (format 2).
+    #[serde(default)]
+    pub unlicensed: Vec<UnlicensedV1>,
     /// Action counts.
     pub summary: SummaryV1,
     /// Fingerprint over every action's `beforeFingerprint`, in order.
@@ -414,11 +436,90 @@ pub enum GuardViolationV1 {
         /// A sentence for people.
         message: String,
     },
+    /// Actions take the apps away from groups whose device count is unknown.
+    #[serde(rename_all = "camelCase")]
+    UnknownDeviceCount {
+        /// The groups.
+        groups: Vec<GroupV1>,
+        /// A sentence for people.
+        message: String,
+    },
+    /// A device subscription or allotment ends up short.
+    #[serde(rename_all = "camelCase")]
+    Shortfall {
+        /// The subscription.
+        sku: SkuV1,
+        /// cloud-licensing: the allotment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allotment: Option<AllotmentV1>,
+        /// Devices left without a license.
+        devices: u64,
+        /// The groups the plan licenses from the pool.
+        groups: Vec<GroupV1>,
+        /// A sentence for people.
+        message: String,
+    },
     /// Empty spec with `prune: true` and no `allowEmpty`.
     EmptySpec {
         /// A sentence for people.
         message: String,
     },
+}
+
+/// The guard thresholds (the spec's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardSettingsV1 {
+    /// `settings.maxRevocations`.
+    pub max_revocations: u64,
+    /// `settings.maxRevokePercent`.
+    pub max_revoke_percent: u8,
+    /// `settings.allowEmpty`.
+    pub allow_empty: bool,
+    /// `settings.allowShortfall`.
+    pub allow_shortfall: bool,
+}
+
+impl Default for GuardSettingsV1 {
+    fn default() -> Self {
+        let d = devlic_model::GuardSettings::default();
+        GuardSettingsV1 {
+            max_revocations: d.max_revocations,
+            max_revoke_percent: d.max_revoke_percent,
+            allow_empty: d.allow_empty,
+            allow_shortfall: d.allow_shortfall,
+        }
+    }
+}
+
+/// A group of the spec whose devices are not all licensed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnlicensedV1 {
+    /// The group.
+    pub group: GroupV1,
+    /// The subscription the spec wants it to hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<SkuV1>,
+    /// Devices without a license.
+    pub devices: u64,
+    /// Why, by Graph error code, most frequent first.
+    pub causes: Vec<CauseV1>,
+}
+
+/// How many devices are unlicensed for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CauseV1 {
+    /// Graph's error code, e.g. `CountViolation`; `Unknown` when Graph gave none.
+    pub code: String,
+    /// Devices.
+    pub devices: u64,
+    /// True when Graph gave no code and devlic inferred it (the subscription had no free units).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// What the code means, in the admin center's words (ignored when read).
+    pub description: String,
 }
 
 /// Action counts.
@@ -452,7 +553,7 @@ pub fn plan_json_schema() -> serde_json::Value {
 pub fn parse(json: &str) -> Result<Plan, WireError> {
     let value: serde_json::Value = serde_json::from_str(json)?;
     let found = version_of(&value).ok_or(WireError::MissingVersion)?;
-    if found != u64::from(FORMAT_VERSION) {
+    if !READABLE_VERSIONS.iter().any(|&v| u64::from(v) == found) {
         return Err(WireError::UnsupportedVersion { found });
     }
     let v1: PlanV1 = serde_json::from_value(value)?;

@@ -217,6 +217,7 @@ fn merge_settings(
         }
     }
     settings.allow_empty = raw.allow_empty.unwrap_or(false);
+    settings.allow_shortfall = raw.allow_shortfall.unwrap_or(false);
     for sku in raw.device_skus.iter().flatten() {
         match names::parse_sku(sku.value.trim()) {
             Ok(sel) => settings.device_skus.push(sel),
@@ -328,7 +329,7 @@ fn check_assignment(
     }
 
     if let Some(allotment) = &raw.allotment {
-        if settings.backend != Backend::CloudLicensing {
+        if !settings.backend.uses_allotments() {
             sink.push(
                 allotment,
                 (

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use devlic_model::{Backend, GroupId, ServicePlanId, SkuId};
+use devlic_model::{Backend, GroupId, ServicePlanId};
 
 /// A validated spec (one file, or a folder of files merged).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct Settings {
     pub max_revoke_percent: u8,
     /// Allow an empty `assignments` list together with `prune: true`. Default false.
     pub allow_empty: bool,
+    /// Apply a plan that leaves a device subscription short without `--allow-shortfall`.
+    /// Default false.
+    pub allow_shortfall: bool,
     /// Extra device SKUs beyond the ones devlic knows.
     pub device_skus: Vec<SkuSelector>,
     /// Which API carries the assignments.
@@ -46,6 +49,7 @@ impl Default for Settings {
             max_revocations: 0,
             max_revoke_percent: 25,
             allow_empty: false,
+            allow_shortfall: false,
             device_skus: Vec::new(),
             backend: Backend::GroupLicensing,
         }
@@ -90,23 +94,9 @@ impl fmt::Display for GroupSelector {
     }
 }
 
-/// How a spec names a SKU (aliases are already resolved to part numbers).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SkuSelector {
-    /// By `skuId`.
-    Id(SkuId),
-    /// By `skuPartNumber` (compared case-insensitively).
-    PartNumber(String),
-}
-
-impl fmt::Display for SkuSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SkuSelector::Id(id) => write!(f, "{id}"),
-            SkuSelector::PartNumber(p) => f.write_str(p),
-        }
-    }
-}
+/// How a spec names a SKU (aliases are already resolved to part numbers): the model's one
+/// selector type, shared with the Graph reads.
+pub use devlic_model::SkuSelector;
 
 /// How a spec names a service plan in `disabledPlans`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -81,6 +81,10 @@ pub(crate) struct RawSettings {
     /// Allow an empty `assignments` list together with `prune: true` (which revokes every
     /// device subscription in the tenant). Default `false`.
     pub allow_empty: Option<bool>,
+    /// Apply a plan that leaves a device subscription (or allotment) without enough units for
+    /// the devices it licenses, without `--allow-shortfall`. The devices that do not fit stay
+    /// without Microsoft 365 Apps. Default `false`: such a plan is refused.
+    pub allow_shortfall: Option<bool>,
     /// Device subscriptions devlic does not know yet, by skuPartNumber or skuId GUID. devlic
     /// knows `OFFICE_PROPLUS_DEVICE1` and `OFFICE_PROPLUS_DEVICE_EDUCATION` already.
     #[schemars(with = "Option<Vec<String>>")]

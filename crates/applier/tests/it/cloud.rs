@@ -155,6 +155,7 @@ async fn a_v1_client_is_refused_clearly() {
         ])
         .await
         .unwrap_err();
-    assert!(err.message.contains("ApiVersion::Beta"), "{}", err.message);
+    let message = err.to_string();
+    assert!(message.contains("ApiVersion::Beta"), "{message}");
     assert_eq!(env.sim.stats().requests, 0);
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devlic_applier::{ApplyOptions, GroupLicensing, RunReport, apply};
+use devlic_applier::{ApplyOptions, RunReport, apply};
 use devlic_graph::auth::StaticToken;
 use devlic_graph::{ClientConfig, GraphClient, RetryPolicy};
 use devlic_graph_sim::{Faults, LoggedRequest, Sim, SimConfig, Tenant};
@@ -72,8 +72,10 @@ async fn start(tenant: &serde_json::Value, seed: u64) -> Env {
     };
     config.jitter_seed = Some(seed);
     config.timeout = Duration::from_secs(10);
-    let backend =
-        crate::harness::AnyBackend::Group(GroupLicensing::new(GraphClient::new(config).unwrap()));
+    let backend = devlic_applier::AnyBackend::new(
+        devlic_model::Backend::GroupLicensing,
+        GraphClient::new(config).unwrap(),
+    );
     Env {
         sim,
         backend,

@@ -3,16 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use std::collections::BTreeMap;
-
-use devlic_applier::{
-    Change, CloudLicensing, GroupLicenseState, GroupLicensing, LicensingBackend, ReadError,
-    RequestPreview, WriteError, WriteReceipt,
-};
+use devlic_applier::{AnyBackend, LicensingBackend};
 use devlic_graph::auth::StaticToken;
-use devlic_graph::{ApiVersion, ClientConfig, GraphClient, LiveQuery, SkuSelector};
+use devlic_graph::{ApiVersion, ClientConfig, GraphClient, LiveQuery};
 use devlic_graph_sim::{Faults, LoggedRequest, Sim, SimConfig, Tenant};
-use devlic_model::{ActionKind, Backend, GroupId, LicenseErrorMember, Plan};
+use devlic_model::{ActionKind, Backend, Plan};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 use secrecy::SecretString;
 
@@ -23,65 +18,6 @@ pub enum Kind {
     Group,
     /// Graph beta cloudLicensing.
     Cloud,
-}
-
-/// Either backend, so one test body runs against both.
-#[derive(Debug)]
-pub enum AnyBackend {
-    Group(GroupLicensing),
-    Cloud(CloudLicensing),
-}
-
-impl AnyBackend {
-    pub fn client(&self) -> &GraphClient {
-        match self {
-            AnyBackend::Group(b) => b.client(),
-            AnyBackend::Cloud(b) => b.client(),
-        }
-    }
-}
-
-impl LicensingBackend for AnyBackend {
-    fn backend(&self) -> Backend {
-        match self {
-            AnyBackend::Group(b) => b.backend(),
-            AnyBackend::Cloud(b) => b.backend(),
-        }
-    }
-
-    async fn read_groups(
-        &self,
-        ids: &[GroupId],
-    ) -> Result<BTreeMap<GroupId, GroupLicenseState>, ReadError> {
-        match self {
-            AnyBackend::Group(b) => b.read_groups(ids).await,
-            AnyBackend::Cloud(b) => b.read_groups(ids).await,
-        }
-    }
-
-    async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
-        match self {
-            AnyBackend::Group(b) => b.write(group, change).await,
-            AnyBackend::Cloud(b) => b.write(group, change).await,
-        }
-    }
-
-    async fn license_errors(
-        &self,
-        ids: &[GroupId],
-    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, ReadError> {
-        match self {
-            AnyBackend::Group(b) => b.license_errors(ids).await,
-            AnyBackend::Cloud(b) => b.license_errors(ids).await,
-        }
-    }
-
-    fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
-        match self {
-            AnyBackend::Group(b) => b.preview(group, change),
-            AnyBackend::Cloud(b) => b.preview(group, change),
-        }
-    }
 }
 
 pub struct Env {
@@ -160,8 +96,8 @@ pub async fn start_on(kind: Kind, tenant: &serde_json::Value, faults: Faults) ->
     .await
     .unwrap();
     let backend = match kind {
-        Kind::Group => AnyBackend::Group(GroupLicensing::new(client(&sim))),
-        Kind::Cloud => AnyBackend::Cloud(CloudLicensing::new(beta_client(&sim))),
+        Kind::Group => AnyBackend::new(Backend::GroupLicensing, client(&sim)),
+        Kind::Cloud => AnyBackend::new(Backend::CloudLicensing, beta_client(&sim)),
     };
     Env { sim, backend, kind }
 }
@@ -218,17 +154,8 @@ pub async fn plan(env: &Env, spec: &Spec) -> Plan {
         spec.settings.backend = Backend::CloudLicensing;
     }
     let spec = &spec;
-    let client = env.backend.client();
     let query = LiveQuery {
-        device_skus: spec
-            .settings
-            .device_skus
-            .iter()
-            .map(|s| match s {
-                devlic_spec::SkuSelector::Id(id) => SkuSelector::Id(*id),
-                devlic_spec::SkuSelector::PartNumber(p) => SkuSelector::PartNumber(p.clone()),
-            })
-            .collect(),
+        device_skus: spec.settings.device_skus.clone(),
         group_ids: spec
             .assignments
             .iter()
@@ -247,12 +174,9 @@ pub async fn plan(env: &Env, spec: &Spec) -> Plan {
             .collect(),
         include_all_groups: false,
     };
-    let mut live = match env.kind {
-        Kind::Group => client.read_live(&query).await.unwrap(),
-        Kind::Cloud => client.read_live_cloud(&query).await.unwrap(),
-    };
+    let mut live = env.backend.read_live(&query).await.unwrap();
     let touched = devlic_planner::groups_to_inspect(spec, &live);
-    client
+    env.backend
         .read_group_details(&mut live, &touched)
         .await
         .unwrap();

@@ -20,6 +20,16 @@ fn options() -> ApplyOptions {
     }
 }
 
+/// [`options`] with the revocation and shortfall guards passed, as an admin who reviewed a
+/// short Contoso plan would.
+fn short_ok() -> ApplyOptions {
+    ApplyOptions {
+        allow_revoke: true,
+        allow_shortfall: true,
+        ..options()
+    }
+}
+
 both_backends!(
     contoso_converges_and_replans_empty,
     rerun_of_an_applied_plan_writes_nothing,
@@ -28,7 +38,97 @@ both_backends!(
     revocation_guard_refuses_unless_allowed,
     lost_write_response_is_judged_by_a_reread,
     count_violation_fails_the_run_and_names_the_group,
+    shortfall_is_refused_without_the_flag,
+    short_apply_frees_before_it_consumes,
 );
+
+/// The ordering apply writes in: revokes free units, swaps move them, assigns take them.
+fn phase(kind: ActionKind) -> u8 {
+    match kind {
+        ActionKind::Revoke => 0,
+        ActionKind::Swap => 1,
+        ActionKind::Assign => 2,
+        ActionKind::Update => 3,
+    }
+}
+
+async fn shortfall_is_refused_without_the_flag(kind: Kind) {
+    // The fixture is 6 DEVICE1 units short for the Contoso plan.
+    let env = start_on(kind, &contoso(), Faults::default()).await;
+    let p = plan(&env, &example_spec("examples/contoso")).await;
+    let shortfall = p
+        .guard_violations
+        .iter()
+        .find_map(|g| match g {
+            GuardViolation::Shortfall {
+                devices, groups, ..
+            } => Some((*devices, groups.clone())),
+            _ => None,
+        })
+        .expect("the plan reports the shortfall as a guard");
+    assert_eq!(shortfall.0, 6);
+    let names: Vec<&str> = shortfall
+        .1
+        .iter()
+        .map(|g| g.display_name.as_str())
+        .collect();
+    assert!(names.contains(&"Shared PCs - Warehouse"), "{names:?}");
+    env.sim.clear_request_log();
+    let err = apply(
+        &p,
+        &env.backend,
+        &ApplyOptions {
+            allow_revoke: true,
+            ..options()
+        },
+        &(),
+    )
+    .await
+    .unwrap_err();
+    let ApplyError::GuardRefused(guards) = err else {
+        panic!("expected a guard refusal, got {err:?}");
+    };
+    assert!(
+        guards
+            .iter()
+            .all(|g| matches!(g, GuardViolation::Shortfall { .. })),
+        "{guards:?}"
+    );
+    assert_eq!(env.sim.stats().writes, 0, "nothing is written");
+}
+
+async fn short_apply_frees_before_it_consumes(kind: Kind) {
+    let env = start_on(kind, &contoso(), Faults::default()).await;
+    let p = plan(&env, &example_spec("examples/contoso")).await;
+    env.sim.clear_request_log();
+    let opts = ApplyOptions {
+        allow_revoke: true,
+        allow_shortfall: true,
+        concurrency: 4,
+        ..options()
+    };
+    apply(&p, &env.backend, &opts, &()).await.unwrap();
+    // The groups in the order their first write reached Graph.
+    let mut order: Vec<String> = Vec::new();
+    for w in writes(&env.sim.request_log()) {
+        // Deletes name an assignment, not a group: they belong to a swap already counted.
+        if !w.starts_with("delete:") && !order.contains(&w) {
+            order.push(w);
+        }
+    }
+    let rank = |id: &str| {
+        p.actions
+            .iter()
+            .find(|a| a.group.id.to_string() == id)
+            .map(|a| phase(a.kind))
+    };
+    let ranks: Vec<u8> = order.iter().filter_map(|g| rank(g)).collect();
+    assert!(!ranks.is_empty(), "{order:?}");
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "writes must go revokes, then swaps, then assigns: {order:?} -> {ranks:?}"
+    );
+}
 
 async fn contoso_converges_and_replans_empty(kind: Kind) {
     let env = start_on(kind, &contoso_with_room(), Faults::default()).await;
@@ -73,7 +173,10 @@ async fn sends_exactly_the_expected_graph_calls() {
     apply(&p, &env.backend, &opts, &()).await.unwrap();
     let log = env.sim.request_log();
     let mut expected = vec!["POST /v1.0/$batch".to_owned()];
-    for a in &p.actions {
+    // Writes go out phase by phase (frees before consumes), plan order within a phase.
+    let mut ordered: Vec<_> = p.actions.iter().collect();
+    ordered.sort_by_key(|a| phase(a.kind));
+    for a in ordered {
         expected.push(format!("POST /v1.0/groups/{}/assignLicense", a.group.id));
     }
     // Verification: one read of the processing state (complete at once in this simulator
@@ -223,11 +326,11 @@ async fn lost_write_response_is_judged_by_a_reread(kind: Kind) {
 }
 
 async fn count_violation_fails_the_run_and_names_the_group(kind: Kind) {
-    // The fixture is 6 DEVICE1 units short for this plan.
+    // The fixture is 6 DEVICE1 units short for this plan; the admin passes the shortfall guard.
     let env = start_on(kind, &contoso(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &short_ok(), &()).await.unwrap();
     assert!(!report.success);
     assert!(
         report
@@ -258,7 +361,7 @@ async fn report_formats() {
     let env = start(&contoso(), Faults::default()).await;
     let spec = example_spec("examples/contoso");
     let p = plan(&env, &spec).await;
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &short_ok(), &()).await.unwrap();
     insta::with_settings!({filters => vec![
         (r#""startedAt": "[^"]+""#, r#""startedAt": "[time]""#),
         (r#""(duration|durationMs)": \d+"#, r#""$1": "[ms]""#),
@@ -328,7 +431,25 @@ fn hostile_strings_never_reach_the_report_raw() {
             }],
             read_error: Some(format!("read failed {HOSTILE}")),
             duration_ms: 3,
+            vanished_groups: vec![group],
+            unknown_states: vec![devlic_applier::UnknownState {
+                group,
+                state: format!("State{HOSTILE}"),
+            }],
         }),
+        unlicensed: vec![devlic_model::Unlicensed {
+            group: GroupRef {
+                id: group,
+                display_name: format!("Unlicensed {HOSTILE}"),
+            },
+            sku: Some(sku("WANT_")),
+            devices: 2,
+            causes: vec![devlic_model::CauseCount {
+                code: format!("Code{HOSTILE}"),
+                devices: 2,
+                inferred: false,
+            }],
+        }],
         success: false,
         stopped: None,
     };
@@ -358,7 +479,8 @@ fn hostile_strings_never_reach_the_report_raw() {
         "{junit}"
     );
     assert!(junit.contains(r"\u{1b}]0;pwned"), "{junit}");
-    assert_eq!(junit.matches("<testcase ").count(), 3, "{junit}");
+    // Two actions, verification, and the still-unlicensed group.
+    assert_eq!(junit.matches("<testcase ").count(), 4, "{junit}");
     // JSON is exact: serde escapes the control characters, a parser gets the name back.
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
     assert_eq!(

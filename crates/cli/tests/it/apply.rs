@@ -52,34 +52,15 @@ fn northwind_plan_apply_plan_converges() {
     assert!(after.stdout.contains("No changes"), "{}", after.stdout);
 }
 
+/// Green means licensed: the Contoso story of issue 18, end to end on group-licensing (the
+/// cloud-licensing run is in `cloud.rs`).
 #[test]
-fn contoso_converges_but_reports_the_count_violation() {
-    let sim = TestSim::start("contoso");
-    let r = sim.run(&apply_args(&["examples/contoso"]));
-    // DEVICE1 ends 6 units short: the run writes everything, then fails verification.
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    // Which of the two newly licensed groups comes up short depends on the order the
-    // concurrent writes reach the tenant, as it would in Graph.
-    assert!(
-        r.stderr.contains("license errors: Shared PCs - Warehouse")
-            || r.stderr.contains("license errors: Training Center PCs"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("CountViolation"), "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("short by 6 units of OFFICE_PROPLUS_DEVICE1")
-    );
-    assert_eq!(sim.stats().writes_applied, 3);
-
-    let after = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
-    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
-    assert!(after.stdout.contains("No changes"), "{}", after.stdout);
+fn contoso_story_is_green_only_once_every_device_is_licensed() {
+    crate::story::contoso_story(&[]);
 }
 
 #[test]
-fn too_few_units_fail_the_run() {
+fn too_few_units_are_refused_and_with_the_flag_fail_the_run() {
     let mut tenant = fixture("northwind");
     let edu = tenant
         .subscribed_skus
@@ -90,7 +71,24 @@ fn too_few_units_fail_the_run() {
     let sim = TestSim::with_tenant(tenant);
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let r = sim.run(&apply_args(&["examples/northwind", "--report", s(&report)]));
+    let refused = sim.run(&apply_args(&["examples/northwind"]));
+    assert_eq!(refused.code, 3, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("--allow-shortfall"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        sim.stats().writes,
+        0,
+        "a short plan writes nothing without the flag"
+    );
+    let r = sim.run(&apply_args(&[
+        "examples/northwind",
+        "--allow-shortfall",
+        "--report",
+        s(&report),
+    ]));
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("CountViolation"), "{}", r.stderr);
     assert!(r.stderr.contains("error: apply did not fully succeed"));
@@ -121,11 +119,21 @@ fn stale_saved_plan_is_refused_and_fresh_rerun_converges() {
         "other.yaml",
         "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
     );
-    let r = sim.run(&apply_args(&[s(&other), "--no-verify"]));
+    let r = sim.run(&apply_args(&[
+        s(&other),
+        "--no-verify",
+        "--allow-shortfall",
+    ]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     sim.sim.reset_stats();
 
-    let r = sim.run(&apply_args(&["--plan", s(&plan)]));
+    // The flags pass every guard, so what refuses is the stale-plan check.
+    let r = sim.run(&apply_args(&[
+        "--plan",
+        s(&plan),
+        "--allow-revoke",
+        "--allow-shortfall",
+    ]));
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("the plan is stale"), "{}", r.stderr);
     assert!(
@@ -173,7 +181,21 @@ fn rerunning_an_applied_plan_sends_no_write() {
 #[test]
 fn dry_run_prints_requests_and_writes_nothing() {
     let sim = TestSim::start("contoso");
-    let r = sim.run(&["apply", "examples/contoso", "--dry-run"]);
+    // A dry run says whether the real run would be refused: the Contoso plan trips guards.
+    let guarded = sim.run(&["apply", "examples/contoso", "--dry-run"]);
+    assert_eq!(guarded.code, 3, "{}\n{}", guarded.stdout, guarded.stderr);
+    assert!(
+        guarded.stderr.contains("apply would refuse this plan"),
+        "{}",
+        guarded.stderr
+    );
+    let r = sim.run(&[
+        "apply",
+        "examples/contoso",
+        "--dry-run",
+        "--allow-revoke",
+        "--allow-shortfall",
+    ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let url = format!(
         "POST {}/v1.0/groups/1a2b3c4d-0003-4a5b-8c6d-000000000003/assignLicense",
@@ -223,15 +245,125 @@ fn no_terminal_and_no_auto_approve_refuses() {
     assert_eq!(sim.stats().writes, 0);
 }
 
-/// A night with nothing to change still says that devices were left unlicensed.
+/// A saved plan is data, not authority: deleting its guard violations, adding a revoke or
+/// turning a swap into a revoke changes nothing about what apply refuses.
 #[test]
-fn plan_without_changes_still_warns_about_license_errors() {
-    let sim = TestSim::start("contoso");
-    // The fixture is 6 units short for this plan: some devices end with CountViolation.
-    let r = sim.run(&apply_args(&["examples/contoso"]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let after = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
-    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
-    assert!(after.stdout.contains("No changes"), "{}", after.stdout);
-    assert!(after.stdout.contains("license error"), "{}", after.stdout);
+fn a_tampered_saved_plan_cannot_pass_a_guard() {
+    let sim = TestSim::start("northwind");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "retire.yaml",
+        "apiVersion: devlic/v1\nkind: DeviceLicenses\nsettings:\n  maxRevocations: 5\n  maxRevokePercent: 100\nassignments:\n  - group: \"Library Kiosks\"\n    state: absent\n",
+    );
+    let plan = dir.path().join("plan.json");
+    let r = sim.run(&["plan", s(&spec), "--out", s(&plan)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    // The spec allowed 5 revocations; the file claims 50 and no tripped guard.
+    v["guardSettings"]["maxRevocations"] = 50.into();
+    v["guardViolations"] = serde_json::json!([]);
+    std::fs::write(&plan, v.to_string()).unwrap();
+
+    // Without --spec the thresholds are no looser than the defaults (0 revocations).
+    let r = sim.run(&apply_args(&["--plan", s(&plan)]));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("settings.maxRevocations is 0"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sim.stats().writes, 0);
+
+    // With --spec the spec's own thresholds apply, after checking the plan is the spec's.
+    let r = sim.run(&apply_args(&["--plan", s(&plan), "--spec", s(&spec)]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(sim.stats().writes_applied, 1);
+}
+
+/// A saved plan whose revoke targets another group than the spec's is refused with --spec.
+#[test]
+fn a_saved_plan_that_differs_from_the_spec_is_refused() {
+    let sim = TestSim::start("northwind");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let r = sim.run(&["plan", "examples/northwind", "--out", s(&plan)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let actions = v["actions"].as_array_mut().unwrap();
+    let removed = actions.pop().unwrap();
+    v["summary"][removed["action"].as_str().unwrap()] = (v["summary"]
+        [removed["action"].as_str().unwrap()]
+    .as_u64()
+    .unwrap()
+        - 1)
+    .into();
+    let fingerprints: Vec<devlic_model::Fingerprint> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| devlic_model::Fingerprint(a["beforeFingerprint"].as_str().unwrap().to_owned()))
+        .collect();
+    v["fingerprint"] = devlic_model::Fingerprint::combine(&fingerprints).0.into();
+    std::fs::write(&plan, v.to_string()).unwrap();
+    let r = sim.run(&apply_args(&[
+        "--plan",
+        s(&plan),
+        "--spec",
+        "examples/northwind",
+    ]));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("does not match what the spec yields now"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sim.stats().writes, 0);
+}
+
+/// A saved plan applies through the backend it was reviewed for.
+#[test]
+fn a_saved_plan_refuses_another_backend() {
+    let sim = TestSim::start("northwind");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    assert_eq!(
+        sim.run(&["plan", "examples/northwind", "--out", s(&plan)])
+            .code,
+        0
+    );
+    let r = sim.run(&apply_args(&[
+        "--plan",
+        s(&plan),
+        "--backend",
+        "cloud-licensing",
+    ]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("group-licensing backend"), "{}", r.stderr);
+    assert_eq!(sim.stats().writes, 0);
+}
+
+/// A saved plan names the Graph root it was made against; another one is refused.
+#[test]
+fn a_saved_plan_refuses_another_graph() {
+    let first = TestSim::start("northwind");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    assert_eq!(
+        first
+            .run(&["plan", "examples/northwind", "--out", s(&plan)])
+            .code,
+        0
+    );
+    let second = TestSim::start("northwind");
+    let r = second.run(&apply_args(&["--plan", s(&plan)]));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Graph: the plan was made against"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(second.stats().writes, 0);
 }

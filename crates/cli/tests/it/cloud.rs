@@ -22,11 +22,17 @@ fn cloud_writes(log: &[LoggedRequest]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Green means licensed, on cloud-licensing: the same story as on group-licensing.
+#[test]
+fn contoso_story_is_green_only_once_every_device_is_licensed() {
+    crate::story::contoso_story(&CLOUD);
+}
+
 #[test]
 fn contoso_converges_and_reports_waiting_devices() {
     let sim = TestSim::start("contoso");
     let before = sim.run(&args(&["plan", "examples/contoso", "--detailed-exitcode"]));
-    assert_eq!(before.code, 2, "{}", before.stderr);
+    assert_eq!(before.code, 3, "{}", before.stderr);
     assert!(
         before.stdout.contains("backend cloud-licensing"),
         "{}",
@@ -37,12 +43,14 @@ fn contoso_converges_and_reports_waiting_devices() {
         "apply",
         "examples/contoso",
         "--auto-approve",
+        "--allow-revoke",
+        "--allow-shortfall",
         "--poll-interval",
         "0.05",
     ]));
     // Six devices do not fit in the DEVICE1 allotment: they wait, and the run says so.
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("license errors"), "{}", r.stderr);
+    assert!(r.stderr.contains("not licensed"), "{}", r.stderr);
     let writes = cloud_writes(&sim.sim.request_log());
     // assign: 1 create; swap: create then delete; revoke: 1 delete.
     assert_eq!(
@@ -56,11 +64,18 @@ fn contoso_converges_and_reports_waiting_devices() {
         "{writes:?}"
     );
 
+    // Nothing to write, but six devices wait: drift until units are added.
     let after = sim.run(&args(&["plan", "examples/contoso", "--detailed-exitcode"]));
-    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
-    // Both views agree: the v1.0 plan is empty too.
+    assert_eq!(after.code, 2, "{}\n{}", after.stdout, after.stderr);
+    assert!(
+        after.stdout.contains("Plan: 0") || after.stdout.contains("No changes to write"),
+        "{}",
+        after.stdout
+    );
+    // Both views agree: the v1.0 plan has nothing to write either, and the same drift.
     let v1 = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
-    assert_eq!(v1.code, 0, "{}", v1.stdout);
+    assert_eq!(v1.code, 2, "{}", v1.stdout);
+    assert!(v1.stdout.contains("No changes to write"), "{}", v1.stdout);
 }
 
 #[test]
@@ -78,11 +93,25 @@ fn stale_saved_plan_is_refused_on_cloud_licensing() {
         "other.yaml",
         "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
     );
-    let r = sim.run(&["apply", s(&other), "--auto-approve", "--no-verify"]);
+    let r = sim.run(&[
+        "apply",
+        s(&other),
+        "--auto-approve",
+        "--no-verify",
+        "--allow-shortfall",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     sim.sim.clear_request_log();
 
-    let r = sim.run(&args(&["apply", "--plan", s(&plan), "--auto-approve"]));
+    // A saved plan applies through its own backend: no --backend needed (or allowed to differ).
+    let r = sim.run(&[
+        "apply",
+        "--plan",
+        s(&plan),
+        "--auto-approve",
+        "--allow-revoke",
+        "--allow-shortfall",
+    ]);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("the plan is stale"), "{}", r.stderr);
     assert!(
@@ -94,7 +123,13 @@ fn stale_saved_plan_is_refused_on_cloud_licensing() {
 #[test]
 fn dry_run_shows_create_before_delete_and_writes_nothing() {
     let sim = TestSim::start("contoso");
-    let r = sim.run(&args(&["apply", "examples/contoso", "--dry-run"]));
+    let r = sim.run(&args(&[
+        "apply",
+        "examples/contoso",
+        "--dry-run",
+        "--allow-revoke",
+        "--allow-shortfall",
+    ]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let swap = r
         .stdout

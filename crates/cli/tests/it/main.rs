@@ -20,5 +20,6 @@ mod plan;
 mod resilience;
 mod secrets;
 mod sim;
+mod story;
 mod support;
 mod validate;

@@ -44,8 +44,15 @@ fn offline_plan_needs_no_credentials_and_says_so() {
         "examples/tenants/contoso.snapshot.json",
         "--detailed-exitcode",
     ]));
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    // The Contoso tenant is 6 units short: a guard, so exit 3, and said first.
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stdout.contains("OFFLINE PLAN"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("!! 6 devices will end up without Microsoft 365 Apps"),
+        "{}",
+        r.stdout
+    );
     for needle in ["+ assign", "- revoke", "⇄ swap", "short by 6"] {
         assert!(r.stdout.contains(needle), "missing {needle}:\n{}", r.stdout);
     }
@@ -131,7 +138,7 @@ fn saved_plan_is_the_json_format() {
     assert!(r.stderr.contains("devlic apply --plan"), "{}", r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(v["formatVersion"], 1);
+    assert_eq!(v["formatVersion"], 2);
     assert_eq!(v["summary"]["assign"], 2);
 }
 
@@ -188,9 +195,10 @@ fn several_tenants_plan_concurrently_with_one_section_each() {
     assert_eq!(md.stdout.matches("## Tenant ").count(), 3, "{}", md.stdout);
     assert!(md.stdout.len() <= 65_535);
 
-    // Without the failing tenant: Contoso has changes and the kiosk folder none, so exit 2.
+    // Without the failing tenant: Contoso trips its shortfall guard and the kiosk folder has
+    // nothing to do, so exit 3, the worst of the two.
     let ok = sim.run(&["plan", "examples/contoso", second, "--detailed-exitcode"]);
-    assert_eq!(ok.code, 2, "{}", ok.stderr);
+    assert_eq!(ok.code, 3, "{}", ok.stderr);
 }
 
 /// Only devlic's own SGR styles may reach a terminal: every ESC starts `ESC [ digits;… m`.

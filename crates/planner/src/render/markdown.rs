@@ -8,8 +8,8 @@ use devlic_model::display::{markdown_code as code, markdown_text as esc, sanitiz
 use devlic_model::{Action, ActionKind, Plan};
 
 use super::{
-    capacity_text, devices_text, offline_banner, plans_text, reason_text, summary_line, symbol,
-    tenant_text, verb, warning_kind_text, warning_text,
+    UNLICENSED_HELP, capacity_text, devices_text, offline_banner, plans_text, reason_text,
+    shortfall_banner, summary_line, symbol, tenant_text, verb, warning_kind_text, warning_text,
 };
 use crate::wire::guard_message;
 
@@ -30,6 +30,46 @@ fn kind_devices(plan: &Plan, kind: ActionKind) -> (u64, u64) {
 fn head(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## devlic plan: {}\n", esc(&tenant_text(plan)));
+    if let Some(banner) = shortfall_banner(plan) {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **{}.** Apply refuses this plan unless `--allow-shortfall` (or \
+             `settings.allowShortfall`) is given.\n",
+            esc(&banner)
+        );
+    }
+    if !plan.unlicensed.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!IMPORTANT]\n> **{} device{} of the spec's groups {} not licensed now.** {}",
+            plan.unlicensed_devices(),
+            if plan.unlicensed_devices() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            if plan.unlicensed_devices() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            esc(UNLICENSED_HELP)
+        );
+        for u in plan.unlicensed.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "> - {} ({}): {} not licensed: {}",
+                esc(&u.group.display_name),
+                code(&u.group.id.to_string()),
+                devices_text(Some(u.devices)),
+                esc(&devlic_model::license_errors::causes_line(&u.causes))
+            );
+        }
+        if plan.unlicensed.len() > 10 {
+            let _ = writeln!(out, "> - … and {} more", plan.unlicensed.len() - 10);
+        }
+        out.push('\n');
+    }
     if let Some(banner) = offline_banner(plan) {
         let _ = writeln!(out, "> [!NOTE]\n> **{}**", esc(&banner));
         let _ = writeln!(
@@ -80,12 +120,13 @@ fn head(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let cloud_swaps = plan
+    let two_step_swaps = plan
         .actions
         .iter()
-        .filter(|a| a.kind == ActionKind::Swap && a.allotment.is_some())
+        .filter(|a| a.kind == ActionKind::Swap)
         .count();
-    if cloud_swaps > 0 {
+    if plan.backend.writes_in_two_steps() && two_step_swaps > 0 {
+        let cloud_swaps = two_step_swaps;
         // cloudLicensing has no single add-and-remove call, so reviewers should know the order.
         let _ = writeln!(
             out,

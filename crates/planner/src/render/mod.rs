@@ -12,7 +12,7 @@ mod markdown;
 mod text;
 
 use devlic_model::display::sanitize;
-use devlic_model::{Action, ActionKind, GroupRef, Plan, SkuRef};
+use devlic_model::{Action, ActionKind, Backend, GroupRef, Plan, SkuRef};
 
 pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::{TextOptions, text};
@@ -56,15 +56,100 @@ pub(crate) fn verb(kind: ActionKind) -> &'static str {
 /// `Plan: N to assign, N to revoke, N to swap, N to update.` or the no-change sentence.
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
-    if s.total() == 0 {
-        "No changes. The tenant's device licenses match the spec.".to_owned()
-    } else {
-        format!(
-            "Plan: {} to assign, {} to revoke, {} to swap, {} to update.",
-            s.assign, s.revoke, s.swap, s.update
-        )
+    let unlicensed = plan.unlicensed_devices();
+    let groups = plan.unlicensed.len();
+    match (s.total(), unlicensed) {
+        (0, 0) => "No changes. The tenant's device licenses match the spec.".to_owned(),
+        (0, n) => format!(
+            "No changes to write, but {n} device{} in {groups} group{} of the spec {} not \
+             licensed: add units or remove devices.",
+            if n == 1 { "" } else { "s" },
+            if groups == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" }
+        ),
+        (_, n) => format!(
+            "Plan: {} to assign, {} to revoke, {} to swap, {} to update.{}",
+            s.assign,
+            s.revoke,
+            s.swap,
+            s.update,
+            if n == 0 {
+                String::new()
+            } else {
+                format!(
+                    " {n} device{} of the spec's groups {} not licensed now.",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "is" } else { "are" }
+                )
+            }
+        ),
     }
 }
+
+/// The top line of every format when the plan leaves a pool short: how many devices end up
+/// without the apps, and where.
+pub(crate) fn shortfall_banner(plan: &Plan) -> Option<String> {
+    let parts: Vec<String> = plan
+        .guard_violations
+        .iter()
+        .filter_map(|g| match g {
+            devlic_model::GuardViolation::Shortfall {
+                sku,
+                devices,
+                groups,
+                ..
+            } => Some((sku, *devices, groups)),
+            _ => None,
+        })
+        .map(|(sku, devices, groups)| {
+            format!(
+                "{} is short by {devices} for {}",
+                sku.sku_part_number,
+                groups
+                    .iter()
+                    .map(|g| g.display_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    let total: u64 = plan
+        .guard_violations
+        .iter()
+        .map(|g| match g {
+            devlic_model::GuardViolation::Shortfall { devices, .. } => *devices,
+            _ => 0,
+        })
+        .sum();
+    (total > 0).then(|| {
+        sanitize(&format!(
+            "{total} device{} will end up without Microsoft 365 Apps: {}",
+            if total == 1 { "" } else { "s" },
+            parts.join("; ")
+        ))
+        .into_owned()
+    })
+}
+
+/// One line per group of the spec with unlicensed devices.
+pub(crate) fn unlicensed_lines(plan: &Plan) -> Vec<String> {
+    plan.unlicensed
+        .iter()
+        .map(|u| {
+            format!(
+                "{}: {} not licensed: {}",
+                group_label(&u.group),
+                devices_text(Some(u.devices)),
+                sanitize(&devlic_model::license_errors::causes_line(&u.causes))
+            )
+        })
+        .collect()
+}
+
+/// What an admin does about unlicensed devices.
+pub(crate) const UNLICENSED_HELP: &str = "devlic cannot license these devices by writing: add \
+     units to the subscription (Microsoft 365 admin center > Billing > Licenses), or remove \
+     devices from the group.";
 
 pub(crate) fn group_label(g: &GroupRef) -> String {
     format!("{} ({})", sanitize(&g.display_name), g.id)
@@ -104,13 +189,28 @@ pub(crate) fn current_disabled(
 }
 
 /// What an action does, in one sentence without the group (shared by text and Markdown).
-pub(crate) fn describe(a: &Action) -> String {
-    sanitize(&describe_raw(a)).into_owned()
+pub(crate) fn describe(a: &Action, plan: &Plan) -> String {
+    sanitize(&describe_raw(a, plan.backend, at_risk(a, plan))).into_owned()
+}
+
+/// Devices of a swap that the target pool has no room for, if any.
+fn at_risk(a: &Action, plan: &Plan) -> Option<u64> {
+    if a.kind != ActionKind::Swap {
+        return None;
+    }
+    let line = plan.capacity.iter().find(|l| {
+        l.sku.sku_id == a.sku.sku_id
+            && l.allotment.as_ref().map(|x| &x.id) == a.allotment.as_ref().map(|x| &x.id)
+    })?;
+    (line.available_after < 0).then(|| {
+        let short = line.available_after.unsigned_abs();
+        a.devices.map_or(short, |d| d.min(short))
+    })
 }
 
 /// [`describe`] before sanitizing: it quotes SKU part numbers and allotment ids, and writes no
 /// control character of its own.
-fn describe_raw(a: &Action) -> String {
+fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
     let devices = devices_text(a.devices);
     match a.kind {
         ActionKind::Assign => match &a.allotment {
@@ -120,9 +220,22 @@ fn describe_raw(a: &Action) -> String {
             ),
             None => format!("assign {} to {devices}", a.sku.sku_part_number),
         },
-        // cloudLicensing has no single add-and-remove call: devlic creates the new assignment,
+        // An honest swap: when the target has no room, some devices lose the apps, and the plan
+        // says so instead of promising they stay licensed.
+        ActionKind::Swap if at_risk.is_some() => format!(
+            "swap {} → {} on {devices}: {} has no room for {}, which will be left without \
+             Microsoft 365 Apps",
+            a.from_sku
+                .as_ref()
+                .map(|s: &SkuRef| s.sku_part_number.as_str())
+                .unwrap_or("?"),
+            a.sku.sku_part_number,
+            a.sku.sku_part_number,
+            devices_text(at_risk)
+        ),
+        // A backend without a single add-and-remove call: devlic creates the new assignment,
         // then deletes the old one, and says so, since the order is what keeps the apps working.
-        ActionKind::Swap if a.allotment.is_some() => format!(
+        ActionKind::Swap if backend.writes_in_two_steps() => format!(
             "swap {} → {} on {devices}: the new assignment (allotment {}) is created first, \
              then the old one is removed, so the devices are never unlicensed in between",
             a.from_sku

@@ -6,8 +6,9 @@ use anstyle::{AnsiColor, Style};
 use devlic_model::{ActionKind, Plan};
 
 use super::{
-    capacity_text, describe, group_label, offline_banner, reason_text, summary_line, symbol,
-    tenant_text, verb, warning_kind_text, warning_text,
+    UNLICENSED_HELP, capacity_text, describe, group_label, offline_banner, reason_text,
+    shortfall_banner, summary_line, symbol, tenant_text, unlicensed_lines, verb, warning_kind_text,
+    warning_text,
 };
 use crate::wire::guard_message;
 
@@ -83,6 +84,34 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         "{}",
         p.paint(dim, &format!("State read at {}.", plan.state_taken_at))
     );
+    if let Some(banner) = shortfall_banner(plan) {
+        out.push('\n');
+        let _ = writeln!(out, "{}", p.paint(bad, &format!("!! {banner}")));
+        let _ = writeln!(
+            out,
+            "{}",
+            p.paint(
+                bad,
+                "!! Apply refuses this plan unless --allow-shortfall (or settings.allowShortfall) is given."
+            )
+        );
+    }
+    let unlicensed = unlicensed_lines(plan);
+    if !unlicensed.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            p.paint(
+                bad,
+                "Devices not licensed now (drift: plan --detailed-exitcode exits 2):"
+            )
+        );
+        for line in &unlicensed {
+            let _ = writeln!(out, "  {} {line}", p.paint(bad, "!"));
+        }
+        let _ = writeln!(out, "  {}", p.paint(dim, UNLICENSED_HELP));
+    }
 
     if !plan.actions.is_empty() {
         out.push('\n');
@@ -97,7 +126,7 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
                 p.paint(st, &format!("{:<7}", verb(a.kind))),
                 p.paint(bold, &group_label(&a.group))
             );
-            let line = describe(a);
+            let line = describe(a, plan);
             let _ = writeln!(
                 out,
                 "      {}",
@@ -160,7 +189,12 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             )
         );
         for g in &plan.guard_violations {
-            let _ = writeln!(out, "  {} {}", p.paint(bad, "x"), guard_message(g));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                p.paint(bad, "x"),
+                devlic_model::display::sanitize(&guard_message(g))
+            );
         }
     }
 

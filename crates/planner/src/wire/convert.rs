@@ -4,25 +4,7 @@ use super::*;
 
 /// A sentence describing a tripped guard (shared by the wire format and the renderers).
 pub fn guard_message(g: &GuardViolation) -> String {
-    match g {
-        GuardViolation::MaxRevocations { revocations, max } => format!(
-            "the plan revokes {revocations} group{} but settings.maxRevocations is {max}; \
-             apply refuses without --allow-revoke",
-            if *revocations == 1 { "" } else { "s" }
-        ),
-        GuardViolation::RevokeShare {
-            devices,
-            licensed,
-            max_percent,
-        } => format!(
-            "the plan revokes licenses from {devices} of {licensed} device-licensed devices, \
-             more than settings.maxRevokePercent ({max_percent}%); apply refuses without \
-             --allow-revoke"
-        ),
-        GuardViolation::EmptySpec => "the spec has no assignments and prune is on, so every \
-             device license would be revoked; set settings.allowEmpty: true if that is intended"
-            .to_owned(),
-    }
+    g.message()
 }
 
 fn group_v1(g: &GroupRef) -> GroupV1 {
@@ -205,6 +187,22 @@ fn guard_v1(g: &GuardViolation) -> GuardViolationV1 {
             max_percent,
             message,
         },
+        GuardViolation::UnknownDeviceCount { ref groups } => GuardViolationV1::UnknownDeviceCount {
+            groups: groups.iter().map(group_v1).collect(),
+            message,
+        },
+        GuardViolation::Shortfall {
+            ref sku,
+            ref allotment,
+            devices,
+            ref groups,
+        } => GuardViolationV1::Shortfall {
+            sku: sku_v1(sku),
+            allotment: allotment.as_ref().map(allotment_v1),
+            devices,
+            groups: groups.iter().map(group_v1).collect(),
+            message,
+        },
         GuardViolation::EmptySpec => GuardViolationV1::EmptySpec { message },
     }
 }
@@ -224,7 +222,57 @@ fn guard_core(g: GuardViolationV1) -> GuardViolation {
             licensed,
             max_percent,
         },
+        GuardViolationV1::UnknownDeviceCount { groups, .. } => GuardViolation::UnknownDeviceCount {
+            groups: groups.into_iter().map(group_core).collect(),
+        },
+        GuardViolationV1::Shortfall {
+            sku,
+            allotment,
+            devices,
+            groups,
+            ..
+        } => GuardViolation::Shortfall {
+            sku: sku_core(sku),
+            allotment: allotment.map(allotment_core),
+            devices,
+            groups: groups.into_iter().map(group_core).collect(),
+        },
         GuardViolationV1::EmptySpec { .. } => GuardViolation::EmptySpec,
+    }
+}
+
+fn unlicensed_v1(u: &Unlicensed) -> UnlicensedV1 {
+    UnlicensedV1 {
+        group: group_v1(&u.group),
+        sku: u.sku.as_ref().map(sku_v1),
+        devices: u.devices,
+        causes: u
+            .causes
+            .iter()
+            .map(|c| CauseV1 {
+                code: c.code.clone(),
+                devices: c.devices,
+                inferred: c.inferred,
+                description: devlic_model::license_errors::cause(&c.code).to_owned(),
+            })
+            .collect(),
+    }
+}
+
+fn unlicensed_core(u: UnlicensedV1) -> Unlicensed {
+    Unlicensed {
+        group: group_core(u.group),
+        sku: u.sku.map(sku_core),
+        devices: u.devices,
+        causes: u
+            .causes
+            .into_iter()
+            .map(|c| CauseCount {
+                code: c.code,
+                devices: c.devices,
+                inferred: c.inferred,
+            })
+            .collect(),
     }
 }
 
@@ -275,6 +323,13 @@ impl PlanV1 {
                 })
                 .collect(),
             guard_violations: plan.guard_violations.iter().map(guard_v1).collect(),
+            guard_settings: GuardSettingsV1 {
+                max_revocations: plan.guard_settings.max_revocations,
+                max_revoke_percent: plan.guard_settings.max_revoke_percent,
+                allow_empty: plan.guard_settings.allow_empty,
+                allow_shortfall: plan.guard_settings.allow_shortfall,
+            },
+            unlicensed: plan.unlicensed.iter().map(unlicensed_v1).collect(),
             summary: SummaryV1 {
                 assign: s.assign,
                 revoke: s.revoke,
@@ -293,7 +348,7 @@ impl PlanV1 {
     /// [`WireError::SummaryMismatch`], [`WireError::FingerprintMismatch`] or
     /// [`WireError::InvalidAction`] for an inconsistent plan.
     pub fn into_plan(self) -> Result<Plan, WireError> {
-        if self.format_version != FORMAT_VERSION {
+        if !READABLE_VERSIONS.contains(&self.format_version) {
             return Err(WireError::UnsupportedVersion {
                 found: u64::from(self.format_version),
             });
@@ -363,6 +418,13 @@ impl PlanV1 {
                 })
                 .collect(),
             guard_violations: self.guard_violations.into_iter().map(guard_core).collect(),
+            guard_settings: GuardSettings {
+                max_revocations: self.guard_settings.max_revocations,
+                max_revoke_percent: self.guard_settings.max_revoke_percent,
+                allow_empty: self.guard_settings.allow_empty,
+                allow_shortfall: self.guard_settings.allow_shortfall,
+            },
+            unlicensed: self.unlicensed.into_iter().map(unlicensed_core).collect(),
             fingerprint: self.fingerprint,
         })
     }

@@ -48,8 +48,10 @@ pub fn sku(id: &str, part: &str, enabled: u64, consumed: u64, plans: &[(&str, &s
             .map(|(pid, name)| ServicePlan {
                 service_plan_id: plan_id(pid),
                 service_plan_name: (*name).to_owned(),
+                applies_to: None,
             })
             .collect(),
+        applies_to: None,
     }
 }
 

@@ -1,0 +1,119 @@
+//! The backend dispatcher: one value that is whichever backend a plan or spec names.
+//!
+//! The CLI and the tests hold an [`AnyBackend`] and never match on [`Backend`] themselves.
+//! Adding a backend is a new module implementing [`LicensingBackend`], a variant here and one
+//! arm in each `match` below (the compiler lists them).
+
+use std::collections::BTreeMap;
+
+use devlic_graph::{ApiVersion, GraphClient, LiveQuery};
+use devlic_model::{Backend, GraphApi, GroupId, LicenseErrorMember, LiveState};
+
+use crate::backend::{
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
+    WriteReceipt,
+};
+use crate::{CloudLicensing, GroupLicensing};
+
+/// Whichever licensing backend is in use.
+#[derive(Debug)]
+pub enum AnyBackend {
+    /// Graph v1.0 `assignLicense`.
+    Group(GroupLicensing),
+    /// Graph beta cloudLicensing.
+    Cloud(CloudLicensing),
+}
+
+/// The Graph API version a client for `backend` must be configured with.
+pub fn api_version(backend: Backend) -> ApiVersion {
+    match backend.capabilities().api {
+        GraphApi::V1 => ApiVersion::V1,
+        GraphApi::Beta => ApiVersion::Beta,
+    }
+}
+
+impl AnyBackend {
+    /// The backend `backend` over `client` (configured with [`api_version`]`(backend)`).
+    pub fn new(backend: Backend, client: GraphClient) -> AnyBackend {
+        match backend {
+            Backend::GroupLicensing => AnyBackend::Group(GroupLicensing::new(client)),
+            Backend::CloudLicensing => AnyBackend::Cloud(CloudLicensing::new(client)),
+        }
+    }
+
+    /// The Graph client, e.g. for its request counters.
+    pub fn client(&self) -> &GraphClient {
+        match self {
+            AnyBackend::Group(b) => b.client(),
+            AnyBackend::Cloud(b) => b.client(),
+        }
+    }
+}
+
+impl LicensingBackend for AnyBackend {
+    fn backend(&self) -> Backend {
+        match self {
+            AnyBackend::Group(b) => b.backend(),
+            AnyBackend::Cloud(b) => b.backend(),
+        }
+    }
+
+    async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.read_live(query).await,
+            AnyBackend::Cloud(b) => b.read_live(query).await,
+        }
+    }
+
+    async fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+    ) -> Result<(), ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.read_group_details(live, ids).await,
+            AnyBackend::Cloud(b) => b.read_group_details(live, ids).await,
+        }
+    }
+
+    async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.groups_with_license_errors().await,
+            AnyBackend::Cloud(b) => b.groups_with_license_errors().await,
+        }
+    }
+
+    async fn read_groups(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, GroupLicenseState>, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.read_groups(ids).await,
+            AnyBackend::Cloud(b) => b.read_groups(ids).await,
+        }
+    }
+
+    async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
+        match self {
+            AnyBackend::Group(b) => b.write(group, change).await,
+            AnyBackend::Cloud(b) => b.write(group, change).await,
+        }
+    }
+
+    async fn license_errors(
+        &self,
+        ids: &[GroupId],
+    ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, ReadError> {
+        match self {
+            AnyBackend::Group(b) => b.license_errors(ids).await,
+            AnyBackend::Cloud(b) => b.license_errors(ids).await,
+        }
+    }
+
+    fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
+        match self {
+            AnyBackend::Group(b) => b.preview(group, change),
+            AnyBackend::Cloud(b) => b.preview(group, change),
+        }
+    }
+}
