@@ -270,6 +270,8 @@ impl RunReport {
             duration_ms: millis(elapsed),
             actions,
             verification: None,
+            // A run that stopped before writing checked nothing about devices.
+            unlicensed: Vec::new(),
             success: false,
             stopped: Some(stopped),
         }

@@ -65,7 +65,7 @@ pub enum ApplyError {
     Stale(Vec<StaleGroup>),
     /// Reading the groups before writing failed; nothing was written.
     #[error("could not read the groups the plan touches; nothing was written: {0}")]
-    Read(#[source] ReadError),
+    Read(#[source] Box<ReadError>),
 }
 
 fn describe_guards(guards: &[GuardViolation]) -> String {
@@ -135,7 +135,10 @@ pub async fn apply<B: LicensingBackend>(
     let current = if ids.is_empty() {
         BTreeMap::new()
     } else {
-        backend.read_groups(&ids).await.map_err(ApplyError::Read)?
+        backend
+            .read_groups(&ids)
+            .await
+            .map_err(|e| ApplyError::Read(Box::new(e)))?
     };
     let two_step = backend.backend().writes_in_two_steps();
     let (todo, done) = classify(plan, &current, two_step)?;

@@ -487,14 +487,30 @@ fn junit_with_hostile_strings_fits_the_schema() {
                 }],
             }],
             read_error: None,
+            vanished_groups: vec![group],
+            unknown_states: Vec::new(),
             duration_ms: 4,
         }),
+        unlicensed: vec![devlic_model::Unlicensed {
+            group: devlic_model::GroupRef {
+                id: group,
+                display_name: format!("Unlicensed {HOSTILE}"),
+            },
+            sku: None,
+            devices: 6,
+            causes: vec![devlic_model::CauseCount {
+                code: "CountViolation".to_owned(),
+                devices: 6,
+                inferred: true,
+            }],
+        }],
         success: false,
         stopped: None,
     };
     let xml = report.to_junit();
     check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
-    assert_eq!(tallies(&xml), (2, 0, 0));
+    // The failed action, verification, and the still-unlicensed group.
+    assert_eq!(tallies(&xml), (3, 0, 0));
     assert!(xml.contains("timestamp=\"1970-01-01T00:00:00\""), "{xml}");
 
     failed.outcome = ActionOutcome::NotWritten;

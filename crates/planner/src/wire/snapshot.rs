@@ -204,6 +204,9 @@ pub struct SkuV1 {
     /// `servicePlans`.
     #[serde(default)]
     pub service_plans: Vec<ServicePlanV1>,
+    /// `appliesTo` (`User` or `Company`), when Graph gave it (optional within format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<String>,
 }
 
 /// `subscribedSku.prepaidUnits`.
@@ -232,6 +235,9 @@ pub struct ServicePlanV1 {
     pub service_plan_id: ServicePlanId,
     /// `servicePlanName`.
     pub service_plan_name: String,
+    /// `appliesTo`, when Graph gave it (optional within format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<String>,
 }
 
 /// A group.

@@ -103,8 +103,10 @@ fn sku_v1(s: &Sku) -> SkuV1 {
             .map(|p| ServicePlanV1 {
                 service_plan_id: p.service_plan_id,
                 service_plan_name: p.service_plan_name.clone(),
+                applies_to: p.applies_to.clone(),
             })
             .collect(),
+        applies_to: s.applies_to.clone(),
     }
 }
 
@@ -132,8 +134,10 @@ fn sku_core(s: SkuV1) -> Sku {
             .map(|p| ServicePlan {
                 service_plan_id: p.service_plan_id,
                 service_plan_name: p.service_plan_name,
+                applies_to: p.applies_to,
             })
             .collect(),
+        applies_to: s.applies_to,
     }
 }
 
