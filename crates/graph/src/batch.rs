@@ -2,7 +2,7 @@
 //! 429/5xx items only, results in request order.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -52,6 +52,8 @@ pub struct ItemResponse {
     pub body: serde_json::Value,
     /// `request-id` of the `$batch` request that carried this answer.
     pub request_id: Option<String>,
+    /// `client-request-id` of the `$batch` request that carried this answer.
+    pub client_request_id: String,
     /// The item URL (for error messages).
     pub url: String,
 }
@@ -69,9 +71,16 @@ impl ItemResponse {
             status: self.status,
             code,
             message,
+            method: "GET".to_owned(),
+            path: self.path().to_owned(),
             request_id: body_rid.or(item_rid).or(self.request_id),
-            client_request_id: String::new(),
+            client_request_id: self.client_request_id,
         })
+    }
+
+    /// The item URL without its query (for error messages).
+    pub fn path(&self) -> &str {
+        self.url.split('?').next().unwrap_or_default()
     }
 
     /// Deserialises the body.
@@ -166,6 +175,7 @@ impl Transport {
             });
         }
         let items = &normalized[..];
+        let first_sent = Instant::now();
         let mut round = 0u32;
         let mut last_retryable: BTreeMap<usize, ItemResponse> = BTreeMap::new();
         while !pending.is_empty() {
@@ -207,7 +217,7 @@ impl Transport {
             if retry_later.is_empty() {
                 break;
             }
-            match self.plan_retry(round, wait) {
+            match self.plan_retry(first_sent, round, wait) {
                 Ok(delay) => {
                     tracing::debug!(items = retry_later.len(), ?delay, "retrying batch items");
                     tokio::time::sleep(delay).await;
@@ -217,17 +227,27 @@ impl Transport {
                 Err(reason) => {
                     for i in retry_later {
                         let last = last_retryable.remove(&i);
+                        let (request_id, client_request_id) = match last.as_ref() {
+                            Some(r) => (r.request_id.clone(), r.client_request_id.clone()),
+                            None => (None, String::new()),
+                        };
                         results[i] = Some(Err(GraphError::RetriesExhausted {
                             reason,
+                            elapsed: first_sent.elapsed(),
                             method: "GET".to_owned(),
-                            path: items[i].url.clone(),
+                            path: items[i]
+                                .url
+                                .split('?')
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned(),
                             attempts: round + 1,
                             last: last.as_ref().map_or_else(
                                 || "missing from the $batch response".to_owned(),
                                 |r| format!("HTTP {}", r.status),
                             ),
-                            request_id: last.and_then(|r| r.request_id),
-                            client_request_id: String::new(),
+                            request_id,
+                            client_request_id,
                         }));
                     }
                     break;
@@ -305,11 +325,24 @@ impl Transport {
         })?;
         let mut out = BTreeMap::new();
         for item in wire.responses {
-            let Ok(i) = item.id.parse::<usize>() else {
+            // Ids are the decimal indices devlic sent; `1`, `01` and ` 1` name the same item.
+            let Ok(i) = item.id.trim().to_ascii_lowercase().parse::<usize>() else {
                 continue;
             };
             if !chunk.contains(&i) {
                 continue;
+            }
+            if out.contains_key(&i) {
+                // Two answers to one request: whichever devlic kept, it could be the wrong one.
+                return Err(GraphError::Malformed {
+                    path: "/$batch".to_owned(),
+                    detail: format!(
+                        "the $batch answer has more than one response with id {:?} (client-request-id {})",
+                        excerpt(item.id.as_bytes()),
+                        resp.client_request_id
+                    ),
+                    request_id: resp.request_id.clone(),
+                });
             }
             let headers = item
                 .headers
@@ -329,6 +362,7 @@ impl Transport {
                     headers,
                     body: item.body,
                     request_id: resp.request_id.clone(),
+                    client_request_id: resp.client_request_id.clone(),
                     url: items[i].url.clone(),
                 },
             );
@@ -368,17 +402,22 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
             status,
             code,
             message,
+            method,
+            path,
             request_id,
             client_request_id,
         } => GraphError::Service {
             status: *status,
             code: code.clone(),
             message: message.clone(),
+            method: method.clone(),
+            path: path.clone(),
             request_id: request_id.clone(),
             client_request_id: client_request_id.clone(),
         },
         GraphError::RetriesExhausted {
             reason,
+            elapsed,
             method,
             path,
             attempts,
@@ -387,6 +426,7 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
             client_request_id,
         } => GraphError::RetriesExhausted {
             reason: *reason,
+            elapsed: *elapsed,
             method: method.clone(),
             path: path.clone(),
             attempts: *attempts,
@@ -426,6 +466,7 @@ mod tests {
             headers: BTreeMap::new(),
             body,
             request_id: None,
+            client_request_id: "crid-1".into(),
             url: "/groups/x/transitiveMembers/$count".into(),
         }
     }
@@ -459,5 +500,18 @@ mod tests {
         assert_eq!(e.code(), Some("Request_ResourceNotFound"));
         assert_eq!(e.request_id(), Some("rid-1"));
         assert!(e.is_not_found());
+        let GraphError::Service {
+            method,
+            path,
+            client_request_id,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str(), client_request_id.as_str()),
+            ("GET", "/groups/x/transitiveMembers/$count", "crid-1")
+        );
     }
 }

@@ -18,25 +18,35 @@
 //!   [`GraphClient::read_group_license_state`] for verification.
 //! - [`auth`]: token sources and national clouds.
 
+// `GraphError` carries what a support case needs (method, path, request-id, client-request-id,
+// how long it retried), which puts it past clippy's 128-byte default. Errors are the cold path,
+// and boxing the variants would hide the fields callers match on (`Service { status: 404, .. }`).
+#![allow(clippy::result_large_err)]
+
 pub mod auth;
 mod batch;
 mod client;
 mod cloud_licensing;
 mod config;
 mod error;
+mod http;
 mod live;
 mod paging;
 mod query;
 mod retry;
 mod transport;
 mod wire;
+mod write_loop;
 mod writes;
 
 pub use batch::{BatchGet, ItemResponse, MAX_BATCH};
 pub use client::{ClientStats, GraphClient};
 pub use cloud_licensing::{CloudAssignment, CreatedAssignment, WaitingMember};
-pub use config::{ApiVersion, ClientConfig, ConfigError, check_transport_security};
+pub use config::{
+    ApiVersion, ClientConfig, ConfigError, Timeouts, check_endpoint_url, check_transport_security,
+};
 pub use error::{Exhaustion, GraphError};
+pub use http::{HttpClient, USER_AGENT};
 pub use live::{LiveQuery, SkuSelector};
 pub use paging::MAX_PAGES;
 pub use query::{MAX_IN_VALUES, MAX_TOP};

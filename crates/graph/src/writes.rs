@@ -1,9 +1,9 @@
 //! License writes (`assignLicense`) and the reads that verify them.
 //!
-//! A write is never resent blindly. When the outcome is unknown (connection dropped after
-//! sending, timeout, truncated answer, 504) the call fails with [`GraphError::OutcomeUnknown`] and
-//! the caller re-reads. When Graph refused it under load (429/503), the client waits as told,
-//! re-reads the group, and resends only if the change is not visible yet.
+//! A write is never resent blindly: it goes through the one write loop (`write_loop`), which
+//! waits out throttling, re-reads before resending, and settles a lost response by re-reading
+//! until the change shows or Graph's read-after-write lag has passed. `assignLicense` is
+//! idempotent, so after that window it is sent again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,9 +14,9 @@ use url::Url;
 use crate::batch::BatchGet;
 use crate::client::GraphClient;
 use crate::error::GraphError;
-use crate::retry::retry_after_from;
-use crate::transport::{Failure, Method, Request};
+use crate::transport::{Method, Request};
 use crate::wire::{WireAssignedLicense, WireProcessingState};
+use crate::write_loop::WriteRule;
 
 /// One license to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,12 @@ pub struct WriteReceipt {
     pub request_id: String,
     /// The `client-request-id` we sent.
     pub client_request_id: String,
-    /// Requests sent for this write, the accepted one included (more than 1 after throttling).
+    /// Requests sent for this write, the accepted one included (more than 1 after throttling
+    /// or a lost response).
     pub attempts: u32,
+    /// What is known beyond "accepted at once": e.g. that a response was lost and a re-read
+    /// showed the write had landed, or that it was sent again (see the `write_loop` module).
+    pub note: Option<String>,
 }
 
 /// A group's license state, for verification.
@@ -130,102 +134,20 @@ impl GraphClient {
             ));
         }
         let (url, body) = self.assign_license_request(group, add, remove)?;
-        let t = self.transport();
         let req = Request {
             method: Method::Post,
             url,
             headers: Vec::new(),
             body: Some(body),
         };
-        let path = req.url.path().to_owned();
-        let unknown =
-            |detail: String, request_id: Option<String>, crid: String| GraphError::OutcomeUnknown {
-                method: "POST".to_owned(),
-                path: path.clone(),
-                detail,
-                request_id,
-                client_request_id: crid,
-            };
-        let mut retry = 0u32;
-        loop {
-            let (crid, outcome) = t.send_once(&req).await;
-            let resp = match outcome {
-                Ok(resp) => resp,
-                Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
-                Err(Failure::Unknown(detail)) => return Err(unknown(detail, None, crid)),
-                // Graph answered, but we refused to read the answer: whether the write landed
-                // is unknown, and resending could download the same flood again.
-                Err(Failure::TooLarge { detail, request_id }) => {
-                    return Err(unknown(detail, request_id, crid));
-                }
-                Err(Failure::NotSent(detail)) => {
-                    // Nothing reached Graph: resending cannot double the write.
-                    match t.plan_retry(retry, None) {
-                        Ok(delay) => {
-                            tokio::time::sleep(delay).await;
-                            retry += 1;
-                            continue;
-                        }
-                        Err(reason) => {
-                            return Err(GraphError::RetriesExhausted {
-                                reason,
-                                method: "POST".to_owned(),
-                                path,
-                                attempts: retry + 1,
-                                last: detail,
-                                request_id: None,
-                                client_request_id: crid,
-                            });
-                        }
-                    }
-                }
-            };
-            match resp.status {
-                200..=299 => {
-                    return Ok(WriteReceipt {
-                        request_id: resp.request_id.unwrap_or_else(|| crid.clone()),
-                        client_request_id: crid,
-                        attempts: retry + 1,
-                    });
-                }
-                504 => {
-                    return Err(unknown(
-                        "gateway timeout (504): Graph may have applied it".to_owned(),
-                        resp.request_id,
-                        crid,
-                    ));
-                }
-                429 | 503 => {
-                    let ra = retry_after_from(
-                        |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
-                        jiff::Timestamp::now(),
-                    );
-                    let delay =
-                        t.plan_retry(retry, ra)
-                            .map_err(|reason| GraphError::RetriesExhausted {
-                                reason,
-                                method: "POST".to_owned(),
-                                path: path.clone(),
-                                attempts: retry + 1,
-                                last: format!("HTTP {}", resp.status),
-                                request_id: resp.request_id.clone(),
-                                client_request_id: crid.clone(),
-                            })?;
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                    // Throttled writes may still have been applied: look before resending.
-                    let now = self.read_group_license_state(group).await?;
-                    if now.shows(add, remove) {
-                        return Ok(WriteReceipt {
-                            request_id: resp.request_id.unwrap_or_else(|| crid.clone()),
-                            client_request_id: crid,
-                            attempts: retry,
-                        });
-                    }
-                }
-                _ => return Err(resp.into_service_error()),
-            }
-        }
+        let rule = WriteRule::AssignLicense { group, add, remove };
+        let sent = self.send_write(&req, rule).await?;
+        Ok(WriteReceipt {
+            request_id: sent.request_id,
+            client_request_id: sent.client_request_id,
+            attempts: sent.attempts,
+            note: sent.note,
+        })
     }
 
     /// `GET /groups/{id}?$select=id,assignedLicenses,licenseProcessingState`.

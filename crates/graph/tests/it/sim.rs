@@ -304,14 +304,14 @@ async fn write_then_verify_processing_state() {
 }
 
 #[tokio::test]
-async fn lost_write_response_is_outcome_unknown_and_the_write_landed() {
+async fn lost_write_response_is_settled_by_a_reread_and_reported() {
     let (sim, client) = start(fixture("contoso.json")).await;
     sim.set_faults(Faults {
         lost_write_rate: 1.0,
         ..Faults::default()
     });
     let device1 = SkuId::parse(DEVICE1).unwrap();
-    let err = client
+    let receipt = client
         .assign_license(
             gid(2),
             &[AddLicense {
@@ -321,8 +321,13 @@ async fn lost_write_response_is_outcome_unknown_and_the_write_landed() {
             &[],
         )
         .await
-        .expect_err("response lost");
-    assert!(matches!(err, GraphError::OutcomeUnknown { .. }), "{err:?}");
+        .expect("a re-read proves the write landed");
+    assert_eq!(receipt.attempts, 1);
+    let note = receipt.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("was lost") && note.contains("showed it had landed"),
+        "the receipt says what is known: {receipt:?}"
+    );
     let posts = sim
         .request_log()
         .iter()

@@ -62,13 +62,8 @@ fn projected_token(issuer: &str, subject: &str, audience: &str) -> String {
 }
 
 fn provider_for(credential: Credential, endpoints: &Endpoints, tenant: &str) -> TokenProvider {
-    TokenProvider::new(
-        credential,
-        endpoints.clone(),
-        tenant,
-        reqwest::Client::new(),
-    )
-    .with_retry(fast_retry(3))
+    TokenProvider::new(credential, endpoints.clone(), tenant, sign_in_http())
+        .with_retry(fast_retry(3))
 }
 
 #[tokio::test]
@@ -142,7 +137,7 @@ async fn every_credential_mode_gets_a_token_graph_accepts() {
         env(&[("DEVLIC_ACCESS_TOKEN", &issued)]),
         CredentialArgs::default(),
         endpoints.clone(),
-        reqwest::Client::new(),
+        sign_in_http(),
     )
     .unwrap();
     assert!(graph_accepts(&endpoints, source.token().await.unwrap().secret()).await);
@@ -266,7 +261,8 @@ async fn an_unmatched_federated_subject_is_retried_as_aadsts70021_then_reported(
         [devlic_graph::auth::AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL]
     );
     assert!(err.to_string().contains("environment:staging"), "{err}");
-    assert_eq!(token_requests(&sim), 3, "retried up to max_attempts");
+    let retried = token_requests(&sim);
+    assert!(retried >= 2, "retried until the time limit: {retried}");
 
     // A wrong request token is GitHub's 401, not retried.
     let credential = Credential::GitHubOidc {
