@@ -232,9 +232,12 @@ impl GraphClient {
                         client_request_id: crid,
                         attempts,
                         response: None,
-                        note: Some(format!(
-                            "{what}; a re-read {:.1}s later showed it had landed",
-                            after.as_secs_f64()
+                        note: Some(join(
+                            note,
+                            format!(
+                                "{what}; a re-read {:.1}s later showed it had landed",
+                                after.as_secs_f64()
+                            ),
                         )),
                     });
                 }
@@ -269,7 +272,7 @@ impl GraphClient {
                         ));
                     }
                     retry += 1;
-                    note = Some(match rule {
+                    let resent = match rule {
                         WriteRule::DeleteAssignment => {
                             format!("{what}; sent again (a delete is idempotent)")
                         }
@@ -277,7 +280,8 @@ impl GraphClient {
                             "{what}; re-reads for {}s did not show it, so it was sent again (assignLicense is idempotent)",
                             t.write_settle.as_secs_f64()
                         ),
-                    });
+                    };
+                    note = Some(join(note, resent));
                 }
             }
         }
@@ -319,5 +323,13 @@ impl GraphClient {
                 })),
             WriteRule::DeleteAssignment => Ok(false),
         }
+    }
+}
+
+/// `earlier; later`, or `later` alone.
+fn join(earlier: Option<String>, later: String) -> String {
+    match earlier {
+        Some(e) => format!("{e}; then {later}"),
+        None => later,
     }
 }

@@ -32,6 +32,8 @@ pub fn client_for(base: &str, token: &str, retry: RetryPolicy) -> GraphClient {
     );
     config.retry = retry;
     config.jitter_seed = Some(7);
+    // Lost write answers are settled by re-reading this long (the default 5 s is for Graph).
+    config.write_settle = Duration::from_millis(200);
     config.timeouts.request = Duration::from_secs(5);
     GraphClient::new(config).expect("valid test config")
 }
