@@ -56,11 +56,7 @@ async fn a_write_whose_answers_are_lost_twice_is_outcome_unknown_after_one_resen
             assert_eq!(path, &format!("/v1.0/groups/{GROUP}/assignLicense"));
             assert!(detail.contains("lost too"), "{detail}");
             // The id we sent last is the one we report, so the request can be traced.
-            let last_post = server
-                .seen()
-                .into_iter()
-                .filter(|s| s.method == "POST")
-                .last();
+            let last_post = server.seen().into_iter().rfind(|s| s.method == "POST");
             assert_eq!(
                 last_post
                     .as_ref()
