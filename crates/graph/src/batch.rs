@@ -8,9 +8,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{GraphError, excerpt, parse_error_body};
+use devlic_model::GroupId;
+
+use crate::error::{GraphError, excerpt};
 use crate::retry::parse_retry_after;
 use crate::transport::{Method, Request, Transport};
+use crate::wire::Page;
 
 /// Graph's limit of requests in one `$batch`.
 pub const MAX_BATCH: usize = 20;
@@ -65,17 +68,15 @@ impl ItemResponse {
             return Ok(self);
         }
         let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        let (code, message, body_rid) = parse_error_body(&body);
+        // The item's own request-id, else the body's, else the `$batch` request's.
         let item_rid = self.headers.get("request-id").cloned();
-        Err(GraphError::Service {
-            status: self.status,
-            code,
-            message,
-            method: "GET".to_owned(),
-            path: self.path().to_owned(),
-            request_id: body_rid.or(item_rid).or(self.request_id),
-            client_request_id: self.client_request_id,
-        })
+        Err(GraphError::from_error_answer(
+            self.status,
+            &body,
+            ("GET", self.path()),
+            (item_rid, self.request_id.clone()),
+            self.client_request_id.clone(),
+        ))
     }
 
     /// The item URL without its query (for error messages).
@@ -371,6 +372,82 @@ impl Transport {
     }
 }
 
+/// One `$batch` GET per group: the items, in the order of [`unique_sorted`]`(groups)`.
+pub(crate) fn per_group_items(
+    groups: &[GroupId],
+    url: impl Fn(GroupId) -> String,
+) -> (Vec<GroupId>, Vec<BatchGet>) {
+    let groups = unique_sorted(groups);
+    let items = groups.iter().map(|g| BatchGet::new(url(*g))).collect();
+    (groups, items)
+}
+
+impl Transport {
+    /// Runs `items` through `$batch` and deserialises each successful answer as `T`.
+    pub(crate) async fn batch_json<T: DeserializeOwned>(
+        &self,
+        items: &[BatchGet],
+    ) -> Vec<Result<T, GraphError>> {
+        self.batch_get(items)
+            .await
+            .into_iter()
+            .map(|r| r.and_then(ItemResponse::ensure_success)?.json())
+            .collect()
+    }
+
+    /// Runs `items` (collection GETs) through `$batch` and follows every answer's nextLinks.
+    /// A 404 on a later page is not "not found" (the first page existed): it becomes
+    /// [`GraphError::Malformed`], so no caller mistakes a half-read collection for a deleted
+    /// group.
+    pub(crate) async fn batch_pages<T: DeserializeOwned>(
+        &self,
+        items: &[BatchGet],
+    ) -> Vec<Result<Vec<T>, GraphError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for first in self.batch_json::<Page<T>>(items).await {
+            out.push(match first {
+                Ok(page) => self
+                    .continue_pages(page, Vec::new())
+                    .await
+                    .map_err(|e| match e {
+                        GraphError::Service {
+                            status: 404,
+                            path,
+                            request_id,
+                            ..
+                        } => GraphError::Malformed {
+                            path,
+                            detail: "a later page of the collection answered 404".to_owned(),
+                            request_id,
+                        },
+                        other => other,
+                    }),
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+}
+
+/// Pairs per-group results with their groups: groups Graph no longer has (404) are left out;
+/// any other error fails the whole read.
+pub(crate) fn by_group<V>(
+    groups: &[GroupId],
+    results: Vec<Result<V, GraphError>>,
+) -> Result<BTreeMap<GroupId, V>, GraphError> {
+    let mut out = BTreeMap::new();
+    for (g, result) in groups.iter().zip(results) {
+        match result {
+            Ok(v) => {
+                out.insert(*g, v);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// A failure of the `$batch` request itself, as shared by its items. A 404 there says nothing
 /// about the items (Graph's `$batch` endpoint always exists: it is a wrong Graph URL or a proxy),
 /// but copied as is it would read as "not found" to every item, and callers skip items that are
@@ -449,7 +526,7 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
 
 /// The distinct group ids of `groups`, sorted: one `$batch` item per group, in a stable order
 /// (duplicate item ids would make Graph refuse the whole batch).
-pub(crate) fn unique_sorted(groups: &[devlic_model::GroupId]) -> Vec<devlic_model::GroupId> {
+pub(crate) fn unique_sorted(groups: &[GroupId]) -> Vec<GroupId> {
     let mut ids = groups.to_vec();
     ids.sort();
     ids.dedup();

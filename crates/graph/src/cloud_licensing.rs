@@ -24,13 +24,12 @@ use devlic_model::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::batch::BatchGet;
+use crate::batch::{by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::config::ApiVersion;
 use crate::error::GraphError;
 use crate::live::LiveQuery;
 use crate::transport::{Method, Request};
-use crate::wire::Page;
 use crate::write_loop::WriteRule;
 
 const ALLOTMENT_SELECT: &str =
@@ -264,26 +263,14 @@ impl GraphClient {
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, Vec<CloudAssignment>>, GraphError> {
         self.require_beta()?;
-        let groups = crate::batch::unique_sorted(groups);
-        let items: Vec<BatchGet> = groups
-            .iter()
-            .map(|g| {
-                BatchGet::new(format!(
-                    "/groups/{g}/cloudLicensing/assignments?{GROUP_ASSIGNMENTS_EXPAND}"
-                ))
-            })
-            .collect();
-        let t = self.transport();
+        let (groups, items) = per_group_items(groups, |g| {
+            format!("/groups/{g}/cloudLicensing/assignments?{GROUP_ASSIGNMENTS_EXPAND}")
+        });
+        let pages = self.transport().batch_pages::<WireAssignment>(&items).await;
         let mut out = BTreeMap::new();
-        for (g, result) in groups.iter().zip(t.batch_get(&items).await) {
-            let item = match result.and_then(|r| r.ensure_success()) {
-                Ok(item) => item,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            let page: Page<WireAssignment> = item.json()?;
+        for (g, assignments) in by_group(&groups, pages)? {
             let mut list = Vec::new();
-            for a in t.continue_pages(page, Vec::new()).await? {
+            for a in assignments {
                 let Some(WireRef {
                     id: Some(allotment_id),
                     sku_id: Some(sku_id),
@@ -302,7 +289,7 @@ impl GraphClient {
                     disabled_plans: a.disabled_service_plan_ids.into_iter().collect(),
                 });
             }
-            out.insert(*g, list);
+            out.insert(g, list);
         }
         Ok(out)
     }
@@ -345,12 +332,7 @@ impl GraphClient {
         disabled_plans: &BTreeSet<ServicePlanId>,
     ) -> Result<CreatedAssignment, GraphError> {
         let (url, body) = self.create_assignment_request(group, allotment_id, disabled_plans)?;
-        let req = Request {
-            method: Method::Post,
-            url,
-            headers: Vec::new(),
-            body: Some(body),
-        };
+        let req = Request::post(url, body);
         let rule = WriteRule::CreateAssignment {
             group,
             allotment_id,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::TokenSource;
+use crate::paging::PagingLimits;
 use crate::retry::RetryPolicy;
 
 /// Which Graph API version requests go to.
@@ -57,6 +58,9 @@ pub struct ClientConfig {
     /// it did not land (default 5 s; Graph's reads can lag its writes). See the `write_loop`
     /// module for which write is resent afterwards.
     pub write_settle: Duration,
+    /// Bounds on one paged collection: pages and bytes (defaults [`crate::MAX_PAGES`] and
+    /// [`crate::MAX_COLLECTION_BYTES`]).
+    pub paging: PagingLimits,
     /// Seed of the backoff jitter; `None` seeds from the OS. Tests set it for reproducible delays.
     pub jitter_seed: Option<u64>,
 }
@@ -72,6 +76,7 @@ impl ClientConfig {
             timeouts: Timeouts::default(),
             api_version: ApiVersion::V1,
             write_settle: Duration::from_secs(5),
+            paging: PagingLimits::default(),
             jitter_seed: None,
         }
     }
@@ -79,6 +84,9 @@ impl ClientConfig {
     /// Checks the rules a client relies on; [`crate::GraphClient::new`] calls it.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_endpoint_url(&self.graph_url, "the Graph URL")?;
+        if self.paging.max_pages == 0 || self.paging.max_bytes == 0 {
+            return Err(ConfigError::ZeroPagingLimit);
+        }
         if self.concurrency == 0 {
             return Err(ConfigError::ZeroConcurrency);
         }
@@ -161,6 +169,9 @@ pub enum ConfigError {
         /// Which endpoint, e.g. `the authority URL`.
         what: &'static str,
     },
+    /// A paging limit is 0: no collection could ever be read.
+    #[error("the paging limits (pages and bytes) must be greater than zero")]
+    ZeroPagingLimit,
     /// `concurrency` is 0: no request could ever be sent.
     #[error("concurrency must be at least 1")]
     ZeroConcurrency,
@@ -229,27 +240,33 @@ mod tests {
     #[test]
     fn endpoints_refuse_query_fragment_and_user_info() {
         let check = |s: &str| check_endpoint_url(&Url::parse(s).unwrap(), "the authority URL");
-        assert!(check("https://login.microsoftonline.com/").is_ok());
-        assert!(check("http://127.0.0.1:9/").is_ok());
+        for ok in ["https://login.microsoftonline.com/", "http://127.0.0.1:9/"] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        let refused = [
+            "https://login.example/?x=1",
+            "https://login.example/#frag",
+            "https://user:pw@login.example/",
+            "http://login.example/",
+            "https://login.example/?secret=hunter2",
+        ];
+        for bad in refused {
+            let err = check(bad).unwrap_err();
+            // The query and the password never reach the message.
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("pw@"),
+                "{shown}"
+            );
+        }
         assert!(matches!(
-            check("https://login.example/?x=1"),
+            check(refused[0]),
             Err(ConfigError::UrlHasQuery { .. })
         ));
         assert!(matches!(
-            check("https://login.example/#frag"),
-            Err(ConfigError::UrlHasQuery { .. })
-        ));
-        assert!(matches!(
-            check("https://user:pw@login.example/"),
+            check(refused[2]),
             Err(ConfigError::UrlHasCredentials { .. })
         ));
-        assert!(matches!(
-            check("http://login.example/"),
-            Err(ConfigError::InsecureScheme { .. })
-        ));
-        // The query never reaches the message.
-        let err = check("https://login.example/?secret=hunter2").unwrap_err();
-        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -166,6 +166,29 @@ impl GraphError {
     }
 }
 
+impl GraphError {
+    /// The [`GraphError::Service`] an error answer describes: `code` and `message` from Graph's
+    /// error body; the request-id is `first_rid`, else the body's, else `last_rid`.
+    pub(crate) fn from_error_answer(
+        status: u16,
+        body: &[u8],
+        (method, path): (&str, &str),
+        (first_rid, last_rid): (Option<String>, Option<String>),
+        client_request_id: String,
+    ) -> GraphError {
+        let (code, message, body_rid) = parse_error_body(body);
+        GraphError::Service {
+            status,
+            code,
+            message,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            request_id: first_rid.or(body_rid).or(last_rid),
+            client_request_id,
+        }
+    }
+}
+
 /// Graph's documented error body `{"error":{"code","message","innerError":{...}}}`.
 #[derive(Debug, Deserialize)]
 struct ErrorEnvelope {

@@ -48,7 +48,7 @@ pub use config::{
 pub use error::{Exhaustion, GraphError};
 pub use http::{HttpClient, USER_AGENT};
 pub use live::{LiveQuery, SkuSelector};
-pub use paging::MAX_PAGES;
+pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
 pub use query::{MAX_IN_VALUES, MAX_TOP};
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
 pub use transport::MAX_BODY_BYTES;

@@ -12,8 +12,9 @@ use url::Url;
 
 use crate::auth::{AuthError, TokenSource};
 use crate::config::{ClientConfig, ConfigError};
-use crate::error::{Exhaustion, GraphError, excerpt, parse_error_body};
+use crate::error::{Exhaustion, GraphError, excerpt};
 use crate::http::HttpClient;
+use crate::paging::PagingLimits;
 use crate::retry::{Jitter, RetryPolicy, next_delay, retry_after_from};
 
 /// Bodies larger than this are refused rather than buffered (a hostile or broken server must not
@@ -50,6 +51,18 @@ pub(crate) struct Request {
     pub body: Option<serde_json::Value>,
 }
 
+impl Request {
+    /// A POST of a JSON `body` (a write) with no extra headers.
+    pub fn post(url: Url, body: serde_json::Value) -> Request {
+        Request {
+            method: Method::Post,
+            url,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+}
+
 /// A response read to the end.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -74,16 +87,13 @@ impl Response {
 
     /// The [`GraphError::Service`] this (error) response describes.
     pub fn into_service_error(self) -> GraphError {
-        let (code, message, body_rid) = parse_error_body(&self.body);
-        GraphError::Service {
-            status: self.status,
-            code,
-            message,
-            method: self.method.as_str().to_owned(),
-            path: self.path,
-            request_id: self.request_id.or(body_rid),
-            client_request_id: self.client_request_id,
-        }
+        GraphError::from_error_answer(
+            self.status,
+            &self.body,
+            (self.method.as_str(), &self.path),
+            (self.request_id, None),
+            self.client_request_id,
+        )
     }
 
     /// Deserialises the body, or a typed [`GraphError::Malformed`] when the body is not JSON or
@@ -143,6 +153,17 @@ pub(crate) fn is_json_media_type(value: &str) -> bool {
     }
 }
 
+/// How the last attempt of a request that is given up on ended.
+#[derive(Debug)]
+pub(crate) struct LastAttempt {
+    /// E.g. `HTTP 429` or `connection error`.
+    pub outcome: String,
+    /// `request-id` of its answer, if any.
+    pub request_id: Option<String>,
+    /// The `client-request-id` it was sent with.
+    pub client_request_id: String,
+}
+
 /// Why a single attempt got no response.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -187,6 +208,8 @@ pub(crate) struct Transport {
     pub jitter: Jitter,
     /// How long to re-read after a lost write response (see `write_loop`).
     pub write_settle: Duration,
+    /// Bounds on one paged collection.
+    pub paging: PagingLimits,
     /// When the client was built, and its overall time limit.
     started: Instant,
     overall: Duration,
@@ -214,6 +237,7 @@ impl Transport {
             policy: config.retry,
             jitter: Jitter::new(config.jitter_seed),
             write_settle: config.write_settle,
+            paging: config.paging,
             started: Instant::now(),
             overall: config.timeouts.overall,
             requests: AtomicU64::new(0),
@@ -448,36 +472,59 @@ impl Transport {
                     });
                 }
                 Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
-                Err(Failure::Deadline) => {
-                    return Err(self.gave_up(
-                        req,
-                        first_sent,
-                        retry,
-                        Failure::DEADLINE,
-                        None,
-                        crid,
-                    ));
-                }
+                Err(Failure::Deadline) => return Err(self.gave_up(req, first_sent, retry, crid)),
             };
-            match self.plan_retry(first_sent, retry, retry_after) {
-                Ok(delay) => {
-                    tracing::debug!(path = req.url.path(), %last, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                Err(reason) => {
-                    return Err(GraphError::RetriesExhausted {
-                        reason,
-                        elapsed: first_sent.elapsed(),
-                        method: req.method.as_str().to_owned(),
-                        path: req.url.path().to_owned(),
-                        attempts: retry + 1,
-                        last,
-                        request_id,
-                        client_request_id: crid,
-                    });
-                }
+            let last = LastAttempt {
+                outcome: last,
+                request_id,
+                client_request_id: crid,
+            };
+            self.wait_to_retry(req, first_sent, (retry, retry + 1), retry_after, last)
+                .await?;
+            retry += 1;
+        }
+    }
+
+    /// Waits before retry number `retry` of `req` (the request has had `attempts` attempts, the
+    /// last ending as `last`), or returns [`GraphError::RetriesExhausted`] when the wait would
+    /// pass a time limit.
+    pub(crate) async fn wait_to_retry(
+        &self,
+        req: &Request,
+        first_sent: Instant,
+        (retry, attempts): (u32, u32),
+        retry_after: Option<Duration>,
+        last: LastAttempt,
+    ) -> Result<(), GraphError> {
+        match self.plan_retry(first_sent, retry, retry_after) {
+            Ok(delay) => {
+                tracing::debug!(path = req.url.path(), last = %last.outcome, ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+                Ok(())
             }
+            Err(reason) => Err(self.exhausted(req, first_sent, attempts, reason, last)),
+        }
+    }
+
+    /// The [`GraphError::RetriesExhausted`] of `req`, first sent at `first_sent`, after
+    /// `attempts` attempts, the last of which ended as `last`.
+    pub(crate) fn exhausted(
+        &self,
+        req: &Request,
+        first_sent: Instant,
+        attempts: u32,
+        reason: Exhaustion,
+        last: LastAttempt,
+    ) -> GraphError {
+        GraphError::RetriesExhausted {
+            reason,
+            elapsed: first_sent.elapsed(),
+            method: req.method.as_str().to_owned(),
+            path: req.url.path().to_owned(),
+            attempts,
+            last: last.outcome,
+            request_id: last.request_id,
+            client_request_id: last.client_request_id,
         }
     }
 
@@ -486,23 +533,18 @@ impl Transport {
         &self,
         req: &Request,
         first_sent: Instant,
-        retry: u32,
-        last: &str,
-        request_id: Option<String>,
+        attempts: u32,
         client_request_id: String,
     ) -> GraphError {
-        GraphError::RetriesExhausted {
-            reason: Exhaustion::Overall {
-                limit: self.overall,
-            },
-            elapsed: first_sent.elapsed(),
-            method: req.method.as_str().to_owned(),
-            path: req.url.path().to_owned(),
-            attempts: retry,
-            last: last.to_owned(),
-            request_id,
+        let reason = Exhaustion::Overall {
+            limit: self.overall,
+        };
+        let last = LastAttempt {
+            outcome: Failure::DEADLINE.to_owned(),
+            request_id: None,
             client_request_id,
-        }
+        };
+        self.exhausted(req, first_sent, attempts, reason, last)
     }
 
     /// GET a JSON document (retried), failing on error statuses.
@@ -511,6 +553,15 @@ impl Transport {
         url: Url,
         headers: Vec<(&'static str, String)>,
     ) -> Result<T, GraphError> {
+        Ok(self.get_json_sized(url, headers).await?.0)
+    }
+
+    /// [`Transport::get_json`], with the size of the body read (for paging bounds).
+    pub async fn get_json_sized<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<(T, usize), GraphError> {
         self.check_same_root(&url)?;
         let req = Request {
             method: Method::Get,
@@ -518,7 +569,8 @@ impl Transport {
             headers,
             body: None,
         };
-        self.send_idempotent(&req).await?.ensure_success()?.json()
+        let resp = self.send_idempotent(&req).await?.ensure_success()?;
+        Ok((resp.json()?, resp.body.len()))
     }
 }
 

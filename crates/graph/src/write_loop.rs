@@ -30,7 +30,7 @@ use devlic_model::{GroupId, SkuId};
 use crate::client::GraphClient;
 use crate::error::GraphError;
 use crate::retry::retry_after_from;
-use crate::transport::{Failure, Request, Response};
+use crate::transport::{Failure, LastAttempt, Request, Response};
 use crate::writes::AddLicense;
 
 /// How often the settle loop re-reads at most (it reads at least four times per window).
@@ -144,19 +144,13 @@ impl GraphClient {
                         |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
                         jiff::Timestamp::now(),
                     );
-                    let delay = t.plan_retry(first_sent, retry, ra).map_err(|reason| {
-                        GraphError::RetriesExhausted {
-                            reason,
-                            elapsed: first_sent.elapsed(),
-                            method: method.to_owned(),
-                            path: path.to_owned(),
-                            attempts,
-                            last: format!("HTTP {}", resp.status),
-                            request_id: resp.request_id.clone(),
-                            client_request_id: crid.clone(),
-                        }
-                    })?;
-                    tokio::time::sleep(delay).await;
+                    let last = LastAttempt {
+                        outcome: format!("HTTP {}", resp.status),
+                        request_id: resp.request_id.clone(),
+                        client_request_id: crid.clone(),
+                    };
+                    t.wait_to_retry(req, first_sent, (retry, attempts), ra, last)
+                        .await?;
                     retry += 1;
                     // Graph did not process a 429/503, but look before resending anyway.
                     if self.write_visible(&rule).await? {
@@ -178,30 +172,17 @@ impl GraphClient {
                 Ok(resp) => return Err(resp.into_service_error()),
                 Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
                 Err(Failure::Deadline) => {
-                    return Err(t.gave_up(
-                        req,
-                        first_sent,
-                        attempts - 1,
-                        Failure::DEADLINE,
-                        None,
-                        crid,
-                    ));
+                    return Err(t.gave_up(req, first_sent, attempts - 1, crid));
                 }
                 Err(Failure::NotSent(detail)) => {
                     // Nothing reached Graph: resending cannot double the write.
-                    let delay = t.plan_retry(first_sent, retry, None).map_err(|reason| {
-                        GraphError::RetriesExhausted {
-                            reason,
-                            elapsed: first_sent.elapsed(),
-                            method: method.to_owned(),
-                            path: path.to_owned(),
-                            attempts,
-                            last: detail.clone(),
-                            request_id: None,
-                            client_request_id: crid.clone(),
-                        }
-                    })?;
-                    tokio::time::sleep(delay).await;
+                    let last = LastAttempt {
+                        outcome: detail,
+                        request_id: None,
+                        client_request_id: crid,
+                    };
+                    t.wait_to_retry(req, first_sent, (retry, attempts), None, last)
+                        .await?;
                     retry += 1;
                     continue;
                 }

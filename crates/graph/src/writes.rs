@@ -11,11 +11,11 @@ use devlic_model::{AssignedLicense, GroupId, ProcessingState, ServicePlanId, Sku
 use serde::Deserialize;
 use url::Url;
 
-use crate::batch::BatchGet;
+use crate::batch::{by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::error::GraphError;
-use crate::transport::{Method, Request};
-use crate::wire::{WireAssignedLicense, WireProcessingState};
+use crate::transport::Request;
+use crate::wire::{WireAssignedLicense, WireProcessingState, sorted_licenses};
 use crate::write_loop::WriteRule;
 
 /// One license to add.
@@ -67,30 +67,33 @@ impl GroupLicenseState {
     }
 }
 
+/// A group read with [`STATE_SELECT`]. `id` and `assignedLicenses` are required: a body
+/// without them (or for another group) must not read as "this group holds nothing".
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireLicenseState {
-    #[serde(default)]
-    assigned_licenses: Option<Vec<WireAssignedLicense>>,
+    id: GroupId,
+    assigned_licenses: Vec<WireAssignedLicense>,
     #[serde(default)]
     license_processing_state: Option<WireProcessingState>,
 }
 
 impl WireLicenseState {
-    fn into_model(self) -> GroupLicenseState {
-        let mut assigned: Vec<AssignedLicense> = self
-            .assigned_licenses
-            .unwrap_or_default()
-            .into_iter()
-            .map(WireAssignedLicense::into_model)
-            .collect();
-        assigned.sort();
-        GroupLicenseState {
-            assigned_licenses: assigned,
+    /// The state of `asked`, or [`GraphError::Malformed`] when the body is another group's.
+    fn into_model(self, asked: GroupId) -> Result<GroupLicenseState, GraphError> {
+        if self.id != asked {
+            return Err(GraphError::Malformed {
+                path: format!("/groups/{asked}"),
+                detail: format!("the answer is for group {}, not the one asked", self.id),
+                request_id: None,
+            });
+        }
+        Ok(GroupLicenseState {
+            assigned_licenses: sorted_licenses(self.assigned_licenses),
             processing_state: self
                 .license_processing_state
                 .and_then(WireProcessingState::into_model),
-        }
+        })
     }
 }
 
@@ -134,12 +137,7 @@ impl GraphClient {
             ));
         }
         let (url, body) = self.assign_license_request(group, add, remove)?;
-        let req = Request {
-            method: Method::Post,
-            url,
-            headers: Vec::new(),
-            body: Some(body),
-        };
+        let req = Request::post(url, body);
         let rule = WriteRule::AssignLicense { group, add, remove };
         let sent = self.send_write(&req, rule).await?;
         Ok(WriteReceipt {
@@ -158,7 +156,7 @@ impl GraphClient {
         let t = self.transport();
         let url = t.url(&format!("/groups/{group}?{STATE_SELECT}"))?;
         let wire: WireLicenseState = t.get_json(url, Vec::new()).await?;
-        Ok(wire.into_model())
+        wire.into_model(group)
     }
 
     /// The license state of many groups through `$batch` (20 per request). Groups that do not
@@ -167,22 +165,15 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, GroupLicenseState>, GraphError> {
-        let groups = crate::batch::unique_sorted(groups);
-        let items: Vec<BatchGet> = groups
-            .iter()
-            .map(|g| BatchGet::new(format!("/groups/{g}?{STATE_SELECT}")))
-            .collect();
-        let mut out = BTreeMap::new();
-        for (g, result) in groups.iter().zip(self.transport().batch_get(&items).await) {
-            match result.and_then(|r| r.ensure_success()) {
-                Ok(item) => {
-                    out.insert(*g, item.json::<WireLicenseState>()?.into_model());
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let (groups, items) = per_group_items(groups, |g| format!("/groups/{g}?{STATE_SELECT}"));
+        let states = self
+            .transport()
+            .batch_json::<WireLicenseState>(&items)
+            .await;
+        by_group(&groups, states)?
+            .into_iter()
+            .map(|(g, wire)| Ok((g, wire.into_model(g)?)))
+            .collect()
     }
 }
 
