@@ -152,7 +152,10 @@ impl LicensingBackend for CloudLicensing {
                         .create_assignment(group, allotment, &add.disabled_plans)
                         .await
                     {
-                        Ok(created) => receipt.request_ids.push(created.request_id),
+                        Ok(created) => {
+                            receipt.request_ids.push(created.request_id);
+                            receipt.note = created.note;
+                        }
                         Err(GraphError::OutcomeUnknown {
                             detail,
                             request_id,

@@ -82,6 +82,7 @@ impl LicensingBackend for GroupLicensing {
         {
             Ok(receipt) => Ok(WriteReceipt {
                 request_ids: vec![receipt.request_id],
+                note: receipt.note,
             }),
             Err(GraphError::OutcomeUnknown {
                 detail,

@@ -5,7 +5,8 @@
 //! `@odata.nextLink` like every other read. Writes go through the one write loop (`write_loop`):
 //! one Graph refused under load (429/503) is retried after `Retry-After`, a create only after a
 //! re-read shows it did not land; a create whose response is lost is settled by re-reading and
-//! never resent (it is not idempotent); a delete whose response is lost is resent.
+//! never resent (it is not idempotent); a delete whose response is lost is returned as
+//! [`GraphError::OutcomeUnknown`] for the caller to judge from the group's assignments.
 //!
 //! Request shapes (beta reference, `cloudlicensing-*.md`):
 //! - `GET /admin/cloudLicensing/allotments?$select=…` and
@@ -366,8 +367,8 @@ impl GraphClient {
 
     /// `DELETE /admin/cloudLicensing/assignments/{id}` (204); returns the request-id. A 404 is a
     /// [`GraphError::Service`] with status 404 (the caller decides whether "already gone" is
-    /// fine). Resent after 429/503 and after a lost response (deleting twice cannot remove more);
-    /// a 404 to such a resend means the lost request deleted it, which is success.
+    /// fine). Resent after 429/503 (deleting twice cannot remove more); a lost response is
+    /// [`GraphError::OutcomeUnknown`] (the id names no group to re-read; the caller does).
     pub async fn delete_assignment(&self, assignment_id: &str) -> Result<String, GraphError> {
         let req = Request {
             method: Method::Delete,

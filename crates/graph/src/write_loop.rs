@@ -8,10 +8,10 @@
 //! |---|---|---|---|
 //! | `assignLicense` (v1.0) | yes: adding a SKU the group holds (same disabled plans) or removing one it does not hold changes nothing | wait as told, re-read, resend only if the group does not show the change | re-read until it shows the change or the settle window has passed; then resend (harmless even if the lost one landed later than the window) |
 //! | create a cloudLicensing assignment (beta) | no: a second create is a second assignment, or a conflict | wait as told, re-read, resend only if the group has no assignment of that allotment | re-read until it shows the assignment or the settle window has passed; if it never shows, return [`GraphError::OutcomeUnknown`] saying so, never resent here |
-//! | delete a cloudLicensing assignment (beta) | yes: deleting twice cannot remove more | wait as told, resend | resend at once; a 404 to the resend means the lost one deleted it |
+//! | delete a cloudLicensing assignment (beta) | yes: deleting twice cannot remove more | wait as told, resend | return [`GraphError::OutcomeUnknown`] at once: the assignment id names no group to re-read, so the caller (the applier's cloud backend, which knows the group) re-reads and judges |
 //!
-//! An idempotent write is resent after a lost response at most once: if the resend's response
-//! is lost too, the call returns [`GraphError::OutcomeUnknown`] saying both were lost.
+//! `assignLicense` is resent after a lost response at most once: if the resend's response is
+//! lost too, the call returns [`GraphError::OutcomeUnknown`] saying both were lost.
 //!
 //! Why a settle window: Graph's reads can lag its writes (read-after-write lag), so a re-read
 //! right after a lost response can show the old state of a write that landed. Resending on that
@@ -53,14 +53,8 @@ pub(crate) enum WriteRule<'a> {
         group: GroupId,
         allotment_id: &'a str,
     },
-    /// Deleting a cloudLicensing assignment. Idempotent; nothing to re-read.
+    /// Deleting a cloudLicensing assignment. Idempotent, but the id names no group to re-read.
     DeleteAssignment,
-}
-
-impl WriteRule<'_> {
-    fn idempotent(&self) -> bool {
-        !matches!(self, WriteRule::CreateAssignment { .. })
-    }
 }
 
 /// A write that went through.
@@ -124,21 +118,6 @@ impl GraphClient {
                         note,
                     });
                 }
-                Ok(resp)
-                    if resp.status == 404
-                        && note.is_some()
-                        && matches!(rule, WriteRule::DeleteAssignment) =>
-                {
-                    // A delete resent after a lost response finds the assignment gone: the lost
-                    // request deleted it.
-                    return Ok(Sent {
-                        request_id: resp.request_id.clone().unwrap_or_else(|| crid.clone()),
-                        client_request_id: crid,
-                        attempts,
-                        response: None,
-                        note: note.map(|n| format!("{n}; the resend found it already deleted")),
-                    });
-                }
                 Ok(resp) if matches!(resp.status, 429 | 503) => {
                     let ra = retry_after_from(
                         |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
@@ -194,7 +173,15 @@ impl GraphClient {
             lost_responses += 1;
             let what = format!("the response to attempt {attempts} was lost ({detail})");
             let settled = match rule {
-                WriteRule::DeleteAssignment => Settled::NotVisible,
+                // The assignment id names no group to re-read: the caller (which knows the
+                // group) judges from its own re-read.
+                WriteRule::DeleteAssignment => {
+                    return Err(unknown(
+                        format!("{what}; not resent: re-read the group's assignments to judge"),
+                        request_id,
+                        crid,
+                    ));
+                }
                 _ => match self.settle(&rule).await {
                     Ok(s) => s,
                     Err(e) => {
@@ -222,7 +209,7 @@ impl GraphClient {
                         )),
                     });
                 }
-                Settled::NotVisible if !rule.idempotent() => {
+                Settled::NotVisible if matches!(rule, WriteRule::CreateAssignment { .. }) => {
                     return Err(unknown(
                         format!(
                             "{what}; re-reads for {}s did not show it, and it was not sent again because a create is not idempotent",
@@ -253,15 +240,10 @@ impl GraphClient {
                         ));
                     }
                     retry += 1;
-                    let resent = match rule {
-                        WriteRule::DeleteAssignment => {
-                            format!("{what}; sent again (a delete is idempotent)")
-                        }
-                        _ => format!(
-                            "{what}; re-reads for {}s did not show it, so it was sent again (assignLicense is idempotent)",
-                            t.write_settle.as_secs_f64()
-                        ),
-                    };
+                    let resent = format!(
+                        "{what}; re-reads for {}s did not show it, so it was sent again (assignLicense is idempotent)",
+                        t.write_settle.as_secs_f64()
+                    );
                     note = Some(join(note, resent));
                 }
             }
