@@ -12,8 +12,16 @@
 //!   authority) passes [`check_endpoint_url`]: https, plain http to loopback only, no query or
 //!   fragment, no user info.
 //!
-//! The workspace lint `clippy::disallowed_methods` forbids `reqwest::Client::new` and
-//! `reqwest::Client::builder` everywhere else; [`build`] is the one allowed caller.
+//! [`build`] is the one place allowed to call `reqwest::Client::builder`. Ready for the
+//! workspace's `clippy.toml` (test code that talks to the simulator directly marks itself with
+//! `#[allow(clippy::disallowed_methods)]`, as [`build`] does):
+//!
+//! ```toml
+//! disallowed-methods = [
+//!     { path = "reqwest::Client::new", reason = "build HTTP clients with devlic_graph::HttpClient (redirects off, timeouts)" },
+//!     { path = "reqwest::Client::builder", reason = "build HTTP clients with devlic_graph::HttpClient (redirects off, timeouts)" },
+//! ]
+//! ```
 
 use std::time::Duration;
 
