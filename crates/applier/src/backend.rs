@@ -57,6 +57,10 @@ pub struct GroupLicenseState {
 pub struct WriteReceipt {
     /// The Graph `request-id` of every request the write sent, in order.
     pub request_ids: Vec<String>,
+    /// What the graph client knows beyond "accepted at once" (e.g. a lost answer that a re-read
+    /// showed had landed, or an idempotent resend); goes to the action's report note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The exact request a write would send (for `--dry-run`).

@@ -150,7 +150,10 @@ impl LicensingBackend for CloudLicensing {
                         .create_assignment(group, allotment, &add.disabled_plans)
                         .await
                     {
-                        Ok(created) => receipt.request_ids.push(created.request_id),
+                        Ok(created) => {
+                            receipt.request_ids.push(created.request_id);
+                            receipt.note = created.note;
+                        }
                         Err(e @ GraphError::OutcomeUnknown { .. }) => {
                             if change.remove.is_empty() {
                                 // Nothing else to do: the applier re-reads and judges.

@@ -99,6 +99,7 @@ impl LicensingBackend for GroupLicensing {
             .await
             .map(|receipt| WriteReceipt {
                 request_ids: vec![receipt.request_id],
+                note: receipt.note,
             })
             .map_err(WriteError::from_graph)
     }

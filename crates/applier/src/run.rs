@@ -296,6 +296,9 @@ async fn run_action<B: LicensingBackend>(
         match backend.write(action.group.id, &change).await {
             Ok(receipt) => {
                 report.request_ids.extend(receipt.request_ids);
+                if receipt.note.is_some() {
+                    report.note = receipt.note;
+                }
                 report.outcome = ActionOutcome::Applied;
                 report.error = None;
                 break;

@@ -3,11 +3,9 @@
 //! Secrets are read from the environment only (inside `devlic_graph::auth::token_source`); this
 //! module never sees or stores one.
 
-use std::time::Duration;
-
 use devlic_applier::AnyBackend;
 use devlic_graph::auth::{AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
-use devlic_graph::{ApiVersion, ClientConfig, GraphClient};
+use devlic_graph::{ApiVersion, ClientConfig, GraphClient, HttpClient, Timeouts};
 use devlic_model::Backend;
 
 use crate::cli::{BackendArg, CloudArg, ConnectArgs};
@@ -73,24 +71,21 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
         certificate_path: args.certificate.clone(),
         federated_token_file: args.federated_token_file.clone(),
     };
-    // The sign-in client, built here until devlic-graph's client factory also builds it (it
-    // follows reqwest's default redirects today); then this allow goes.
-    #[allow(clippy::disallowed_methods)]
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| {
-            CliError::new(
-                format!("cannot build the HTTP client: {e}"),
-                "this is a bug in devlic or its TLS setup; please report it",
-            )
-        })?;
+    // Sign-in and Graph share devlic_graph's one client factory (no redirects, rustls, timeouts).
+    let timeouts = Timeouts::default();
+    let http = HttpClient::for_sign_in(&endpoints, &timeouts).map_err(|e| {
+        CliError::new(
+            format!("invalid sign-in settings: {e}"),
+            "give --authority-url as a bare https base URL (plain http only to 127.0.0.1 or localhost)",
+        )
+    })?;
     let graph_url = endpoints.graph().clone();
     let tokens = token_source(|k| std::env::var(k).ok(), explicit, endpoints, http)
         .map_err(|e| CliError::new(format!("cannot sign in: {e}"), CREDENTIAL_HELP))?;
     let mut config = ClientConfig::new(graph_url, tokens);
     config.concurrency = args.read_concurrency;
     config.api_version = api_version;
+    config.timeouts = timeouts;
     GraphClient::new(config).map_err(|e| {
         CliError::new(
             format!("invalid connection settings: {e}"),

@@ -2,15 +2,18 @@
 //! 429/5xx items only, results in request order.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{GraphError, excerpt, parse_error_body};
+use devlic_model::GroupId;
+
+use crate::error::{GraphError, excerpt};
 use crate::retry::parse_retry_after;
 use crate::transport::{Method, Request, Transport};
+use crate::wire::Page;
 
 /// Graph's limit of requests in one `$batch`.
 pub const MAX_BATCH: usize = 20;
@@ -52,6 +55,8 @@ pub struct ItemResponse {
     pub body: serde_json::Value,
     /// `request-id` of the `$batch` request that carried this answer.
     pub request_id: Option<String>,
+    /// `client-request-id` of the `$batch` request that carried this answer.
+    pub client_request_id: String,
     /// The item URL (for error messages).
     pub url: String,
 }
@@ -63,15 +68,20 @@ impl ItemResponse {
             return Ok(self);
         }
         let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        let (code, message, body_rid) = parse_error_body(&body);
+        // The item's own request-id, else the body's, else the `$batch` request's.
         let item_rid = self.headers.get("request-id").cloned();
-        Err(GraphError::Service {
-            status: self.status,
-            code,
-            message,
-            request_id: body_rid.or(item_rid).or(self.request_id),
-            client_request_id: String::new(),
-        })
+        Err(GraphError::from_error_answer(
+            self.status,
+            &body,
+            ("GET", self.path()),
+            (item_rid, self.request_id.clone()),
+            self.client_request_id.clone(),
+        ))
+    }
+
+    /// The item URL without its query (for error messages).
+    pub fn path(&self) -> &str {
+        self.url.split('?').next().unwrap_or_default()
     }
 
     /// Deserialises the body.
@@ -166,6 +176,7 @@ impl Transport {
             });
         }
         let items = &normalized[..];
+        let first_sent = Instant::now();
         let mut round = 0u32;
         let mut last_retryable: BTreeMap<usize, ItemResponse> = BTreeMap::new();
         while !pending.is_empty() {
@@ -207,7 +218,7 @@ impl Transport {
             if retry_later.is_empty() {
                 break;
             }
-            match self.plan_retry(round, wait) {
+            match self.plan_retry(first_sent, round, wait) {
                 Ok(delay) => {
                     tracing::debug!(items = retry_later.len(), ?delay, "retrying batch items");
                     tokio::time::sleep(delay).await;
@@ -217,17 +228,27 @@ impl Transport {
                 Err(reason) => {
                     for i in retry_later {
                         let last = last_retryable.remove(&i);
+                        let (request_id, client_request_id) = match last.as_ref() {
+                            Some(r) => (r.request_id.clone(), r.client_request_id.clone()),
+                            None => (None, String::new()),
+                        };
                         results[i] = Some(Err(GraphError::RetriesExhausted {
                             reason,
+                            elapsed: first_sent.elapsed(),
                             method: "GET".to_owned(),
-                            path: items[i].url.clone(),
+                            path: items[i]
+                                .url
+                                .split('?')
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned(),
                             attempts: round + 1,
                             last: last.as_ref().map_or_else(
                                 || "missing from the $batch response".to_owned(),
                                 |r| format!("HTTP {}", r.status),
                             ),
-                            request_id: last.and_then(|r| r.request_id),
-                            client_request_id: String::new(),
+                            request_id,
+                            client_request_id,
                         }));
                     }
                     break;
@@ -305,11 +326,24 @@ impl Transport {
         })?;
         let mut out = BTreeMap::new();
         for item in wire.responses {
-            let Ok(i) = item.id.parse::<usize>() else {
+            // Ids are the decimal indices devlic sent; `1`, `01` and ` 1` name the same item.
+            let Ok(i) = item.id.trim().to_ascii_lowercase().parse::<usize>() else {
                 continue;
             };
             if !chunk.contains(&i) {
                 continue;
+            }
+            if out.contains_key(&i) {
+                // Two answers to one request: whichever devlic kept, it could be the wrong one.
+                return Err(GraphError::Malformed {
+                    path: "/$batch".to_owned(),
+                    detail: format!(
+                        "the $batch answer has more than one response with id {:?} (client-request-id {})",
+                        excerpt(item.id.as_bytes()),
+                        resp.client_request_id
+                    ),
+                    request_id: resp.request_id.clone(),
+                });
             }
             let headers = item
                 .headers
@@ -329,12 +363,89 @@ impl Transport {
                     headers,
                     body: item.body,
                     request_id: resp.request_id.clone(),
+                    client_request_id: resp.client_request_id.clone(),
                     url: items[i].url.clone(),
                 },
             );
         }
         Ok(out)
     }
+}
+
+/// One `$batch` GET per group: the items, in the order of [`unique_sorted`]`(groups)`.
+pub(crate) fn per_group_items(
+    groups: &[GroupId],
+    url: impl Fn(GroupId) -> String,
+) -> (Vec<GroupId>, Vec<BatchGet>) {
+    let groups = unique_sorted(groups);
+    let items = groups.iter().map(|g| BatchGet::new(url(*g))).collect();
+    (groups, items)
+}
+
+impl Transport {
+    /// Runs `items` through `$batch` and deserialises each successful answer as `T`.
+    pub(crate) async fn batch_json<T: DeserializeOwned>(
+        &self,
+        items: &[BatchGet],
+    ) -> Vec<Result<T, GraphError>> {
+        self.batch_get(items)
+            .await
+            .into_iter()
+            .map(|r| r.and_then(ItemResponse::ensure_success)?.json())
+            .collect()
+    }
+
+    /// Runs `items` (collection GETs) through `$batch` and follows every answer's nextLinks.
+    /// A 404 on a later page is not "not found" (the first page existed): it becomes
+    /// [`GraphError::Malformed`], so no caller mistakes a half-read collection for a deleted
+    /// group.
+    pub(crate) async fn batch_pages<T: DeserializeOwned>(
+        &self,
+        items: &[BatchGet],
+    ) -> Vec<Result<Vec<T>, GraphError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for first in self.batch_json::<Page<T>>(items).await {
+            out.push(match first {
+                Ok(page) => self
+                    .continue_pages(page, Vec::new())
+                    .await
+                    .map_err(|e| match e {
+                        GraphError::Service {
+                            status: 404,
+                            path,
+                            request_id,
+                            ..
+                        } => GraphError::Malformed {
+                            path,
+                            detail: "a later page of the collection answered 404".to_owned(),
+                            request_id,
+                        },
+                        other => other,
+                    }),
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+}
+
+/// Pairs per-group results with their groups: groups Graph no longer has (404) are left out;
+/// any other error fails the whole read.
+pub(crate) fn by_group<V>(
+    groups: &[GroupId],
+    results: Vec<Result<V, GraphError>>,
+) -> Result<BTreeMap<GroupId, V>, GraphError> {
+    let mut out = BTreeMap::new();
+    for (g, result) in groups.iter().zip(results) {
+        match result {
+            Ok(v) => {
+                out.insert(*g, v);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// A failure of the `$batch` request itself, as shared by its items. A 404 there says nothing
@@ -368,17 +479,22 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
             status,
             code,
             message,
+            method,
+            path,
             request_id,
             client_request_id,
         } => GraphError::Service {
             status: *status,
             code: code.clone(),
             message: message.clone(),
+            method: method.clone(),
+            path: path.clone(),
             request_id: request_id.clone(),
             client_request_id: client_request_id.clone(),
         },
         GraphError::RetriesExhausted {
             reason,
+            elapsed,
             method,
             path,
             attempts,
@@ -387,6 +503,7 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
             client_request_id,
         } => GraphError::RetriesExhausted {
             reason: *reason,
+            elapsed: *elapsed,
             method: method.clone(),
             path: path.clone(),
             attempts: *attempts,
@@ -409,7 +526,7 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
 
 /// The distinct group ids of `groups`, sorted: one `$batch` item per group, in a stable order
 /// (duplicate item ids would make Graph refuse the whole batch).
-pub(crate) fn unique_sorted(groups: &[devlic_model::GroupId]) -> Vec<devlic_model::GroupId> {
+pub(crate) fn unique_sorted(groups: &[GroupId]) -> Vec<GroupId> {
     let mut ids = groups.to_vec();
     ids.sort();
     ids.dedup();
@@ -426,6 +543,7 @@ mod tests {
             headers: BTreeMap::new(),
             body,
             request_id: None,
+            client_request_id: "crid-1".into(),
             url: "/groups/x/transitiveMembers/$count".into(),
         }
     }
@@ -459,5 +577,18 @@ mod tests {
         assert_eq!(e.code(), Some("Request_ResourceNotFound"));
         assert_eq!(e.request_id(), Some("rid-1"));
         assert!(e.is_not_found());
+        let GraphError::Service {
+            method,
+            path,
+            client_request_id,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str(), client_request_id.as_str()),
+            ("GET", "/groups/x/transitiveMembers/$count", "crid-1")
+        );
     }
 }

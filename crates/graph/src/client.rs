@@ -70,7 +70,7 @@ impl GraphClient {
         ClientStats {
             requests: self.inner.transport.requests_made(),
             retries: self.inner.transport.retries_made(),
-            retry_wait_ms: u64::try_from(self.inner.transport.budget.spent().as_millis())
+            retry_wait_ms: u64::try_from(self.inner.transport.waited().as_millis())
                 .unwrap_or(u64::MAX),
         }
     }

@@ -2,10 +2,11 @@
 //!
 //! These calls need a client built with [`ApiVersion::Beta`] (the API exists only there); any
 //! other client gets [`GraphError::InvalidRequest`] before a request is sent. Reads follow
-//! `@odata.nextLink` like every other read. Writes follow the v1.0 rules: a write whose outcome
-//! is unknown (connection lost after sending, truncated answer, 504) fails with
-//! [`GraphError::OutcomeUnknown`] and is never resent; one Graph refused under load (429/503) is
-//! retried after `Retry-After`, but a create only after a re-read shows it did not land.
+//! `@odata.nextLink` like every other read. Writes go through the one write loop (`write_loop`):
+//! one Graph refused under load (429/503) is retried after `Retry-After`, a create only after a
+//! re-read shows it did not land; a create whose response is lost is settled by re-reading and
+//! never resent (it is not idempotent); a delete whose response is lost is returned as
+//! [`GraphError::OutcomeUnknown`] for the caller to judge from the group's assignments.
 //!
 //! Request shapes (beta reference, `cloudlicensing-*.md`):
 //! - `GET /admin/cloudLicensing/allotments?$select=…` and
@@ -24,14 +25,13 @@ use devlic_model::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::batch::BatchGet;
+use crate::batch::{by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::config::ApiVersion;
 use crate::error::GraphError;
 use crate::live::LiveQuery;
-use crate::retry::retry_after_from;
-use crate::transport::{Failure, Method, Request, Response};
-use crate::wire::Page;
+use crate::transport::{Method, Request};
+use crate::write_loop::WriteRule;
 
 const ALLOTMENT_SELECT: &str =
     "$select=id,skuId,skuPartNumber,allottedUnits,consumedUnits,assignableTo,subscriptions";
@@ -74,6 +74,9 @@ pub struct CreatedAssignment {
     pub request_id: String,
     /// Requests sent, the accepted one included.
     pub attempts: u32,
+    /// What is known beyond "accepted at once" (e.g. a lost response whose create a re-read
+    /// showed had landed).
+    pub note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,26 +264,14 @@ impl GraphClient {
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, Vec<CloudAssignment>>, GraphError> {
         self.require_beta()?;
-        let groups = crate::batch::unique_sorted(groups);
-        let items: Vec<BatchGet> = groups
-            .iter()
-            .map(|g| {
-                BatchGet::new(format!(
-                    "/groups/{g}/cloudLicensing/assignments?{GROUP_ASSIGNMENTS_EXPAND}"
-                ))
-            })
-            .collect();
-        let t = self.transport();
+        let (groups, items) = per_group_items(groups, |g| {
+            format!("/groups/{g}/cloudLicensing/assignments?{GROUP_ASSIGNMENTS_EXPAND}")
+        });
+        let pages = self.transport().batch_pages::<WireAssignment>(&items).await;
         let mut out = BTreeMap::new();
-        for (g, result) in groups.iter().zip(t.batch_get(&items).await) {
-            let item = match result.and_then(|r| r.ensure_success()) {
-                Ok(item) => item,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            let page: Page<WireAssignment> = item.json()?;
+        for (g, assignments) in by_group(&groups, pages)? {
             let mut list = Vec::new();
-            for a in t.continue_pages(page, Vec::new()).await? {
+            for a in assignments {
                 let Some(WireRef {
                     id: Some(allotment_id),
                     sku_id: Some(sku_id),
@@ -299,7 +290,7 @@ impl GraphClient {
                     disabled_plans: a.disabled_service_plan_ids.into_iter().collect(),
                 });
             }
-            out.insert(*g, list);
+            out.insert(g, list);
         }
         Ok(out)
     }
@@ -331,9 +322,10 @@ impl GraphClient {
         Ok((url, body))
     }
 
-    /// `POST /groups/{id}/cloudLicensing/assignments` (201). Never resent when its outcome is
-    /// unknown; after a 429/503 it is resent only when re-reading the group shows no assignment
-    /// of `allotment_id` yet.
+    /// `POST /groups/{id}/cloudLicensing/assignments` (201). After a 429/503 it is resent only
+    /// when re-reading the group shows no assignment of `allotment_id` yet; after a lost response
+    /// it is re-read until the assignment shows (success) or the settle window has passed
+    /// ([`GraphError::OutcomeUnknown`], never resent).
     pub async fn create_assignment(
         &self,
         group: GroupId,
@@ -341,17 +333,12 @@ impl GraphClient {
         disabled_plans: &BTreeSet<ServicePlanId>,
     ) -> Result<CreatedAssignment, GraphError> {
         let (url, body) = self.create_assignment_request(group, allotment_id, disabled_plans)?;
-        let req = Request {
-            method: Method::Post,
-            url,
-            headers: Vec::new(),
-            body: Some(body),
-        };
-        let landed = Landed::AssignmentOf {
+        let req = Request::post(url, body);
+        let rule = WriteRule::CreateAssignment {
             group,
             allotment_id,
         };
-        let sent = self.send_write(&req, landed).await?;
+        let sent = self.send_write(&req, rule).await?;
         let id = sent
             .response
             .as_ref()
@@ -361,6 +348,7 @@ impl GraphClient {
             id,
             request_id: sent.request_id,
             attempts: sent.attempts,
+            note: sent.note,
         })
     }
 
@@ -379,8 +367,8 @@ impl GraphClient {
 
     /// `DELETE /admin/cloudLicensing/assignments/{id}` (204); returns the request-id. A 404 is a
     /// [`GraphError::Service`] with status 404 (the caller decides whether "already gone" is
-    /// fine). Resent after 429/503 (deleting twice cannot remove more), never after an unknown
-    /// outcome.
+    /// fine). Resent after 429/503 (deleting twice cannot remove more); a lost response is
+    /// [`GraphError::OutcomeUnknown`] (the id names no group to re-read; the caller does).
     pub async fn delete_assignment(&self, assignment_id: &str) -> Result<String, GraphError> {
         let req = Request {
             method: Method::Delete,
@@ -388,7 +376,10 @@ impl GraphClient {
             headers: Vec::new(),
             body: None,
         };
-        Ok(self.send_write(&req, Landed::Never).await?.request_id)
+        Ok(self
+            .send_write(&req, WriteRule::DeleteAssignment)
+            .await?
+            .request_id)
     }
 
     /// Members waiting for a unit of an allotment, with the waiting object expanded.
@@ -444,141 +435,4 @@ impl GraphClient {
             .map(|d| d.id.to_ascii_lowercase())
             .collect())
     }
-
-    /// Sends one write: resent when nothing reached Graph, or after a 429/503 wait when
-    /// `landed` says the write is not visible yet; an unknown outcome is returned, never resent.
-    async fn send_write(&self, req: &Request, landed: Landed<'_>) -> Result<Sent, GraphError> {
-        let t = self.transport();
-        let method = req.method.as_str().to_owned();
-        let path = req.url.path().to_owned();
-        let mut retry = 0u32;
-        loop {
-            let (crid, outcome) = t.send_once(req).await;
-            let resp = match outcome {
-                Ok(resp) => resp,
-                Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
-                Err(Failure::Unknown(detail)) => {
-                    return Err(GraphError::OutcomeUnknown {
-                        method,
-                        path,
-                        detail,
-                        request_id: None,
-                        client_request_id: crid,
-                    });
-                }
-                // Answered, but unread: whether the write landed is unknown; never resent.
-                Err(Failure::TooLarge { detail, request_id }) => {
-                    return Err(GraphError::OutcomeUnknown {
-                        method,
-                        path,
-                        detail,
-                        request_id,
-                        client_request_id: crid,
-                    });
-                }
-                Err(Failure::NotSent(detail)) => match t.plan_retry(retry, None) {
-                    Ok(delay) => {
-                        tokio::time::sleep(delay).await;
-                        retry += 1;
-                        continue;
-                    }
-                    Err(reason) => {
-                        return Err(GraphError::RetriesExhausted {
-                            reason,
-                            method,
-                            path,
-                            attempts: retry + 1,
-                            last: detail,
-                            request_id: None,
-                            client_request_id: crid,
-                        });
-                    }
-                },
-            };
-            match resp.status {
-                200..=299 => {
-                    return Ok(Sent {
-                        request_id: resp.request_id.clone().unwrap_or(crid),
-                        attempts: retry + 1,
-                        response: Some(resp),
-                    });
-                }
-                504 => {
-                    return Err(GraphError::OutcomeUnknown {
-                        method,
-                        path,
-                        detail: "gateway timeout (504): Graph may have applied it".to_owned(),
-                        request_id: resp.request_id,
-                        client_request_id: crid,
-                    });
-                }
-                429 | 503 => {
-                    let ra = retry_after_from(
-                        |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
-                        jiff::Timestamp::now(),
-                    );
-                    let delay =
-                        t.plan_retry(retry, ra)
-                            .map_err(|reason| GraphError::RetriesExhausted {
-                                reason,
-                                method: method.clone(),
-                                path: path.clone(),
-                                attempts: retry + 1,
-                                last: format!("HTTP {}", resp.status),
-                                request_id: resp.request_id.clone(),
-                                client_request_id: crid.clone(),
-                            })?;
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                    // A refused write may still have been applied: look before resending.
-                    if self.has_landed(&landed).await? {
-                        return Ok(Sent {
-                            request_id: resp.request_id.unwrap_or(crid),
-                            attempts: retry,
-                            response: None,
-                        });
-                    }
-                }
-                _ => return Err(resp.into_service_error()),
-            }
-        }
-    }
-}
-
-/// How to tell whether a write refused under load was applied anyway.
-enum Landed<'a> {
-    /// Resending cannot do harm (a delete).
-    Never,
-    /// The group shows an assignment of this allotment.
-    AssignmentOf {
-        group: GroupId,
-        allotment_id: &'a str,
-    },
-}
-
-impl GraphClient {
-    async fn has_landed(&self, landed: &Landed<'_>) -> Result<bool, GraphError> {
-        match landed {
-            Landed::Never => Ok(false),
-            Landed::AssignmentOf {
-                group,
-                allotment_id,
-            } => Ok(self
-                .read_group_assignments(&[*group])
-                .await?
-                .get(group)
-                .is_some_and(|l| {
-                    l.iter()
-                        .any(|a| a.allotment_id.eq_ignore_ascii_case(allotment_id))
-                })),
-        }
-    }
-}
-
-/// A write that went through.
-struct Sent {
-    request_id: String,
-    attempts: u32,
-    /// The accepted response (absent when a re-read proved the write had landed).
-    response: Option<Response>,
 }

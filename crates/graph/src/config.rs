@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::TokenSource;
+use crate::paging::PagingLimits;
 use crate::retry::RetryPolicy;
 
 /// Which Graph API version requests go to.
@@ -47,12 +48,19 @@ pub struct ClientConfig {
     pub token_source: Arc<dyn TokenSource>,
     /// Requests in flight at most (default 4).
     pub concurrency: usize,
-    /// Retry and throttling policy.
+    /// Retry and throttling policy (defaults in [`RetryPolicy::default`]).
     pub retry: RetryPolicy,
-    /// Timeout of one HTTP request, connect to last body byte (default 60 s).
-    pub timeout: Duration,
+    /// Connect, request and overall timeouts (defaults in [`Timeouts`]).
+    pub timeouts: Timeouts,
     /// API version of every request (default v1.0).
     pub api_version: ApiVersion,
+    /// After a write's response is lost, how long to keep re-reading the group before deciding
+    /// it did not land (default 5 s; Graph's reads can lag its writes). See the `write_loop`
+    /// module for which write is resent afterwards.
+    pub write_settle: Duration,
+    /// Bounds on one paged collection: pages and bytes (defaults [`crate::MAX_PAGES`] and
+    /// [`crate::MAX_COLLECTION_BYTES`]).
+    pub paging: PagingLimits,
     /// Seed of the backoff jitter; `None` seeds from the OS. Tests set it for reproducible delays.
     pub jitter_seed: Option<u64>,
 }
@@ -65,30 +73,59 @@ impl ClientConfig {
             token_source,
             concurrency: 4,
             retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(60),
+            timeouts: Timeouts::default(),
             api_version: ApiVersion::V1,
+            write_settle: Duration::from_secs(5),
+            paging: PagingLimits::default(),
             jitter_seed: None,
         }
     }
 
     /// Checks the rules a client relies on; [`crate::GraphClient::new`] calls it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_transport_security(&self.graph_url)?;
-        if self.graph_url.query().is_some() || self.graph_url.fragment().is_some() {
-            return Err(ConfigError::UrlHasQuery {
-                url: self.graph_url.to_string(),
-            });
+        check_endpoint_url(&self.graph_url, "the Graph URL")?;
+        if self.paging.max_pages == 0 || self.paging.max_bytes == 0 {
+            return Err(ConfigError::ZeroPagingLimit);
         }
         if self.concurrency == 0 {
             return Err(ConfigError::ZeroConcurrency);
         }
-        if self.retry.max_attempts == 0 {
-            return Err(ConfigError::ZeroAttempts);
-        }
-        if self.timeout.is_zero() {
+        if self.timeouts.connect.is_zero()
+            || self.timeouts.request.is_zero()
+            || self.timeouts.overall.is_zero()
+        {
             return Err(ConfigError::ZeroTimeout);
         }
         Ok(())
+    }
+}
+
+/// How long devlic waits. `connect` and `request` apply to Graph and to sign-in (the token
+/// endpoint, GitHub's OIDC endpoint, managed identity); `overall` bounds a Graph client's whole
+/// life. With the defaults, one request that Graph keeps throttling gives up after about
+/// 5 minutes ([`RetryPolicy::max_elapsed`]), a hung Graph costs at most that plus one request
+/// timeout, and no run lasts longer than an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP and TLS connection set-up (default 10 s). Capped at `request`.
+    pub connect: Duration,
+    /// One HTTP exchange, connect to last body byte (default 60 s). A request that times out
+    /// is retried when it is a read; a write that times out has an unknown outcome and is
+    /// re-read instead (see the `writes` module).
+    pub request: Duration,
+    /// Wall-clock limit of a Graph client, counted from [`crate::GraphClient::new`] (default
+    /// 60 min). Once passed, the client starts no request and no retry: every call fails with
+    /// [`crate::GraphError::RetriesExhausted`] naming [`crate::Exhaustion::Overall`].
+    pub overall: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+            overall: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -117,24 +154,52 @@ pub enum ConfigError {
         /// The URL.
         url: String,
     },
-    /// The Graph root carries a query or fragment, which would corrupt every request URL.
-    #[error("the Graph URL `{url}` must not have a query or fragment")]
+    /// An endpoint (the Graph root, the authority) carries a query or fragment, which would
+    /// corrupt every request URL built on it.
+    #[error("{what} `{url}` must not have a query or fragment")]
     UrlHasQuery {
-        /// The URL.
+        /// Which endpoint, e.g. `the Graph URL`.
+        what: &'static str,
+        /// The URL without its query and fragment.
         url: String,
     },
+    /// An endpoint carries a user name or password, which would end up in logs.
+    #[error("{what} must not contain a user name or password")]
+    UrlHasCredentials {
+        /// Which endpoint, e.g. `the authority URL`.
+        what: &'static str,
+    },
+    /// A paging limit is 0: no collection could ever be read.
+    #[error("the paging limits (pages and bytes) must be greater than zero")]
+    ZeroPagingLimit,
     /// `concurrency` is 0: no request could ever be sent.
     #[error("concurrency must be at least 1")]
     ZeroConcurrency,
-    /// `retry.max_attempts` is 0: no request could ever be sent.
-    #[error("retry.max_attempts must be at least 1")]
-    ZeroAttempts,
     /// A zero timeout would fail every request.
-    #[error("the request timeout must be greater than zero")]
+    #[error("the connect, request and overall timeouts must be greater than zero")]
     ZeroTimeout,
     /// The HTTP client could not be built (TLS backend initialisation).
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
+}
+
+/// The rule every base URL devlic talks to (the Graph root, the sign-in authority) must pass:
+/// [`check_transport_security`], no query or fragment, no user name or password.
+pub fn check_endpoint_url(url: &Url, what: &'static str) -> Result<(), ConfigError> {
+    check_transport_security(url)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::UrlHasCredentials { what });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        let mut shown = url.clone();
+        shown.set_query(None);
+        shown.set_fragment(None);
+        return Err(ConfigError::UrlHasQuery {
+            what,
+            url: shown.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
@@ -170,6 +235,38 @@ mod tests {
 
     fn check(s: &str) -> Result<(), ConfigError> {
         check_transport_security(&Url::parse(s).unwrap())
+    }
+
+    #[test]
+    fn endpoints_refuse_query_fragment_and_user_info() {
+        let check = |s: &str| check_endpoint_url(&Url::parse(s).unwrap(), "the authority URL");
+        for ok in ["https://login.microsoftonline.com/", "http://127.0.0.1:9/"] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        let refused = [
+            "https://login.example/?x=1",
+            "https://login.example/#frag",
+            "https://user:pw@login.example/",
+            "http://login.example/",
+            "https://login.example/?secret=hunter2",
+        ];
+        for bad in refused {
+            let err = check(bad).unwrap_err();
+            // The query and the password never reach the message.
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("pw@"),
+                "{shown}"
+            );
+        }
+        assert!(matches!(
+            check(refused[0]),
+            Err(ConfigError::UrlHasQuery { .. })
+        ));
+        assert!(matches!(
+            check(refused[2]),
+            Err(ConfigError::UrlHasCredentials { .. })
+        ));
     }
 
     #[test]

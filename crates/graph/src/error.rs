@@ -2,18 +2,44 @@
 //! `request-id`; every variant keeps the `client-request-id` we sent, so even a request that never
 //! got an answer can be traced.
 
+use std::fmt;
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use crate::auth::AuthError;
 use crate::config::ConfigError;
 
-/// Why retrying stopped.
+/// Why retrying stopped: the next wait would have passed a time limit (see [`crate::RetryPolicy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exhaustion {
-    /// `retry.max_attempts` reached.
-    Attempts,
-    /// The next wait did not fit in the client's remaining retry budget.
-    Budget,
+    /// The request had been retried for as long as [`crate::RetryPolicy::max_elapsed`] allows.
+    RequestTime {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The client's overall time limit ([`crate::Timeouts::overall`]) was reached.
+    Overall {
+        /// The limit.
+        limit: Duration,
+    },
+}
+
+impl fmt::Display for Exhaustion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exhaustion::RequestTime { limit } => write!(
+                f,
+                "waiting again as Graph asks would pass the per-request retry limit of {}s",
+                limit.as_secs()
+            ),
+            Exhaustion::Overall { limit } => write!(
+                f,
+                "the overall time limit of {}s is reached (raise it if the tenant is this slow)",
+                limit.as_secs()
+            ),
+        }
+    }
 }
 
 /// A failed Graph operation.
@@ -26,28 +52,39 @@ pub enum GraphError {
     #[error("could not get a Graph access token: {0}")]
     Auth(#[from] AuthError),
     /// Graph answered with an error status and (usually) an error body. Branch on `code`.
-    #[error("Graph answered {status} {code}: {message} (request-id {})", request_id.as_deref().unwrap_or("none"))]
+    #[error(
+        "Graph answered {status} {code} to {method} {path}: {message} (request-id {}, client-request-id {client_request_id})",
+        request_id.as_deref().unwrap_or("none")
+    )]
     Service {
         /// HTTP status.
         status: u16,
+        /// HTTP method of the request (`GET` for a `$batch` item).
+        method: String,
+        /// Request path, without host or query (a query could hold a filter value; never a
+        /// secret, but paths are all diagnosis needs).
+        path: String,
         /// `error.code`, e.g. `Request_ResourceNotFound`; `Unknown` when the body had none.
         code: String,
         /// `error.message`.
         message: String,
-        /// `request-id` header or `error.innerError.request-id`.
+        /// `request-id` header or `error.innerError.request-id` (for a `$batch` item: the item's,
+        /// else the `$batch` request's).
         request_id: Option<String>,
-        /// The `client-request-id` we sent.
+        /// The `client-request-id` we sent (for a `$batch` item: the `$batch` request's).
         client_request_id: String,
     },
-    /// Throttling or transient failures outlasted the retry policy.
+    /// Throttling or transient failures outlasted the retry time limits.
     #[error(
-        "gave up on {method} {path} after {attempts} attempt(s) ({}): last {last} (request-id {}, client-request-id {client_request_id})",
-        match reason { Exhaustion::Attempts => "attempt limit reached", Exhaustion::Budget => "retry time budget exhausted" },
+        "gave up on {method} {path} after {attempts} attempt(s) over {}s: {reason}; last answer {last} (request-id {}, client-request-id {client_request_id})",
+        elapsed.as_secs(),
         request_id.as_deref().unwrap_or("none")
     )]
     RetriesExhausted {
         /// Why retrying stopped.
         reason: Exhaustion,
+        /// Time from the first attempt to giving up.
+        elapsed: Duration,
         /// HTTP method.
         method: String,
         /// Request path (no host, no secrets).
@@ -142,6 +179,29 @@ impl GraphError {
     /// True for a 404 (`Request_ResourceNotFound` and friends).
     pub fn is_not_found(&self) -> bool {
         matches!(self, GraphError::Service { status: 404, .. })
+    }
+}
+
+impl GraphError {
+    /// The [`GraphError::Service`] an error answer describes: `code` and `message` from Graph's
+    /// error body; the request-id is `first_rid`, else the body's, else `last_rid`.
+    pub(crate) fn from_error_answer(
+        status: u16,
+        body: &[u8],
+        (method, path): (&str, &str),
+        (first_rid, last_rid): (Option<String>, Option<String>),
+        client_request_id: String,
+    ) -> GraphError {
+        let (code, message, body_rid) = parse_error_body(body);
+        GraphError::Service {
+            status,
+            code,
+            message,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            request_id: first_rid.or(body_rid).or(last_rid),
+            client_request_id,
+        }
     }
 }
 

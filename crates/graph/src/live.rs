@@ -17,11 +17,11 @@ use devlic_model::{
     GroupId, LicenseErrorMember, LiveState, MemberCounts, SkuId, StateSource, known_skus,
 };
 
-use crate::batch::BatchGet;
+use crate::batch::{BatchGet, by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::error::GraphError;
 use crate::query;
-use crate::wire::{Organization, Page, SubscribedSku, WireErrorMember, WireGroup};
+use crate::wire::{Organization, SubscribedSku, WireErrorMember, WireGroup};
 
 /// A device SKU named by id or by part number (the model's selector, shared with the spec).
 pub use devlic_model::SkuSelector;
@@ -172,11 +172,9 @@ impl GraphClient {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let t = self.transport();
         let mut out = Vec::new();
-        for result in t.batch_get(&items).await {
-            let page: Page<WireGroup> = result?.ensure_success()?.json()?;
-            out.extend(t.continue_pages(page, Vec::new()).await?);
+        for groups in self.transport().batch_pages::<WireGroup>(&items).await {
+            out.extend(groups?);
         }
         Ok(out)
     }
@@ -246,24 +244,16 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, Vec<LicenseErrorMember>>, GraphError> {
-        let groups = crate::batch::unique_sorted(groups);
-        let items: Vec<BatchGet> = groups
-            .iter()
-            .map(|g| BatchGet::new(format!("/groups/{g}/membersWithLicenseErrors")))
-            .collect();
-        let t = self.transport();
-        let mut out = BTreeMap::new();
-        for (g, result) in groups.iter().zip(t.batch_get(&items).await) {
-            let item = match result.and_then(|r| r.ensure_success()) {
-                Ok(item) => item,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            let page: Page<WireErrorMember> = item.json()?;
-            let members = t.continue_pages(page, Vec::new()).await?;
-            out.insert(*g, members.into_iter().map(|m| m.into_model(*g)).collect());
-        }
-        Ok(out)
+        let (groups, items) =
+            per_group_items(groups, |g| format!("/groups/{g}/membersWithLicenseErrors"));
+        let pages = self
+            .transport()
+            .batch_pages::<WireErrorMember>(&items)
+            .await;
+        Ok(by_group(&groups, pages)?
+            .into_iter()
+            .map(|(g, members)| (g, members.into_iter().map(|m| m.into_model(g)).collect()))
+            .collect())
     }
 
     /// Fills `members` and `license_errors` of the given groups of `live` (both reads run

@@ -1,38 +1,78 @@
-//! Retry maths: `Retry-After` parsing, exponential backoff with full jitter, the per-client budget.
+//! The one retry policy of devlic's HTTP: `Retry-After` parsing, exponential backoff with full
+//! jitter, and time limits. Graph requests ([`crate::transport`]) and sign-in
+//! ([`crate::auth::TokenProvider`]) both retry through [`RetryPolicy`] and [`next_delay`].
 //!
-//! Everything here is pure or nearly so (the jitter RNG and the budget are shared state), so the
-//! delays can be tested without a network or a clock.
+//! Retrying is bounded by **time, not by an attempt count**: under heavy throttling Graph says
+//! how long to wait (`Retry-After`), and a run that waits as asked converges, however many 429s
+//! it takes. Two limits apply:
+//! - [`RetryPolicy::max_elapsed`]: how long one request (or one `$batch` item) may keep being
+//!   retried, counted from its first attempt (default 5 minutes);
+//! - [`crate::Timeouts::overall`]: the wall-clock limit of the whole client (default 60 minutes),
+//!   after which it starts no request and no retry.
+//!
+//! A wait that would pass either limit is not started; the request fails at once with
+//! [`crate::GraphError::RetriesExhausted`], whose [`crate::Exhaustion`] names the limit.
+//!
+//! Everything here is pure or nearly so (the jitter RNG is shared state), so the delays can be
+//! tested without a network or a clock.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// How failed requests are retried.
+/// How failed requests are retried: when to wait (backoff, or `Retry-After`) and for how long
+/// at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts per request or `$batch` item, the first one included (default 6).
-    pub max_attempts: u32,
-    /// Backoff base: attempt `n` (0-based retry count) waits a random time in `[0, base * 2^n]`
-    /// (default 1 s).
+    /// Backoff base: retry `n` (0-based) waits a random time in `[0, base * 2^n]` when the server
+    /// gave no `Retry-After` (default 1 s).
     pub base: Duration,
-    /// Upper bound of one backoff delay when the server gave no `Retry-After` (default 60 s).
+    /// Upper bound of one backoff delay when the server gave no `Retry-After` (default 60 s). A
+    /// `Retry-After` is honoured as given, whatever its length, within `max_elapsed`.
     pub cap: Duration,
-    /// Total time this client may spend waiting between retries, over all requests (default
-    /// 5 min). When a wait would exceed what is left, the request fails instead of sleeping.
-    pub total_budget: Duration,
+    /// How long one request (or one `$batch` item) may keep being retried, from its first attempt
+    /// (default 5 min). [`Duration::ZERO`] means "never retry".
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// Graph requests: backoff from 1 s to at most 60 s, each request retried for up to
+    /// 5 minutes.
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 6,
             base: Duration::from_secs(1),
             cap: Duration::from_secs(60),
-            total_budget: Duration::from_secs(300),
+            max_elapsed: Duration::from_secs(300),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// Sign-in (token endpoint, managed identity): backoff from 1 s to at most 10 s, for up to
+    /// 30 s; enough to ride out a fresh federated credential (AADSTS70021) or a brief Entra
+    /// hiccup without hanging a job on a dead endpoint.
+    pub const fn sign_in() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(30),
+        }
+    }
+
+    /// No retries at all.
+    pub const fn none() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::ZERO,
+            cap: Duration::ZERO,
+            max_elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Whether a request first sent `elapsed` ago may wait `delay` and try again.
+    pub fn allows(&self, elapsed: Duration, delay: Duration) -> bool {
+        !self.max_elapsed.is_zero() && elapsed.saturating_add(delay) <= self.max_elapsed
     }
 }
 
@@ -130,39 +170,6 @@ pub fn next_delay(
     }
 }
 
-/// Time a client may still spend sleeping between retries, shared by all its requests.
-#[derive(Debug)]
-pub struct Budget {
-    total_ms: u64,
-    spent_ms: AtomicU64,
-}
-
-impl Budget {
-    /// A budget of `total`.
-    pub fn new(total: Duration) -> Budget {
-        Budget {
-            total_ms: u64::try_from(total.as_millis()).unwrap_or(u64::MAX),
-            spent_ms: AtomicU64::new(0),
-        }
-    }
-
-    /// Reserves `delay` from the budget; `false` (and nothing reserved) when it does not fit.
-    pub fn try_spend(&self, delay: Duration) -> bool {
-        let want = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.spent_ms
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |spent| {
-                let next = spent.checked_add(want)?;
-                (next <= self.total_ms).then_some(next)
-            })
-            .is_ok()
-    }
-
-    /// Time spent so far.
-    pub fn spent(&self) -> Duration {
-        Duration::from_millis(self.spent_ms.load(Ordering::SeqCst))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,12 +255,15 @@ mod tests {
     }
 
     #[test]
-    fn budget_refuses_what_does_not_fit() {
-        let b = Budget::new(Duration::from_secs(10));
-        assert!(b.try_spend(Duration::from_secs(4)));
-        assert!(b.try_spend(Duration::from_secs(6)));
-        assert!(!b.try_spend(Duration::from_millis(1)));
-        assert_eq!(b.spent(), Duration::from_secs(10));
-        assert!(!Budget::new(Duration::from_secs(1)).try_spend(Duration::MAX));
+    fn time_limit_counts_the_wait_too() {
+        let p = RetryPolicy {
+            max_elapsed: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
+        assert!(p.allows(Duration::from_secs(4), Duration::from_secs(6)));
+        assert!(!p.allows(Duration::from_secs(4), Duration::from_millis(6001)));
+        assert!(!p.allows(Duration::ZERO, Duration::MAX));
+        assert!(!RetryPolicy::none().allows(Duration::ZERO, Duration::from_millis(1)));
+        assert!(!RetryPolicy::none().allows(Duration::ZERO, Duration::ZERO));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -11,9 +11,11 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::auth::{AuthError, TokenSource};
-use crate::config::{ClientConfig, ConfigError, is_loopback_host};
-use crate::error::{Exhaustion, GraphError, excerpt, parse_error_body};
-use crate::retry::{Budget, Jitter, RetryPolicy, next_delay, retry_after_from};
+use crate::config::{ClientConfig, ConfigError};
+use crate::error::{Exhaustion, GraphError, excerpt};
+use crate::http::HttpClient;
+use crate::paging::PagingLimits;
+use crate::retry::{Jitter, RetryPolicy, next_delay, retry_after_from};
 
 /// Bodies larger than this are refused rather than buffered (a hostile or broken server must not
 /// exhaust memory). Graph pages of 999 groups with `$select` are far below it.
@@ -49,6 +51,18 @@ pub(crate) struct Request {
     pub body: Option<serde_json::Value>,
 }
 
+impl Request {
+    /// A POST of a JSON `body` (a write) with no extra headers.
+    pub fn post(url: Url, body: serde_json::Value) -> Request {
+        Request {
+            method: Method::Post,
+            url,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+}
+
 /// A response read to the end.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -57,6 +71,8 @@ pub(crate) struct Response {
     pub body: bytes::Bytes,
     pub request_id: Option<String>,
     pub client_request_id: String,
+    /// Method and path (no query) of the request, for errors.
+    pub method: Method,
     pub path: String,
 }
 
@@ -71,14 +87,13 @@ impl Response {
 
     /// The [`GraphError::Service`] this (error) response describes.
     pub fn into_service_error(self) -> GraphError {
-        let (code, message, body_rid) = parse_error_body(&self.body);
-        GraphError::Service {
-            status: self.status,
-            code,
-            message,
-            request_id: self.request_id.or(body_rid),
-            client_request_id: self.client_request_id,
-        }
+        GraphError::from_error_answer(
+            self.status,
+            &self.body,
+            (self.method.as_str(), &self.path),
+            (self.request_id, None),
+            self.client_request_id,
+        )
     }
 
     /// Deserialises the body, or a typed [`GraphError::Malformed`] when the body is not JSON or
@@ -138,6 +153,17 @@ pub(crate) fn is_json_media_type(value: &str) -> bool {
     }
 }
 
+/// How the last attempt of a request that is given up on ended.
+#[derive(Debug)]
+pub(crate) struct LastAttempt {
+    /// E.g. `HTTP 429` or `connection error`.
+    pub outcome: String,
+    /// `request-id` of its answer, if any.
+    pub request_id: Option<String>,
+    /// The `client-request-id` it was sent with.
+    pub client_request_id: String,
+}
+
 /// Why a single attempt got no response.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -147,6 +173,8 @@ pub(crate) enum Failure {
     Unknown(String),
     /// No token.
     Auth(AuthError),
+    /// Not sent: the client's overall time limit has passed.
+    Deadline,
     /// The server answered, but with a body over [`MAX_BODY_BYTES`] (declared by
     /// `Content-Length` or found while reading). Not transient: resending would download it
     /// again, so readers report it as [`GraphError::Malformed`] at once.
@@ -158,6 +186,11 @@ pub(crate) enum Failure {
     },
 }
 
+impl Failure {
+    /// What a request refused by [`Failure::Deadline`] reports as its last answer.
+    pub const DEADLINE: &'static str = "not sent: the overall time limit has passed";
+}
+
 pub(crate) fn is_transient(status: u16) -> bool {
     matches!(status, 429 | 503 | 504)
 }
@@ -165,7 +198,7 @@ pub(crate) fn is_transient(status: u16) -> bool {
 /// The HTTP layer shared by every operation of one client.
 #[derive(Debug)]
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: HttpClient,
     /// `{graph_url}/{version}` without a trailing slash.
     root: String,
     root_url: Url,
@@ -173,34 +206,22 @@ pub(crate) struct Transport {
     permits: Semaphore,
     pub policy: RetryPolicy,
     pub jitter: Jitter,
-    pub budget: Budget,
+    /// How long to re-read after a lost write response (see `write_loop`).
+    pub write_settle: Duration,
+    /// Bounds on one paged collection.
+    pub paging: PagingLimits,
+    /// When the client was built, and its overall time limit.
+    started: Instant,
+    overall: Duration,
     requests: AtomicU64,
     retries: AtomicU64,
+    waited_ms: AtomicU64,
 }
 
 impl Transport {
     pub fn new(config: &ClientConfig) -> Result<Transport, ConfigError> {
         config.validate()?;
-        // The Graph client's builder: one of the places clippy.toml lets build a reqwest client.
-        #[allow(clippy::disallowed_methods)]
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            // A redirect could carry the bearer token elsewhere; Graph does not redirect the
-            // calls devlic makes, so none are followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("devlic/", env!("CARGO_PKG_VERSION")));
-        if config
-            .graph_url
-            .host()
-            .is_some_and(|h| is_loopback_host(&h))
-        {
-            // A system proxy must never see simulator traffic (and cannot reach 127.0.0.1 anyway).
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let http = HttpClient::for_graph(&config.graph_url, &config.timeouts)?;
         let root = format!(
             "{}/{}",
             config.graph_url.as_str().trim_end_matches('/'),
@@ -215,9 +236,13 @@ impl Transport {
             permits: Semaphore::new(config.concurrency),
             policy: config.retry,
             jitter: Jitter::new(config.jitter_seed),
-            budget: Budget::new(config.retry.total_budget),
+            write_settle: config.write_settle,
+            paging: config.paging,
+            started: Instant::now(),
+            overall: config.timeouts.overall,
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            waited_ms: AtomicU64::new(0),
         })
     }
 
@@ -236,8 +261,14 @@ impl Transport {
         self.retries.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn note_retry(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
+    /// Time spent waiting between retries so far.
+    pub fn waited(&self) -> Duration {
+        Duration::from_millis(self.waited_ms.load(Ordering::Relaxed))
+    }
+
+    /// Whether the overall time limit has passed.
+    fn past_deadline(&self) -> bool {
+        self.started.elapsed() >= self.overall
     }
 
     /// The absolute URL of a path relative to the version root (`/groups?...`).
@@ -287,6 +318,9 @@ impl Transport {
     /// One attempt: token, permit, send, read the whole body (bounded).
     pub async fn send_once(&self, req: &Request) -> (String, Result<Response, Failure>) {
         let client_request_id = uuid::Uuid::new_v4().to_string();
+        if self.past_deadline() {
+            return (client_request_id, Err(Failure::Deadline));
+        }
         let token = match self.tokens.token().await {
             Ok(t) => t,
             Err(e) => return (client_request_id, Err(Failure::Auth(e))),
@@ -319,9 +353,9 @@ impl Transport {
             .await
             .map_err(|_| Failure::NotSent("the client's request limiter was closed".into()))?;
         let mut builder = match req.method {
-            Method::Get => self.http.get(req.url.clone()),
-            Method::Post => self.http.post(req.url.clone()),
-            Method::Delete => self.http.delete(req.url.clone()),
+            Method::Get => self.http.reqwest().get(req.url.clone()),
+            Method::Post => self.http.reqwest().post(req.url.clone()),
+            Method::Delete => self.http.reqwest().delete(req.url.clone()),
         }
         .bearer_auth(token.secret())
         .header("client-request-id", client_request_id)
@@ -379,31 +413,44 @@ impl Transport {
             body: body.into(),
             request_id,
             client_request_id: client_request_id.to_owned(),
+            method: req.method,
             path: req.url.path().to_owned(),
         })
     }
 
-    /// Reserves the wait before retry number `retry`; `Err` when the policy says stop.
+    /// The wait before retry number `retry` (0-based) of a request first sent at `first_sent`:
+    /// Graph's `Retry-After` when given, backoff otherwise. `Err` when waiting would pass the
+    /// request's retry limit or the client's overall limit.
     pub fn plan_retry(
         &self,
+        first_sent: Instant,
         retry: u32,
         retry_after: Option<Duration>,
     ) -> Result<Duration, Exhaustion> {
-        if retry + 1 >= self.policy.max_attempts {
-            return Err(Exhaustion::Attempts);
-        }
         let delay = next_delay(&self.policy, retry, retry_after, &self.jitter);
-        if self.budget.try_spend(delay) {
-            self.note_retry();
-            Ok(delay)
-        } else {
-            Err(Exhaustion::Budget)
+        let overall_left = self.overall.saturating_sub(self.started.elapsed());
+        if delay >= overall_left {
+            return Err(Exhaustion::Overall {
+                limit: self.overall,
+            });
         }
+        if !self.policy.allows(first_sent.elapsed(), delay) {
+            return Err(Exhaustion::RequestTime {
+                limit: self.policy.max_elapsed,
+            });
+        }
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        self.waited_ms.fetch_add(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        Ok(delay)
     }
 
     /// Sends a request that is safe to repeat (GETs, read-only `$batch`), retrying 429/503/504 and
     /// transport failures. Returns the final response whatever its status.
     pub async fn send_idempotent(&self, req: &Request) -> Result<Response, GraphError> {
+        let first_sent = Instant::now();
         let mut retry = 0u32;
         loop {
             let (crid, outcome) = self.send_once(req).await;
@@ -425,26 +472,79 @@ impl Transport {
                     });
                 }
                 Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
+                Err(Failure::Deadline) => return Err(self.gave_up(req, first_sent, retry, crid)),
             };
-            match self.plan_retry(retry, retry_after) {
-                Ok(delay) => {
-                    tracing::debug!(path = req.url.path(), %last, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                Err(reason) => {
-                    return Err(GraphError::RetriesExhausted {
-                        reason,
-                        method: req.method.as_str().to_owned(),
-                        path: req.url.path().to_owned(),
-                        attempts: retry + 1,
-                        last,
-                        request_id,
-                        client_request_id: crid,
-                    });
-                }
-            }
+            let last = LastAttempt {
+                outcome: last,
+                request_id,
+                client_request_id: crid,
+            };
+            self.wait_to_retry(req, first_sent, (retry, retry + 1), retry_after, last)
+                .await?;
+            retry += 1;
         }
+    }
+
+    /// Waits before retry number `retry` of `req` (the request has had `attempts` attempts, the
+    /// last ending as `last`), or returns [`GraphError::RetriesExhausted`] when the wait would
+    /// pass a time limit.
+    pub(crate) async fn wait_to_retry(
+        &self,
+        req: &Request,
+        first_sent: Instant,
+        (retry, attempts): (u32, u32),
+        retry_after: Option<Duration>,
+        last: LastAttempt,
+    ) -> Result<(), GraphError> {
+        match self.plan_retry(first_sent, retry, retry_after) {
+            Ok(delay) => {
+                tracing::debug!(path = req.url.path(), last = %last.outcome, ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+                Ok(())
+            }
+            Err(reason) => Err(self.exhausted(req, first_sent, attempts, reason, last)),
+        }
+    }
+
+    /// The [`GraphError::RetriesExhausted`] of `req`, first sent at `first_sent`, after
+    /// `attempts` attempts, the last of which ended as `last`.
+    pub(crate) fn exhausted(
+        &self,
+        req: &Request,
+        first_sent: Instant,
+        attempts: u32,
+        reason: Exhaustion,
+        last: LastAttempt,
+    ) -> GraphError {
+        GraphError::RetriesExhausted {
+            reason,
+            elapsed: first_sent.elapsed(),
+            method: req.method.as_str().to_owned(),
+            path: req.url.path().to_owned(),
+            attempts,
+            last: last.outcome,
+            request_id: last.request_id,
+            client_request_id: last.client_request_id,
+        }
+    }
+
+    /// The error of a request refused because the overall time limit has passed.
+    pub(crate) fn gave_up(
+        &self,
+        req: &Request,
+        first_sent: Instant,
+        attempts: u32,
+        client_request_id: String,
+    ) -> GraphError {
+        let reason = Exhaustion::Overall {
+            limit: self.overall,
+        };
+        let last = LastAttempt {
+            outcome: Failure::DEADLINE.to_owned(),
+            request_id: None,
+            client_request_id,
+        };
+        self.exhausted(req, first_sent, attempts, reason, last)
     }
 
     /// GET a JSON document (retried), failing on error statuses.
@@ -453,6 +553,15 @@ impl Transport {
         url: Url,
         headers: Vec<(&'static str, String)>,
     ) -> Result<T, GraphError> {
+        Ok(self.get_json_sized(url, headers).await?.0)
+    }
+
+    /// [`Transport::get_json`], with the size of the body read (for paging bounds).
+    pub async fn get_json_sized<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<(T, usize), GraphError> {
         self.check_same_root(&url)?;
         let req = Request {
             method: Method::Get,
@@ -460,7 +569,8 @@ impl Transport {
             headers,
             body: None,
         };
-        self.send_idempotent(&req).await?.ensure_success()?.json()
+        let resp = self.send_idempotent(&req).await?.ensure_success()?;
+        Ok((resp.json()?, resp.body.len()))
     }
 }
 

@@ -192,6 +192,16 @@ impl WireProcessingState {
 pub const GROUP_SELECT: &str =
     "id,displayName,securityEnabled,mailEnabled,groupTypes,assignedLicenses,licenseProcessingState";
 
+/// `assignedLicenses` in the model's shape, sorted (so comparisons and snapshots are stable).
+pub fn sorted_licenses(wire: Vec<WireAssignedLicense>) -> Vec<AssignedLicense> {
+    let mut licenses: Vec<AssignedLicense> = wire
+        .into_iter()
+        .map(WireAssignedLicense::into_model)
+        .collect();
+    licenses.sort();
+    licenses
+}
+
 /// `group` with [`GROUP_SELECT`].
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -205,8 +215,9 @@ pub struct WireGroup {
     mail_enabled: Option<bool>,
     #[serde(default)]
     group_types: Option<Vec<String>>,
-    #[serde(default)]
-    assigned_licenses: Option<Vec<WireAssignedLicense>>,
+    /// Required: `$select` names it, so a group without it is an inconsistent answer, never
+    /// "holds nothing" (which would make a revoke look done).
+    assigned_licenses: Vec<WireAssignedLicense>,
     #[serde(default)]
     license_processing_state: Option<WireProcessingState>,
 }
@@ -219,13 +230,7 @@ impl WireGroup {
 
     /// The model's group (counts and errors not read yet).
     pub fn into_model(self) -> Group {
-        let mut assigned: Vec<AssignedLicense> = self
-            .assigned_licenses
-            .unwrap_or_default()
-            .into_iter()
-            .map(WireAssignedLicense::into_model)
-            .collect();
-        assigned.sort();
+        let assigned = sorted_licenses(self.assigned_licenses);
         Group {
             id: self.id,
             display_name: self.display_name.unwrap_or_default(),
@@ -323,7 +328,7 @@ mod tests {
         );
         assert_eq!(g.assigned_licenses.len(), 1);
         let g: WireGroup = serde_json::from_str(
-            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001","licenseProcessingState":"QueuedForProcessing","assignedLicenses":null}"#,
+            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001","licenseProcessingState":"QueuedForProcessing","assignedLicenses":[]}"#,
         )
         .unwrap();
         let g = g.into_model();
@@ -333,10 +338,18 @@ mod tests {
         );
         assert!(g.assigned_licenses.is_empty());
         let g: WireGroup = serde_json::from_str(
-            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001","licenseProcessingState":{"state":null}}"#,
+            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001","licenseProcessingState":{"state":null},"assignedLicenses":[]}"#,
         )
         .unwrap();
         assert_eq!(g.into_model().license_processing_state, None);
+        // `assignedLicenses` is `$select`ed: missing or null is an inconsistent answer, never
+        // "holds nothing".
+        for bad in [
+            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001"}"#,
+            r#"{"id":"1a2b3c4d-0001-4a5b-8c6d-000000000001","assignedLicenses":null}"#,
+        ] {
+            assert!(serde_json::from_str::<WireGroup>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! License writes (`assignLicense`) and the reads that verify them.
 //!
-//! A write is never resent blindly. When the outcome is unknown (connection dropped after
-//! sending, timeout, truncated answer, 504) the call fails with [`GraphError::OutcomeUnknown`] and
-//! the caller re-reads. When Graph refused it under load (429/503), the client waits as told,
-//! re-reads the group, and resends only if the change is not visible yet.
+//! A write is never resent blindly: it goes through the one write loop (`write_loop`), which
+//! waits out throttling, re-reads before resending, and settles a lost response by re-reading
+//! until the change shows or Graph's read-after-write lag has passed. `assignLicense` is
+//! idempotent, so after that window it is sent again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,12 +11,12 @@ use devlic_model::{AssignedLicense, GroupId, ProcessingState, ServicePlanId, Sku
 use serde::Deserialize;
 use url::Url;
 
-use crate::batch::BatchGet;
+use crate::batch::{by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::error::GraphError;
-use crate::retry::retry_after_from;
-use crate::transport::{Failure, Method, Request};
-use crate::wire::{WireAssignedLicense, WireProcessingState};
+use crate::transport::Request;
+use crate::wire::{WireAssignedLicense, WireProcessingState, sorted_licenses};
+use crate::write_loop::WriteRule;
 
 /// One license to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,12 @@ pub struct WriteReceipt {
     pub request_id: String,
     /// The `client-request-id` we sent.
     pub client_request_id: String,
-    /// Requests sent for this write, the accepted one included (more than 1 after throttling).
+    /// Requests sent for this write, the accepted one included (more than 1 after throttling
+    /// or a lost response).
     pub attempts: u32,
+    /// What is known beyond "accepted at once": e.g. that a response was lost and a re-read
+    /// showed the write had landed, or that it was sent again (see the `write_loop` module).
+    pub note: Option<String>,
 }
 
 /// A group's license state, for verification.
@@ -63,30 +67,33 @@ impl GroupLicenseState {
     }
 }
 
+/// A group read with [`STATE_SELECT`]. `id` and `assignedLicenses` are required: a body
+/// without them (or for another group) must not read as "this group holds nothing".
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireLicenseState {
-    #[serde(default)]
-    assigned_licenses: Option<Vec<WireAssignedLicense>>,
+    id: GroupId,
+    assigned_licenses: Vec<WireAssignedLicense>,
     #[serde(default)]
     license_processing_state: Option<WireProcessingState>,
 }
 
 impl WireLicenseState {
-    fn into_model(self) -> GroupLicenseState {
-        let mut assigned: Vec<AssignedLicense> = self
-            .assigned_licenses
-            .unwrap_or_default()
-            .into_iter()
-            .map(WireAssignedLicense::into_model)
-            .collect();
-        assigned.sort();
-        GroupLicenseState {
-            assigned_licenses: assigned,
+    /// The state of `asked`, or [`GraphError::Malformed`] when the body is another group's.
+    fn into_model(self, asked: GroupId) -> Result<GroupLicenseState, GraphError> {
+        if self.id != asked {
+            return Err(GraphError::Malformed {
+                path: format!("/groups/{asked}"),
+                detail: format!("the answer is for group {}, not the one asked", self.id),
+                request_id: None,
+            });
+        }
+        Ok(GroupLicenseState {
+            assigned_licenses: sorted_licenses(self.assigned_licenses),
             processing_state: self
                 .license_processing_state
                 .and_then(WireProcessingState::into_model),
-        }
+        })
     }
 }
 
@@ -130,102 +137,15 @@ impl GraphClient {
             ));
         }
         let (url, body) = self.assign_license_request(group, add, remove)?;
-        let t = self.transport();
-        let req = Request {
-            method: Method::Post,
-            url,
-            headers: Vec::new(),
-            body: Some(body),
-        };
-        let path = req.url.path().to_owned();
-        let unknown =
-            |detail: String, request_id: Option<String>, crid: String| GraphError::OutcomeUnknown {
-                method: "POST".to_owned(),
-                path: path.clone(),
-                detail,
-                request_id,
-                client_request_id: crid,
-            };
-        let mut retry = 0u32;
-        loop {
-            let (crid, outcome) = t.send_once(&req).await;
-            let resp = match outcome {
-                Ok(resp) => resp,
-                Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
-                Err(Failure::Unknown(detail)) => return Err(unknown(detail, None, crid)),
-                // Graph answered, but we refused to read the answer: whether the write landed
-                // is unknown, and resending could download the same flood again.
-                Err(Failure::TooLarge { detail, request_id }) => {
-                    return Err(unknown(detail, request_id, crid));
-                }
-                Err(Failure::NotSent(detail)) => {
-                    // Nothing reached Graph: resending cannot double the write.
-                    match t.plan_retry(retry, None) {
-                        Ok(delay) => {
-                            tokio::time::sleep(delay).await;
-                            retry += 1;
-                            continue;
-                        }
-                        Err(reason) => {
-                            return Err(GraphError::RetriesExhausted {
-                                reason,
-                                method: "POST".to_owned(),
-                                path,
-                                attempts: retry + 1,
-                                last: detail,
-                                request_id: None,
-                                client_request_id: crid,
-                            });
-                        }
-                    }
-                }
-            };
-            match resp.status {
-                200..=299 => {
-                    return Ok(WriteReceipt {
-                        request_id: resp.request_id.unwrap_or_else(|| crid.clone()),
-                        client_request_id: crid,
-                        attempts: retry + 1,
-                    });
-                }
-                504 => {
-                    return Err(unknown(
-                        "gateway timeout (504): Graph may have applied it".to_owned(),
-                        resp.request_id,
-                        crid,
-                    ));
-                }
-                429 | 503 => {
-                    let ra = retry_after_from(
-                        |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
-                        jiff::Timestamp::now(),
-                    );
-                    let delay =
-                        t.plan_retry(retry, ra)
-                            .map_err(|reason| GraphError::RetriesExhausted {
-                                reason,
-                                method: "POST".to_owned(),
-                                path: path.clone(),
-                                attempts: retry + 1,
-                                last: format!("HTTP {}", resp.status),
-                                request_id: resp.request_id.clone(),
-                                client_request_id: crid.clone(),
-                            })?;
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                    // Throttled writes may still have been applied: look before resending.
-                    let now = self.read_group_license_state(group).await?;
-                    if now.shows(add, remove) {
-                        return Ok(WriteReceipt {
-                            request_id: resp.request_id.unwrap_or_else(|| crid.clone()),
-                            client_request_id: crid,
-                            attempts: retry,
-                        });
-                    }
-                }
-                _ => return Err(resp.into_service_error()),
-            }
-        }
+        let req = Request::post(url, body);
+        let rule = WriteRule::AssignLicense { group, add, remove };
+        let sent = self.send_write(&req, rule).await?;
+        Ok(WriteReceipt {
+            request_id: sent.request_id,
+            client_request_id: sent.client_request_id,
+            attempts: sent.attempts,
+            note: sent.note,
+        })
     }
 
     /// `GET /groups/{id}?$select=id,assignedLicenses,licenseProcessingState`.
@@ -236,7 +156,7 @@ impl GraphClient {
         let t = self.transport();
         let url = t.url(&format!("/groups/{group}?{STATE_SELECT}"))?;
         let wire: WireLicenseState = t.get_json(url, Vec::new()).await?;
-        Ok(wire.into_model())
+        wire.into_model(group)
     }
 
     /// The license state of many groups through `$batch` (20 per request). Groups that do not
@@ -245,22 +165,15 @@ impl GraphClient {
         &self,
         groups: &[GroupId],
     ) -> Result<BTreeMap<GroupId, GroupLicenseState>, GraphError> {
-        let groups = crate::batch::unique_sorted(groups);
-        let items: Vec<BatchGet> = groups
-            .iter()
-            .map(|g| BatchGet::new(format!("/groups/{g}?{STATE_SELECT}")))
-            .collect();
-        let mut out = BTreeMap::new();
-        for (g, result) in groups.iter().zip(self.transport().batch_get(&items).await) {
-            match result.and_then(|r| r.ensure_success()) {
-                Ok(item) => {
-                    out.insert(*g, item.json::<WireLicenseState>()?.into_model());
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let (groups, items) = per_group_items(groups, |g| format!("/groups/{g}?{STATE_SELECT}"));
+        let states = self
+            .transport()
+            .batch_json::<WireLicenseState>(&items)
+            .await;
+        by_group(&groups, states)?
+            .into_iter()
+            .map(|(g, wire)| Ok((g, wire.into_model(g)?)))
+            .collect()
     }
 }
 

@@ -65,13 +65,12 @@ async fn start(tenant: &serde_json::Value, seed: u64) -> Env {
     let mut config = ClientConfig::new(url::Url::parse(&sim.url()).unwrap(), token);
     // Short backoffs keep the matrix fast; Retry-After from the simulator is honoured as is.
     config.retry = RetryPolicy {
-        max_attempts: 8,
         base: Duration::from_millis(10),
         cap: Duration::from_millis(200),
-        total_budget: Duration::from_secs(120),
+        max_elapsed: Duration::from_secs(120),
     };
     config.jitter_seed = Some(seed);
-    config.timeout = Duration::from_secs(10);
+    config.timeouts.request = Duration::from_secs(10);
     let backend = devlic_applier::AnyBackend::new(
         devlic_model::Backend::GroupLicensing,
         GraphClient::new(config).unwrap(),

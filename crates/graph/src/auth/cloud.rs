@@ -127,8 +127,8 @@ impl Endpoints {
 
     /// Endpoints from two explicit URLs (e.g. both the simulator's address).
     pub fn custom(graph: Url, authority: Url) -> Result<Self, AuthError> {
-        ensure_secure_url(&graph, "the Graph URL")?;
-        ensure_secure_url(&authority, "the authority URL")?;
+        ensure_endpoint_url(&graph, "the Graph URL")?;
+        ensure_endpoint_url(&authority, "the authority URL")?;
         Ok(Endpoints {
             graph: with_trailing_slash(graph),
             authority: with_trailing_slash(authority),
@@ -172,8 +172,22 @@ fn parse_endpoint(value: &str, what: &'static str) -> Result<Url, AuthError> {
         what,
         reason: e.to_string(),
     })?;
-    ensure_secure_url(&url, what)?;
+    ensure_endpoint_url(&url, what)?;
     Ok(with_trailing_slash(url))
+}
+
+/// The rule for a base URL (the Graph root, the authority): [`ensure_secure_url`], and no query
+/// or fragment, which would corrupt every URL built on it (the same rule as
+/// [`crate::check_endpoint_url`], reported as an [`AuthError`]).
+fn ensure_endpoint_url(url: &Url, what: &'static str) -> Result<(), AuthError> {
+    ensure_secure_url(url, what)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(AuthError::InvalidUrl {
+            what,
+            reason: "it has a query or fragment; give the bare base URL".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 fn with_trailing_slash(mut url: Url) -> Url {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::http::HttpClient;
+
 use super::{AuthError, ClientCertificate, Endpoints, StaticToken, TokenProvider, TokenSource};
 
 /// The Azure Instance Metadata Service token endpoint (managed identity on VMs, AKS nodes...).
@@ -340,12 +342,13 @@ fn tenant(
 }
 
 /// Chooses the credential ([`Credential::from_env`]) and builds the matching [`TokenSource`]:
-/// a [`StaticToken`] for `DEVLIC_ACCESS_TOKEN`, a [`TokenProvider`] otherwise.
+/// a [`StaticToken`] for `DEVLIC_ACCESS_TOKEN`, a [`TokenProvider`] otherwise. `http` comes from
+/// [`HttpClient::for_sign_in`].
 pub fn token_source(
     lookup: impl Fn(&str) -> Option<String>,
     explicit: CredentialArgs,
     endpoints: Endpoints,
-    http: reqwest::Client,
+    http: HttpClient,
 ) -> Result<Arc<dyn TokenSource>, AuthError> {
     let tenant_id = match explicit.mode {
         Some(AuthMode::AccessToken | AuthMode::ManagedIdentity) => None,

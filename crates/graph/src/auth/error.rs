@@ -35,6 +35,21 @@ pub enum AuthError {
         hint: &'static str,
     },
 
+    /// An endpoint answered with a redirect (3xx). Sign-in never follows one: it would resend
+    /// the client secret, the client assertion or the managed-identity header to wherever the
+    /// answer points. Not retried.
+    #[error(
+        "{what} at {url} answered HTTP {status} (a redirect); devlic never follows redirects when signing in, because that would resend the credential; point --authority-url (or AZURE_AUTHORITY_HOST, IDENTITY_ENDPOINT) at the final address"
+    )]
+    Redirected {
+        /// Which endpoint.
+        what: &'static str,
+        /// The URL without its query string.
+        url: String,
+        /// HTTP status.
+        status: u16,
+    },
+
     /// The request did not get an HTTP response (DNS, connect, TLS, timeout, reset).
     #[error(
         "could not reach the {what} at {url}: {source}; check the network, proxy and the --cloud/--authority-url setting"

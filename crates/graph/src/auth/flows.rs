@@ -21,7 +21,8 @@ const GITHUB_ENDPOINT: &str = "GitHub OIDC endpoint";
 const MI_ENDPOINT: &str = "managed identity endpoint";
 /// Responses larger than this are refused: a token response is a few kilobytes.
 const MAX_BODY: usize = 256 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest token lifetime accepted (managed identity issues tokens for up to 24 hours).
+const MAX_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// IMDS answers in milliseconds where it exists; elsewhere do not hang a laptop for long.
 const IMDS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -109,8 +110,8 @@ async fn post_token(
 ) -> Result<AccessToken, AuthError> {
     let request = p
         .http
+        .reqwest()
         .post(token_url.clone())
-        .timeout(REQUEST_TIMEOUT)
         .header(reqwest::header::ACCEPT, "application/json")
         .form(form);
     let (status, body) = send(request, TOKEN_ENDPOINT, token_url).await?;
@@ -128,8 +129,8 @@ async fn github_id_token(
         .append_pair("audience", GITHUB_AUDIENCE);
     let request = p
         .http
+        .reqwest()
         .get(url)
-        .timeout(REQUEST_TIMEOUT)
         .header(reqwest::header::ACCEPT, "application/json")
         .header(
             reqwest::header::AUTHORIZATION,
@@ -186,11 +187,9 @@ async fn managed_identity(
             q.append_pair("client_id", id);
         }
     }
-    let mut request = p.http.get(url);
+    let mut request = p.http.reqwest().get(url);
     request = match identity_header {
-        Some(h) => request
-            .timeout(REQUEST_TIMEOUT)
-            .header("X-IDENTITY-HEADER", h.expose_secret()),
+        Some(h) => request.header("X-IDENTITY-HEADER", h.expose_secret()),
         None => request.timeout(IMDS_TIMEOUT).header("Metadata", "true"),
     };
     let (status, body) = match send(request, MI_ENDPOINT, endpoint).await {
@@ -217,6 +216,15 @@ async fn send(
     };
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status();
+    if status.is_redirection() {
+        // The client never follows redirects (crate::http); say so rather than report the
+        // 3xx as an odd error status. The body is not read.
+        return Err(AuthError::Redirected {
+            what,
+            url: redact_url(url),
+            status: status.as_u16(),
+        });
+    }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
         if body.len() + chunk.len() > MAX_BODY {
@@ -315,6 +323,24 @@ fn token_from_response(
     };
     let expires_at =
         expires_at.ok_or_else(|| invalid("no usable expires_in or expires_on".to_owned()))?;
+    let lifetime = expires_at.duration_since(now);
+    if lifetime <= SignedDuration::ZERO {
+        // A token that is dead on arrival would be fetched again before every request.
+        return Err(invalid(
+            "the token expires immediately (expires_in or expires_on is not in the future)"
+                .to_owned(),
+        ));
+    }
+    if lifetime > MAX_TOKEN_LIFETIME {
+        // Entra issues tokens for 60 to 90 minutes, managed identity for up to 24 hours; a
+        // longer claim is a broken or hostile endpoint, and trusting it would keep a revoked
+        // token cached.
+        return Err(invalid(format!(
+            "the token claims to be valid for {} seconds, more than the {} seconds devlic accepts",
+            lifetime.as_secs(),
+            MAX_TOKEN_LIFETIME.as_secs()
+        )));
+    }
     Ok(AccessToken::new(secret, Some(expires_at)))
 }
 

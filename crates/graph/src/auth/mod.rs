@@ -28,11 +28,13 @@ use std::pin::Pin;
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
+/// The retry policy of token requests: the same type as Graph requests use.
+pub use crate::retry::RetryPolicy;
 pub use cert::ClientCertificate;
 pub use cloud::{Cloud, Endpoints, ensure_secure_url, is_loopback};
 pub use credential::{AuthMode, Credential, CredentialArgs, IMDS_ENDPOINT, token_source};
 pub use error::{AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL, AuthError, EntraError};
-pub use provider::{Clock, RetryPolicy, TokenProvider};
+pub use provider::{Clock, TokenProvider};
 
 /// The future returned by [`TokenSource::token`].
 pub type TokenFuture<'a> =

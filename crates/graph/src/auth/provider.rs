@@ -4,10 +4,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
-use rand::Rng as _;
+
+use crate::http::HttpClient;
+use crate::retry::{Jitter, RetryPolicy, next_delay};
 
 use super::{AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenSource, flows};
 
@@ -19,41 +21,6 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 /// that dies in flight.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(5 * 60);
 
-/// How transient token-endpoint failures are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in total, including the first (at least 1).
-    pub max_attempts: u32,
-    /// Upper bound of the first backoff; it doubles per attempt (full jitter).
-    pub base_delay: Duration,
-    /// Cap on a single backoff.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Five attempts, 1 s doubling to at most 10 s: about half a minute in the worst case,
-    /// enough to ride out a fresh federated credential (AADSTS70021) or a brief Entra hiccup.
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        // Full jitter, so many jobs started by the same cron line do not retry in lockstep.
-        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
-    }
-}
-
 /// Runs the client-credentials flow (or a managed-identity request) for a [`Credential`],
 /// caching the token until five minutes before it expires.
 ///
@@ -63,20 +30,22 @@ pub struct TokenProvider {
     pub(super) credential: Credential,
     pub(super) endpoints: Endpoints,
     pub(super) tenant: String,
-    pub(super) http: reqwest::Client,
+    pub(super) http: HttpClient,
     cache: tokio::sync::Mutex<Option<AccessToken>>,
     clock: Clock,
     retry: RetryPolicy,
+    jitter: Jitter,
 }
 
 impl TokenProvider {
     /// A provider for `credential` against `endpoints`. `tenant` (a GUID or verified domain) is
-    /// ignored by managed identity and static tokens.
+    /// ignored by managed identity and static tokens. `http` comes from
+    /// [`HttpClient::for_sign_in`], so no sign-in request ever follows a redirect.
     pub fn new(
         credential: Credential,
         endpoints: Endpoints,
         tenant: impl Into<String>,
-        http: reqwest::Client,
+        http: HttpClient,
     ) -> Self {
         TokenProvider {
             credential,
@@ -85,7 +54,8 @@ impl TokenProvider {
             http,
             cache: tokio::sync::Mutex::new(None),
             clock: Arc::new(Timestamp::now),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::sign_in(),
+            jitter: Jitter::new(None),
         }
     }
 
@@ -95,7 +65,8 @@ impl TokenProvider {
         self
     }
 
-    /// Replaces the retry policy.
+    /// Replaces the retry policy (default [`RetryPolicy::sign_in`]: transient failures are
+    /// retried for up to 30 s).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -144,8 +115,8 @@ impl TokenProvider {
     }
 
     async fn acquire_with_retry(&self) -> Result<AccessToken, AuthError> {
-        let attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 1;
+        let first_sent = Instant::now();
+        let mut attempt = 1u32;
         loop {
             match flows::acquire(self).await {
                 Ok(token) => {
@@ -157,8 +128,17 @@ impl TokenProvider {
                     );
                     return Ok(token);
                 }
-                Err(err) if err.is_transient() && attempt < attempts => {
-                    let delay = self.retry.delay(attempt);
+                Err(err) if err.is_transient() => {
+                    let delay = next_delay(&self.retry, attempt - 1, None, &self.jitter);
+                    if !self.retry.allows(first_sent.elapsed(), delay) {
+                        tracing::warn!(
+                            mode = %self.credential.mode(),
+                            attempt,
+                            limit_s = self.retry.max_elapsed.as_secs(),
+                            "token request still failing at the sign-in retry limit; giving up"
+                        );
+                        return Err(err);
+                    }
                     tracing::warn!(
                         mode = %self.credential.mode(),
                         attempt,

@@ -3,6 +3,7 @@
 //! retries, typed Entra errors, and that no secret ever shows in Debug or error output.
 
 mod config;
+mod redirects;
 mod scripted;
 mod sim;
 mod wire;
@@ -36,12 +37,25 @@ fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     move |k| map.get(k).cloned()
 }
 
-fn fast_retry(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: attempts,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(5),
+/// A quick sign-in retry policy: `retries == 0` never retries; otherwise transient failures are
+/// retried after a few milliseconds for up to 300 ms (a time limit, not a count, so tests that
+/// exhaust it assert "retried", not an exact number of requests).
+fn fast_retry(retries: u32) -> RetryPolicy {
+    if retries == 0 {
+        return RetryPolicy::none();
     }
+    RetryPolicy {
+        base: Duration::from_millis(2),
+        cap: Duration::from_millis(5),
+        max_elapsed: Duration::from_millis(300),
+    }
+}
+
+/// A sign-in client from the crate's one client factory (loopback, so no proxy).
+fn sign_in_http() -> devlic_graph::HttpClient {
+    let loopback = Url::parse("http://127.0.0.1:1/").unwrap();
+    let endpoints = Endpoints::custom(loopback.clone(), loopback).unwrap();
+    devlic_graph::HttpClient::for_sign_in(&endpoints, &devlic_graph::Timeouts::default()).unwrap()
 }
 
 /// A clock that tests can move forward.

@@ -128,7 +128,7 @@ async fn items_throttled_beyond_the_budget_fail_with_a_typed_error() {
     })
     .await;
     let policy = RetryPolicy {
-        total_budget: Duration::from_secs(5),
+        max_elapsed: Duration::from_secs(5),
         ..fast_retry()
     };
     let client = client_for(&server.base, TOKEN, policy);

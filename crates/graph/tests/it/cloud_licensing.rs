@@ -24,8 +24,9 @@ fn beta(base: &str) -> GraphClient {
     );
     config.retry = fast_retry();
     config.jitter_seed = Some(7);
-    config.timeout = Duration::from_secs(5);
+    config.timeouts.request = Duration::from_secs(5);
     config.api_version = ApiVersion::Beta;
+    config.write_settle = Duration::from_millis(200);
     GraphClient::new(config).unwrap()
 }
 
@@ -169,23 +170,74 @@ async fn create_sends_the_documented_body_and_returns_the_id() {
 }
 
 #[tokio::test]
-async fn a_dropped_create_is_outcome_unknown_and_not_resent() {
-    let server = Scripted::start(|_, _| Reply::Drop).await;
+async fn a_lost_create_is_settled_by_rereads_and_never_resent() {
+    // The create's connection drops; every re-read (a `$batch` of one) shows no assignment.
+    let reread = |assignments: serde_json::Value| {
+        Reply::json(
+            json!({"responses": [{"id": "0", "status": 200, "body": {"value": assignments}}]}),
+        )
+    };
+    let server = Scripted::start(move |seen, _| {
+        if seen.target.contains("$batch") {
+            reread(json!([]))
+        } else {
+            Reply::Drop
+        }
+    })
+    .await;
     let client = beta(&server.base);
     let err = client
         .create_assignment(group(), "pool-1", &BTreeSet::new())
         .await
         .unwrap_err();
+    let GraphError::OutcomeUnknown { method, detail, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(method, "POST");
     assert!(
-        matches!(err, GraphError::OutcomeUnknown { ref method, .. } if method == "POST"),
-        "{err:?}"
+        detail.contains("did not show it") && detail.contains("not idempotent"),
+        "says what the re-reads saw: {detail}"
     );
-    assert_eq!(server.seen().len(), 1);
-    let server = Scripted::start(|_, _| Reply::Truncated(100, "{\"id\":".to_owned())).await;
-    let client = beta(&server.base);
-    let err = client.delete_assignment("as-1").await.unwrap_err();
+    let seen = server.seen();
+    let creates = seen.iter().filter(|r| !r.target.contains("$batch")).count();
+    assert_eq!(creates, 1, "never resent");
+    assert!(seen.len() - creates >= 2, "re-read over the window");
+
+    // The create's connection drops, but it landed: the re-read proves it.
+    let server = Scripted::start(move |seen, _| {
+        if seen.target.contains("$batch") {
+            reread(json!([
+                {"id": "as-9", "disabledServicePlanIds": [], "allotment": {"id": "pool-1", "skuId": "ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7"}}
+            ]))
+        } else {
+            Reply::Drop
+        }
+    })
+    .await;
+    let created = beta(&server.base)
+        .create_assignment(group(), "pool-1", &BTreeSet::new())
+        .await
+        .expect("landed");
+    assert_eq!(created.attempts, 1);
     assert!(
-        matches!(err, GraphError::OutcomeUnknown { ref method, .. } if method == "DELETE"),
+        created
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("showed it had landed")),
+        "{created:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_delete_is_outcome_unknown_for_the_caller_to_judge() {
+    let server = Scripted::start(|_, _| Reply::Truncated(100, "{\"id\":".to_owned())).await;
+    let err = beta(&server.base)
+        .delete_assignment("as-1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, GraphError::OutcomeUnknown { method, detail, .. }
+            if method == "DELETE" && detail.contains("re-read the group")),
         "{err:?}"
     );
     assert_eq!(server.seen().len(), 1);

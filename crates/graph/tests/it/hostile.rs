@@ -7,6 +7,7 @@ mod answers;
 mod batch_ids;
 mod harness;
 mod huge;
+mod inconsistent;
 mod links;
 mod regressions;
 mod transport;

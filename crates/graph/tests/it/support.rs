@@ -18,10 +18,9 @@ pub const TOKEN: &str = "test-bearer-token-not-secret";
 /// A fast retry policy so tests that exercise backoff stay quick.
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy {
-        max_attempts: 5,
         base: Duration::from_millis(10),
         cap: Duration::from_millis(50),
-        total_budget: Duration::from_secs(20),
+        max_elapsed: Duration::from_secs(20),
     }
 }
 
@@ -33,7 +32,9 @@ pub fn client_for(base: &str, token: &str, retry: RetryPolicy) -> GraphClient {
     );
     config.retry = retry;
     config.jitter_seed = Some(7);
-    config.timeout = Duration::from_secs(5);
+    // Lost write answers are settled by re-reading this long (the default 5 s is for Graph).
+    config.write_settle = Duration::from_millis(200);
+    config.timeouts.request = Duration::from_secs(5);
     GraphClient::new(config).expect("valid test config")
 }
 

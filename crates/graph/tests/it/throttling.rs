@@ -109,7 +109,7 @@ async fn budget_exhaustion_is_typed_and_names_the_request_id() {
     })
     .await;
     let policy = RetryPolicy {
-        total_budget: Duration::from_millis(1500),
+        max_elapsed: Duration::from_millis(1500),
         ..fast_retry()
     };
     let client = client_for(&server.base, TOKEN, policy);
@@ -126,7 +126,12 @@ async fn budget_exhaustion_is_typed_and_names_the_request_id() {
             attempts,
             ..
         } => {
-            assert_eq!(*reason, Exhaustion::Budget);
+            assert_eq!(
+                *reason,
+                Exhaustion::RequestTime {
+                    limit: Duration::from_millis(1500)
+                }
+            );
             assert_eq!(*attempts, 2);
             // The scripted server numbers request-ids by arrival: the second request was the last.
             assert_eq!(request_id.as_deref(), Some("rid-1"));
@@ -134,36 +139,51 @@ async fn budget_exhaustion_is_typed_and_names_the_request_id() {
         other => panic!("unexpected error {other:?}"),
     }
     assert!(err.to_string().contains("rid-1"), "{err}");
+    assert!(
+        err.to_string().contains("per-request retry limit of 1s"),
+        "says why it gave up: {err}"
+    );
     assert_eq!(server.seen().len(), 2);
     assert_eq!(client.stats().retry_wait_ms, 1000);
 }
 
 #[tokio::test]
-async fn attempt_limit_is_typed() {
+async fn overall_time_limit_is_typed_and_stops_every_request() {
     let server = Scripted::start(|_, _| Reply::Send(503, vec![], String::new())).await;
-    let policy = RetryPolicy {
-        max_attempts: 3,
-        ..fast_retry()
-    };
-    let client = client_for(&server.base, TOKEN, policy);
+    let mut config = devlic_graph::ClientConfig::new(
+        url::Url::parse(&server.base).unwrap(),
+        std::sync::Arc::new(devlic_graph::auth::StaticToken::new(
+            secrecy::SecretString::from(TOKEN.to_owned()),
+        )),
+    );
+    config.retry = fast_retry();
+    config.timeouts.overall = Duration::from_millis(400);
+    let client = devlic_graph::GraphClient::new(config).unwrap();
+    let group = devlic_model::GroupId::parse("1a2b3c4d-0001-4a5b-8c6d-000000000001").unwrap();
+    let started = std::time::Instant::now();
     let err = client
-        .read_group_license_state(
-            devlic_model::GroupId::parse("1a2b3c4d-0001-4a5b-8c6d-000000000001").unwrap(),
-        )
+        .read_group_license_state(group)
         .await
-        .expect_err("attempts run out");
+        .expect_err("the overall limit ends it");
+    assert!(started.elapsed() < Duration::from_secs(2), "bounded");
     assert!(
         matches!(
             err,
             GraphError::RetriesExhausted {
-                reason: Exhaustion::Attempts,
-                attempts: 3,
+                reason: Exhaustion::Overall { .. },
                 ..
             }
         ),
         "{err:?}"
     );
-    assert_eq!(server.seen().len(), 3);
+    assert!(err.to_string().contains("overall time limit"), "{err}");
+    let sent = server.seen().len();
+    assert!(sent >= 2, "retried while time was left: {sent}");
+    // Past the limit nothing more is sent at all.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let err = client.read_group_license_state(group).await.unwrap_err();
+    assert!(err.to_string().contains("overall time limit"), "{err}");
+    assert_eq!(server.seen().len(), sent);
 }
 
 #[tokio::test]

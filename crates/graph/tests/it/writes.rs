@@ -1,5 +1,5 @@
-//! Writes over HTTP with exact control of the answer: never resent when the outcome is unknown,
-//! re-read before resending after throttling.
+//! Writes over HTTP with exact control of the answer: a lost answer is settled by re-reading, an
+//! idempotent write is resent at most once, and throttled writes are re-read before resending.
 
 use devlic_graph::{AddLicense, GraphError};
 use devlic_model::{GroupId, SkuId};
@@ -24,9 +24,23 @@ fn posts(server: &Scripted) -> usize {
     server.seen().iter().filter(|s| s.method == "POST").count()
 }
 
+/// A re-read answer: the group holds nothing yet.
+fn not_landed() -> Reply {
+    Reply::json(serde_json::json!({"id": GROUP, "assignedLicenses": []}))
+}
+
 #[tokio::test]
-async fn dropped_connection_after_sending_a_write_is_outcome_unknown() {
-    let server = Scripted::start(|_, _| Reply::Drop).await;
+async fn a_write_whose_answers_are_lost_twice_is_outcome_unknown_after_one_resend() {
+    // assignLicense is idempotent: after re-reads over the settle window show nothing, it is
+    // sent once more; when that answer is lost too, the outcome is reported unknown.
+    let server = Scripted::start(|seen, _| {
+        if seen.method == "POST" {
+            Reply::Drop
+        } else {
+            not_landed()
+        }
+    })
+    .await;
     let client = client_for(&server.base, TOKEN, fast_retry());
     let err = client
         .assign_license(group(), &add(), &[])
@@ -35,36 +49,69 @@ async fn dropped_connection_after_sending_a_write_is_outcome_unknown() {
     match &err {
         GraphError::OutcomeUnknown {
             path,
+            detail,
             client_request_id,
             ..
         } => {
             assert_eq!(path, &format!("/v1.0/groups/{GROUP}/assignLicense"));
-            // The id we sent is the one we report, so the request can be traced.
+            assert!(detail.contains("lost too"), "{detail}");
+            // The id we sent last is the one we report, so the request can be traced.
+            let last_post = server.seen().into_iter().rfind(|s| s.method == "POST");
             assert_eq!(
-                server.seen()[0].header("client-request-id"),
+                last_post
+                    .as_ref()
+                    .and_then(|s| s.header("client-request-id")),
                 Some(client_request_id.as_str())
             );
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(
-        posts(&server),
-        1,
-        "a write with unknown outcome must not be resent"
-    );
+    assert_eq!(posts(&server), 2, "one idempotent resend, never a third");
 }
 
 #[tokio::test]
-async fn gateway_timeout_on_a_write_is_outcome_unknown() {
-    let server = Scripted::start(|_, _| Reply::Send(504, vec![], String::new())).await;
+async fn gateway_timeout_on_a_write_is_settled_by_rereads() {
+    // Not landed: resent once, then unknown.
+    let server = Scripted::start(|seen, _| {
+        if seen.method == "POST" {
+            Reply::Send(504, vec![], String::new())
+        } else {
+            not_landed()
+        }
+    })
+    .await;
     let client = client_for(&server.base, TOKEN, fast_retry());
     let err = client
         .assign_license(group(), &add(), &[])
         .await
         .expect_err("504");
     assert!(
-        matches!(&err, GraphError::OutcomeUnknown { request_id: Some(r), .. } if r == "rid-0"),
+        matches!(&err, GraphError::OutcomeUnknown { request_id: Some(r), detail, .. }
+            if r.starts_with("rid-") && detail.contains("504")),
         "{err:?}"
+    );
+    assert_eq!(posts(&server), 2);
+    // Landed: a re-read shows it, the receipt says how it was established.
+    let server = Scripted::start(|seen, _| {
+        if seen.method == "POST" {
+            Reply::Send(504, vec![], String::new())
+        } else {
+            Reply::json(serde_json::json!({"id": GROUP,
+                "assignedLicenses": [{"skuId": DEVICE1, "disabledPlans": []}]}))
+        }
+    })
+    .await;
+    let receipt = client_for(&server.base, TOKEN, fast_retry())
+        .assign_license(group(), &add(), &[])
+        .await
+        .expect("landed");
+    assert_eq!(receipt.attempts, 1);
+    assert!(
+        receipt
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("504") && n.contains("landed")),
+        "{receipt:?}"
     );
     assert_eq!(posts(&server), 1);
 }

@@ -17,6 +17,18 @@ pub(super) struct Scripted {
 
 impl Scripted {
     pub(super) async fn start(responses: Vec<(u16, String)>) -> Scripted {
+        Scripted::start_with_headers(
+            responses
+                .into_iter()
+                .map(|(status, body)| (status, String::new(), body))
+                .collect(),
+        )
+        .await
+    }
+
+    /// A server whose replies also carry `headers` (raw `name: value\r\n` lines), e.g. a
+    /// redirect's `location`.
+    pub(super) async fn start_with_headers(responses: Vec<(u16, String, String)>) -> Scripted {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -56,7 +68,7 @@ impl Scripted {
                     }
                     let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
                     seen.lock().unwrap().push(Seen { head, body });
-                    let (status, body) = {
+                    let (status, headers, body) = {
                         let mut q = queue.lock().unwrap();
                         if q.len() > 1 {
                             q.pop_front()
@@ -64,9 +76,9 @@ impl Scripted {
                             q.front().cloned()
                         }
                     }
-                    .unwrap_or((500, String::new()));
+                    .unwrap_or((500, String::new(), String::new()));
                     let reply = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status} X\r\n{headers}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = sock.write_all(reply.as_bytes()).await;

@@ -50,7 +50,12 @@ fn valid_body(target: Target) -> serde_json::Value {
                     "state": "Error", "error": "CountViolation"}]}]}),
             serde_json::json!({"value": []}),
         ]),
-        Target::StatesBatch => batch(vec![group.clone(), group]),
+        Target::StatesBatch => {
+            // One body per group asked, each naming its own group.
+            let mut second = group.clone();
+            second["id"] = serde_json::json!("1a2b3c4d-0002-4a5b-8c6d-000000000002");
+            batch(vec![group, second])
+        }
         Target::GroupState => group,
         Target::AssignLicense => serde_json::json!({"id": "1a2b3c4d-0001-4a5b-8c6d-000000000001"}),
         Target::RawBatch => batch((0..25).map(|i| serde_json::json!({"n": i})).collect()),

@@ -123,13 +123,8 @@ impl WireHarness {
             ))),
         );
         // One attempt: a throttling answer ends the call at once instead of sleeping.
-        config.retry = RetryPolicy {
-            max_attempts: 1,
-            base: Duration::from_millis(1),
-            cap: Duration::from_millis(1),
-            total_budget: Duration::from_millis(1),
-        };
-        config.timeout = Duration::from_secs(5);
+        config.retry = RetryPolicy::none();
+        config.timeouts.request = Duration::from_secs(5);
         config.jitter_seed = Some(1);
         let client = GraphClient::new(config).expect("client");
         WireHarness {
@@ -443,6 +438,7 @@ fn pure(selector: u8, rest: &[u8]) {
                     headers: Default::default(),
                     body: value,
                     request_id: None,
+                    client_request_id: String::new(),
                     url: "/groups/x/$count".to_owned(),
                 };
                 let _ = item.count();

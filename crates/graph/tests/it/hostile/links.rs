@@ -144,8 +144,5 @@ proptest! {
 }
 
 fn one_attempt() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 1,
-        ..crate::support::fast_retry()
-    }
+    RetryPolicy::none()
 }

@@ -48,9 +48,11 @@ fn the_seed_corpus_is_well_formed() {
             .block_on(async { tokio::time::timeout(NO_HANG, h.run(&data)).await })
             .expect("hang");
         let name = path.file_name().expect("name").to_string_lossy();
-        // Seeds that describe a refusal (foreign link, throttled write) must be refused; every
-        // other seed is a correct answer and must be accepted, or the fuzzer starts from noise.
-        let should_fail = name.contains("foreign") || name.contains("throttled");
+        // Seeds that describe a refusal (foreign link, throttled write, two answers with one
+        // `$batch` id) must be refused; every other seed is a correct answer and must be
+        // accepted, or the fuzzer starts from noise.
+        let should_fail =
+            name.contains("foreign") || name.contains("throttled") || name.contains("duplicate");
         match out {
             Some(Ok(_)) => assert!(!should_fail, "{name} was accepted"),
             Some(Err(e)) => assert!(should_fail, "{name}: {e}"),

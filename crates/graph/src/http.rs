@@ -1,0 +1,93 @@
+//! The one place devlic builds an HTTP client.
+//!
+//! Every `reqwest::Client` devlic uses (the Graph transport, and sign-in: Entra's token endpoint,
+//! GitHub's OIDC endpoint, managed identity) comes from [`build`], so every client gets the same
+//! rules:
+//! - **no redirects** (`Policy::none()`): a redirect would re-post a client secret or assertion,
+//!   replay a managed-identity header or carry a bearer token to a host devlic never checked
+//!   (Graph and Entra do not redirect the calls devlic makes, so a 3xx is an error);
+//! - rustls, devlic's user agent, a connect timeout and a request timeout;
+//! - no system proxy for loopback targets (the simulator);
+//! - the target URL ([`HttpClient::for_graph`]: the Graph root; [`HttpClient::for_sign_in`]: the
+//!   authority) passes [`check_endpoint_url`]: https, plain http to loopback only, no query or
+//!   fragment, no user info.
+//!
+//! [`build`] is the one place allowed to call `reqwest::Client::builder`. Ready for the
+//! workspace's `clippy.toml` (test code that talks to the simulator directly marks itself with
+//! `#[allow(clippy::disallowed_methods)]`, as [`build`] does):
+//!
+//! ```toml
+//! disallowed-methods = [
+//!     { path = "reqwest::Client::new", reason = "build HTTP clients with devlic_graph::HttpClient (redirects off, timeouts)" },
+//!     { path = "reqwest::Client::builder", reason = "build HTTP clients with devlic_graph::HttpClient (redirects off, timeouts)" },
+//! ]
+//! ```
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::Endpoints;
+use crate::config::{ConfigError, Timeouts, check_endpoint_url, is_loopback_host};
+
+/// The user agent of every request devlic sends.
+pub const USER_AGENT: &str = concat!("devlic/", env!("CARGO_PKG_VERSION"));
+
+/// An HTTP client built by devlic's one client factory (redirects off, rustls, timeouts, user
+/// agent). Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+impl HttpClient {
+    /// The client of a Graph transport for `graph_url` (checked by [`check_endpoint_url`]).
+    pub fn for_graph(graph_url: &Url, timeouts: &Timeouts) -> Result<HttpClient, ConfigError> {
+        check_endpoint_url(graph_url, "the Graph URL")?;
+        build(timeouts, loopback(graph_url))
+    }
+
+    /// The client for signing in against `endpoints`' authority (and, for the credentials that
+    /// need them, the GitHub OIDC and managed-identity endpoints). The authority passes the same
+    /// checks as a Graph URL ([`check_endpoint_url`]).
+    pub fn for_sign_in(
+        endpoints: &Endpoints,
+        timeouts: &Timeouts,
+    ) -> Result<HttpClient, ConfigError> {
+        check_endpoint_url(endpoints.authority(), "the authority URL")?;
+        build(timeouts, loopback(endpoints.authority()))
+    }
+
+    /// The underlying reqwest client (crate-internal: only this crate sends HTTP).
+    pub(crate) fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+}
+
+fn loopback(url: &Url) -> bool {
+    url.host().is_some_and(|h| is_loopback_host(&h))
+}
+
+/// The factory. `no_proxy`: the target is loopback, so a system proxy must never see the
+/// traffic (and could not reach 127.0.0.1 anyway).
+#[allow(clippy::disallowed_methods)] // the one place allowed to build a reqwest client
+fn build(timeouts: &Timeouts, no_proxy: bool) -> Result<HttpClient, ConfigError> {
+    if timeouts.connect.is_zero() || timeouts.request.is_zero() {
+        return Err(ConfigError::ZeroTimeout);
+    }
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_rustls()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeouts.connect.min(timeouts.request))
+        .timeout(timeouts.request)
+        // Idle pooled connections are dropped well before Graph's front ends close them.
+        .pool_idle_timeout(Duration::from_secs(60));
+    if no_proxy {
+        builder = builder.no_proxy();
+    }
+    let inner = builder
+        .build()
+        .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+    Ok(HttpClient { inner })
+}
