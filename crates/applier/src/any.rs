@@ -48,6 +48,28 @@ impl AnyBackend {
             AnyBackend::Cloud(b) => b.client(),
         }
     }
+
+    /// Adds member counts and license errors of `ids` to `live`. Both backends read these group
+    /// properties the same way (the beta API serves the v1.0 ones too); a backend that reads
+    /// them differently moves this into [`LicensingBackend`].
+    pub async fn read_group_details(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+    ) -> Result<(), ReadError> {
+        self.client()
+            .read_group_details(live, ids)
+            .await
+            .map_err(ReadError::doing("reading member counts and license errors"))
+    }
+
+    /// The groups Graph lists with members it could not license (one paged request).
+    pub async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
+        self.client()
+            .read_groups_with_license_errors()
+            .await
+            .map_err(ReadError::doing("listing groups with license errors"))
+    }
 }
 
 impl LicensingBackend for AnyBackend {
@@ -62,24 +84,6 @@ impl LicensingBackend for AnyBackend {
         match self {
             AnyBackend::Group(b) => b.read_live(query).await,
             AnyBackend::Cloud(b) => b.read_live(query).await,
-        }
-    }
-
-    async fn read_group_details(
-        &self,
-        live: &mut LiveState,
-        ids: &[GroupId],
-    ) -> Result<(), ReadError> {
-        match self {
-            AnyBackend::Group(b) => b.read_group_details(live, ids).await,
-            AnyBackend::Cloud(b) => b.read_group_details(live, ids).await,
-        }
-    }
-
-    async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
-        match self {
-            AnyBackend::Group(b) => b.groups_with_license_errors().await,
-            AnyBackend::Cloud(b) => b.groups_with_license_errors().await,
         }
     }
 

@@ -181,18 +181,6 @@ pub trait LicensingBackend: Sync {
         query: &LiveQuery,
     ) -> impl Future<Output = Result<LiveState, ReadError>> + Send;
 
-    /// Adds member counts and license errors of `ids` to `live`.
-    fn read_group_details(
-        &self,
-        live: &mut LiveState,
-        ids: &[GroupId],
-    ) -> impl Future<Output = Result<(), ReadError>> + Send;
-
-    /// The groups Graph reports with members whose license could not be applied.
-    fn groups_with_license_errors(
-        &self,
-    ) -> impl Future<Output = Result<Vec<GroupId>, ReadError>> + Send;
-
     /// Reads the license state of the given groups (missing groups are absent from the map).
     fn read_groups(
         &self,

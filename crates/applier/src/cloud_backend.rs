@@ -74,24 +74,6 @@ impl LicensingBackend for CloudLicensing {
             .map_err(ReadError::doing("reading the tenant"))
     }
 
-    async fn read_group_details(
-        &self,
-        live: &mut LiveState,
-        ids: &[GroupId],
-    ) -> Result<(), ReadError> {
-        self.client
-            .read_group_details(live, ids)
-            .await
-            .map_err(ReadError::doing("reading member counts and license errors"))
-    }
-
-    async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
-        self.client
-            .read_groups_with_license_errors()
-            .await
-            .map_err(ReadError::doing("listing groups with license errors"))
-    }
-
     async fn read_groups(
         &self,
         ids: &[GroupId],

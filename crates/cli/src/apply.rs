@@ -376,8 +376,13 @@ fn guard_help(guards: &[GuardViolation]) -> String {
              if they are intended",
         );
     }
-    if guards.iter().any(|g| matches!(g, GuardViolation::EmptySpec)) {
-        help.push("list the groups that keep their subscriptions, or set settings.allowEmpty: true");
+    if guards
+        .iter()
+        .any(|g| matches!(g, GuardViolation::EmptySpec))
+    {
+        help.push(
+            "list the groups that keep their subscriptions, or set settings.allowEmpty: true",
+        );
     }
     help.join("; ")
 }

@@ -185,6 +185,17 @@ pub struct ConnectArgs {
     /// Graph requests in flight at most while reading.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub read_concurrency: usize,
+    /// Seconds to set up one connection (TCP and TLS) to Graph or the sign-in service.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+    /// Seconds for one request, connect to last byte; a read that times out is retried, a
+    /// write's outcome is settled by re-reading.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub request_timeout: f64,
+    /// Seconds the whole run may talk to Graph (retries and throttling waits included); then
+    /// devlic stops and says so.
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    pub timeout: f64,
 }
 
 /// Arguments of `devlic show`.

@@ -3,6 +3,8 @@
 //! Secrets are read from the environment only (inside `devlic_graph::auth::token_source`); this
 //! module never sees or stores one.
 
+use std::time::Duration;
+
 use devlic_applier::AnyBackend;
 use devlic_graph::auth::{AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
 use devlic_graph::{ApiVersion, ClientConfig, GraphClient, HttpClient, Timeouts};
@@ -72,7 +74,7 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
         federated_token_file: args.federated_token_file.clone(),
     };
     // Sign-in and Graph share devlic_graph's one client factory (no redirects, rustls, timeouts).
-    let timeouts = Timeouts::default();
+    let timeouts = timeouts(args)?;
     let http = HttpClient::for_sign_in(&endpoints, &timeouts).map_err(|e| {
         CliError::new(
             format!("invalid sign-in settings: {e}"),
@@ -91,6 +93,26 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
             format!("invalid connection settings: {e}"),
             "check --graph-url and --read-concurrency (at least 1)",
         )
+    })
+}
+
+/// The `--connect-timeout`, `--request-timeout` and `--timeout` flags, validated.
+fn timeouts(args: &ConnectArgs) -> Result<Timeouts, CliError> {
+    let secs = |v: f64, flag: &str| {
+        Duration::try_from_secs_f64(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                CliError::new(
+                    format!("{flag} must be a number of seconds above 0 (got {v})"),
+                    format!("leave {flag} out for its default, or give e.g. {flag} 30"),
+                )
+            })
+    };
+    Ok(Timeouts {
+        connect: secs(args.connect_timeout, "--connect-timeout")?,
+        request: secs(args.request_timeout, "--request-timeout")?,
+        overall: secs(args.timeout, "--timeout")?,
     })
 }
 

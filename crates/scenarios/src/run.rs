@@ -131,7 +131,15 @@ fn pipeline(
     files.push(("plan.json", norm.apply(&json.stdout)));
 
     if let Some(change) = &scenario.change {
-        let ran = runner.devlic(&["apply", change, "--auto-approve", "--no-verify"])?;
+        // Someone else's change, made as they see fit: whatever guards it trips are theirs.
+        let ran = runner.devlic(&[
+            "apply",
+            change,
+            "--auto-approve",
+            "--no-verify",
+            "--allow-revoke",
+            "--allow-shortfall",
+        ])?;
         check_exit(&mut exits, "the change before apply", 0, &ran, norm);
     }
 

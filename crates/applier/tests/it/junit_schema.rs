@@ -363,7 +363,13 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
     // Written, but verification found devices without a license.
     let env = start(&contoso(), Faults::default()).await;
     let p = plan(&env, &spec).await;
-    let short = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    // The admin passed the revocation and shortfall guards of the short Contoso plan.
+    let passed = devlic_applier::ApplyOptions {
+        allow_revoke: true,
+        allow_shortfall: true,
+        ..options()
+    };
+    let short = apply(&p, &env.backend, &passed, &()).await.unwrap();
     assert!(!short.success);
     let xml = short.to_junit();
     check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
@@ -518,6 +524,8 @@ fn junit_with_hostile_strings_fits_the_schema() {
     let report = RunReport {
         actions: vec![failed],
         verification: None,
+        // A run that stopped before writing checked nothing about devices.
+        unlicensed: Vec::new(),
         stopped: Some(stopped(
             StopReason::Failed,
             &format!("line one {HOSTILE}\nline two"),

@@ -9,4 +9,5 @@ mod cloud;
 mod faults;
 mod harness;
 mod junit_schema;
+mod memory;
 mod run;

@@ -124,11 +124,18 @@ fn a_stale_plan_writes_all_three_reports() {
         "other.yaml",
         "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
     );
-    let r = sim.run(&["apply", s(&other), "--auto-approve", "--no-verify"]);
+    let r = sim.run(&[
+        "apply",
+        s(&other),
+        "--auto-approve",
+        "--no-verify",
+        "--allow-shortfall",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     let reports = Reports::new();
-    let r = sim.run(&reports.args(&["--plan", s(&plan)]));
+    // The flags pass the guards, so what refuses is the stale-plan check.
+    let r = sim.run(&reports.args(&["--plan", s(&plan), "--allow-revoke", "--allow-shortfall"]));
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     let (json, markdown, junit) = reports.all();
     assert_eq!(json["stopped"]["reason"], "stalePlan");
@@ -183,7 +190,8 @@ fn a_partial_failure_writes_all_three_reports() {
     edu.prepaid_units.enabled = 120; // 48 planned devices do not fit
     let sim = TestSim::with_tenant(tenant);
     let reports = Reports::new();
-    let r = sim.run(&reports.args(&["examples/northwind"]));
+    // Northwind is short here; the admin passed the shortfall guard.
+    let r = sim.run(&reports.args(&["examples/northwind", "--allow-shortfall"]));
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let (json, markdown, junit) = reports.all();
     assert_eq!(json["success"], false);

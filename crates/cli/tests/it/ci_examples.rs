@@ -132,21 +132,42 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Lays out a user's repository: licenses/, tenants/*, the runners' folders and artifacts.
+/// A committed snapshot with 1000 more units per subscription, like the simulator `run_file`
+/// seeds: the Contoso story's shortfall (a guard, exit 3) has its own end-to-end test, and this
+/// test is about the commands and flags of the examples.
+fn roomy_snapshot(path: &Path) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for sku in v["state"]["skus"].as_array_mut().unwrap() {
+        let enabled = sku["prepaidUnits"]["enabled"].as_u64().unwrap();
+        sku["prepaidUnits"]["enabled"] = (enabled + 1000).into();
+    }
+    for pool in v["state"]["allotments"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        let allotted = pool["allottedUnits"].as_u64().unwrap();
+        pool["allottedUnits"] = (allotted + 1000).into();
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
 fn scratch_repo(work: &Path, tenant: &str, docs: &[Node]) {
     let examples = root().join("examples");
     copy_dir(&examples.join(tenant), &work.join("licenses"));
     for (name, _) in TENANTS {
         copy_dir(&examples.join(name), &work.join("tenants").join(name));
     }
-    let snapshot = examples.join(format!("tenants/{tenant}.snapshot.json"));
+    let snapshot = roomy_snapshot(&examples.join(format!("tenants/{tenant}.snapshot.json")));
     std::fs::create_dir_all(work.join("runner-temp/snapshot")).unwrap();
     // The nightly artifact (GitHub), and GitLab's artifact download.
-    std::fs::copy(
-        &snapshot,
+    std::fs::write(
         work.join("runner-temp/snapshot/tenant.snapshot.json"),
+        &snapshot,
     )
     .unwrap();
-    std::fs::copy(&snapshot, work.join("tenant.snapshot.json")).unwrap();
+    std::fs::write(work.join("tenant.snapshot.json"), &snapshot).unwrap();
     std::fs::create_dir(work.join("pipeline")).unwrap();
     // Azure DevOps `download: current` puts the detect job's artifact here.
     std::os::unix::fs::symlink(work, work.join("pipeline/devlic-drift-plan")).unwrap();

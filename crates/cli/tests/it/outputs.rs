@@ -44,13 +44,22 @@ fn multi_tenant_plan_in_every_format() {
 #[test]
 fn dry_run_text() {
     let sim = TestSim::start("contoso");
-    let r = sim.run(&["apply", "examples/contoso", "--dry-run"]);
+    // The guards are passed so the dry run exits 0; without them it would exit 3.
+    let r = sim.run(&[
+        "apply",
+        "examples/contoso",
+        "--dry-run",
+        "--allow-revoke",
+        "--allow-shortfall",
+    ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_redacted_snapshot!("dry_run_group_licensing", r.stdout);
     let r = sim.run(&[
         "apply",
         "examples/contoso",
         "--dry-run",
+        "--allow-revoke",
+        "--allow-shortfall",
         "--backend",
         "cloud-licensing",
     ]);
@@ -82,10 +91,24 @@ fn stale_plan_text() {
         "--auto-approve",
         "--no-verify",
         "--allow-revoke",
+        "--allow-shortfall",
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 
-    let r = sim.run(&[&["apply", "--plan", s(&plan), "--auto-approve"][..], &FAST].concat());
+    let r = sim.run(
+        &[
+            &[
+                "apply",
+                "--plan",
+                s(&plan),
+                "--auto-approve",
+                "--allow-revoke",
+                "--allow-shortfall",
+            ][..],
+            &FAST,
+        ]
+        .concat(),
+    );
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert_redacted_snapshot!("stale_plan_stderr", r.stderr);
 }

@@ -8,6 +8,7 @@ mod allotments;
 mod errors;
 mod fixtures;
 mod guards;
+mod license_loss;
 mod northwind;
 mod props;
 mod render;
