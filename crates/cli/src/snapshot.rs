@@ -34,7 +34,8 @@ pub struct SnapshotV1 {
 
 /// Reads a snapshot file; the returned state is marked offline whatever the file says.
 pub fn read(path: &Path) -> Result<LiveState, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::read_file(path, &e))?;
+    let text = crate::file_io::read_regular_text(path, crate::file_io::MAX_SNAPSHOT_BYTES)
+        .map_err(|e| CliError::read_file(path, &e))?;
     let bad = |detail: String| {
         CliError::new(
             format!("{}: not a devlic snapshot: {detail}", path.display()),
@@ -136,7 +137,8 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
         )
     })?;
     json.push('\n');
-    std::fs::write(&args.out, json).map_err(|e| CliError::write_file(&args.out, &e))?;
+    crate::file_io::write_private(&args.out, json.as_bytes())
+        .map_err(|e| CliError::write_file(&args.out, &e))?;
     let s = &snapshot.state;
     writeln!(
         err,
