@@ -260,3 +260,50 @@ fn clean_line(raw: &[u8]) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn fifty_five_thousand_errors_render_in_bounded_time() {
+        // Before, each snippet re-split the file from its first byte: 55,000 errors in one
+        // 2.5 MB file took 85 s. Indexed once, the same render takes well under a second in
+        // release; the bound is generous for a debug build on a busy machine.
+        let mut text = String::from("apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n");
+        for i in 0..55_000 {
+            text.push_str(&format!("  - group: g{i}\n    subscription: NOPE{i}\n"));
+        }
+        let sources = [SourceFile {
+            path: "many.yaml".into(),
+            bytes: text.into_bytes(),
+        }];
+        let errors = devlic_spec::load(&sources).unwrap_err();
+        assert_eq!(errors.len(), 55_000);
+        let started = Instant::now();
+        let out = render_text(&errors, &sources);
+        let elapsed = started.elapsed();
+        assert!(out.contains("55000 errors in 1 file"));
+        assert!(
+            out.contains("110003 |"),
+            "the last error's snippet is shown"
+        );
+        assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    }
+
+    #[test]
+    fn line_index_finds_every_line_including_the_last_without_a_newline() {
+        let source = SourceFile {
+            path: "f".into(),
+            bytes: b"a\r\nbb\n\nccc".to_vec(),
+        };
+        let index = IndexedSource::new(&source);
+        assert_eq!(index.line(1), Some(&b"a\r"[..]));
+        assert_eq!(index.line(2), Some(&b"bb"[..]));
+        assert_eq!(index.line(3), Some(&b""[..]));
+        assert_eq!(index.line(4), Some(&b"ccc"[..]));
+        assert_eq!(index.line(5), None);
+        assert_eq!(index.line(0), None);
+    }
+}

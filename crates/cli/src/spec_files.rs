@@ -78,7 +78,7 @@ impl SpecPathError {
 /// name, so messages show paths the way the user typed them. A file is read up to one byte past
 /// [`MAX_FILE_BYTES`], so a huge file costs bounded memory and the spec loader reports it as too
 /// large. A `*.yaml` entry that is not a regular file (or a symlink to one) is an error, never
-/// skipped; other names in the folder are ignored whatever they are.
+/// skipped; sub-folders and other names in the folder are ignored.
 pub fn read_spec_path(path: &Path) -> Result<Vec<SourceFile>, SpecPathError> {
     let meta = fs::metadata(path).map_err(|e| entry_error(path, e))?;
     if !meta.is_dir() {
@@ -92,7 +92,10 @@ pub fn read_spec_path(path: &Path) -> Result<Vec<SourceFile>, SpecPathError> {
         let is_yaml = Path::new(&name)
             .extension()
             .is_some_and(|ext| ext == "yaml" || ext == "yml");
-        if is_yaml {
+        // Sub-folders are not read, whatever their name; everything else named *.yaml must be
+        // a readable spec file (checked when it is read).
+        let is_folder = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+        if is_yaml && !is_folder {
             files.push(path.join(name));
         }
     }

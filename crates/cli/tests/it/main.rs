@@ -8,6 +8,8 @@ mod ci_examples;
 mod cloud;
 mod commands;
 mod export;
+#[cfg(unix)]
+mod files;
 mod fixtures;
 mod plan;
 mod resilience;
