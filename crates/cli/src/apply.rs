@@ -47,7 +47,8 @@ fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
 
 /// Reads a plan saved by `devlic plan --out`.
 pub fn read_saved_plan(path: &std::path::Path) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::read_file(path, &e))?;
+    let text = crate::file_io::read_regular_text(path, crate::file_io::MAX_PLAN_BYTES)
+        .map_err(|e| CliError::read_file(path, &e))?;
     devlic_planner::wire::parse(&text).map_err(|e| {
         CliError::new(
             format!("{}: {e}", path.display()),

@@ -318,26 +318,22 @@ pub fn write_reports(
     junit: Option<&Path>,
 ) -> Result<(), CliError> {
     if let Some(path) = json {
-        std::fs::write(path, report.to_json() + "\n")
+        crate::file_io::write_private(path, (report.to_json() + "\n").as_bytes())
             .map_err(|e| CliError::write_file(path, &e))?;
     }
     if let Some(path) = markdown {
         append(path, &report.to_markdown())?;
     }
     if let Some(path) = junit {
-        std::fs::write(path, report.to_junit()).map_err(|e| CliError::write_file(path, &e))?;
+        crate::file_io::write_private(path, report.to_junit().as_bytes())
+            .map_err(|e| CliError::write_file(path, &e))?;
     }
     Ok(())
 }
 
 /// Appends to a file (creating it), as `$GITHUB_STEP_SUMMARY` expects.
 pub fn append(path: &Path, text: &str) -> Result<(), CliError> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| CliError::write_file(path, &e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
+    // One write, so a concurrent step's summary is never interleaved inside this one.
+    crate::file_io::append_private(path, format!("{text}\n").as_bytes())
         .map_err(|e| CliError::write_file(path, &e))
 }

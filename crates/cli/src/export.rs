@@ -140,7 +140,8 @@ pub async fn run(
     let yaml = spec_yaml(&live);
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &yaml).map_err(|e| CliError::write_file(path, &e))?;
+            crate::file_io::write_private(path, yaml.as_bytes())
+                .map_err(|e| CliError::write_file(path, &e))?;
             writeln!(
                 err,
                 "wrote {}; check it with `devlic plan {}` (it should show no changes)",

@@ -13,6 +13,7 @@ mod connect;
 mod error;
 mod exit;
 mod export;
+mod file_io;
 mod guide;
 mod logging;
 mod multi;

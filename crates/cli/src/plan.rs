@@ -69,7 +69,8 @@ pub async fn run(
     let rendered = render_as(&plan, args.format);
     out.write_all(rendered.as_bytes())?;
     if let Some(file) = &args.out {
-        std::fs::write(file, render::json(&plan)).map_err(|e| CliError::write_file(file, &e))?;
+        crate::file_io::write_private(file, render::json(&plan).as_bytes())
+            .map_err(|e| CliError::write_file(file, &e))?;
         writeln!(
             err,
             "Saved the plan to {}; apply it with `devlic apply --plan {}`.",

@@ -24,7 +24,8 @@ use crate::state::{load_spec, read_error, sku_selector};
 
 /// Reads a snapshot file; the returned state is marked offline whatever the file says.
 pub fn read(path: &Path) -> Result<LiveState, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::read_file(path, &e))?;
+    let text = crate::file_io::read_regular_text(path, crate::file_io::MAX_SNAPSHOT_BYTES)
+        .map_err(|e| CliError::read_file(path, &e))?;
     let mut state = snapshot::parse(&text).map_err(|e| {
         let help = match &e {
             snapshot::SnapshotError::UnsupportedVersion { found }
@@ -110,7 +111,8 @@ pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliEr
             "this is a bug in devlic; please report it",
         )
     })?;
-    std::fs::write(&args.out, json).map_err(|e| CliError::write_file(&args.out, &e))?;
+    crate::file_io::write_private(&args.out, json.as_bytes())
+        .map_err(|e| CliError::write_file(&args.out, &e))?;
     writeln!(
         err,
         "wrote {}: {} groups and {} subscriptions of {} ({}), taken at {} ({} Graph requests)",

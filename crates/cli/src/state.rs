@@ -15,7 +15,7 @@ use devlic_spec::{GroupSelector, SourceFile, Spec};
 
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::render_errors::{self, plural, snippet};
+use crate::render_errors::{self, IndexedSource, plural, snippet};
 use crate::spec_files::read_spec_path;
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -111,6 +111,8 @@ pub fn make_plan(loaded: &LoadedSpec, live: &LiveState) -> Result<Plan, CliError
 /// Every plan error, located in the spec when it has an origin.
 pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String {
     let mut out = String::new();
+    // Lines indexed once per file: linear in the number of errors.
+    let indexed: Vec<IndexedSource<'_>> = sources.iter().map(IndexedSource::new).collect();
     for e in errors {
         match e.origin() {
             Some(o) => {
@@ -126,7 +128,7 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
                     sanitize(&o.to_string()),
                     sanitize(message)
                 );
-                if let Some(source) = sources.iter().find(|s| s.path == o.file) {
+                if let Some(source) = indexed.iter().find(|s| s.path() == o.file) {
                     snippet(&mut out, source, o.line, o.column, 1);
                 }
             }

@@ -14,6 +14,11 @@ use std::borrow::Cow;
 /// including `\n`, `\r` and `\t`, DEL, C1), the Unicode line and paragraph separators (some
 /// viewers break lines on them), and the bidirectional formatting characters, which reorder how
 /// the text around them is displayed ("Trojan Source", CVE-2021-42574).
+///
+/// Also every Unicode format character (category Cf: zero-width space and joiners, soft hyphen,
+/// word joiner, BOM, tags, ...) and the spaces that look like a plain space but are not
+/// (no-break, figure, thin, ideographic, ...): two group names that differ only by them look
+/// identical, so they are shown escaped, as [`is_invisible_lookalike`] lists them.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -26,6 +31,70 @@ pub fn is_unsafe(c: char) -> bool {
                 | '\u{202a}'..='\u{202e}'
                 | '\u{2066}'..='\u{2069}'
         )
+        || is_invisible_lookalike(c)
+}
+
+/// Format characters (Unicode general category Cf, as of Unicode 16) and non-ASCII spaces:
+/// characters that are invisible or look like an ordinary space. A name holding one looks the
+/// same as the name without it (or with a plain space).
+pub fn is_invisible_lookalike(c: char) -> bool {
+    matches!(
+        c,
+        // Spaces other than U+0020 (Zs), and the Mongolian vowel separator.
+        '\u{00a0}'
+            | '\u{1680}'
+            | '\u{180e}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+            // Format characters (Cf).
+            | '\u{00ad}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{06dd}'
+            | '\u{070f}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08e2}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+            // Hangul fillers and the Braille blank render as empty space too.
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{3164}'
+            | '\u{ffa0}'
+            | '\u{2800}'
+    )
+}
+
+/// `s` as it looks: [invisible look-alikes](is_invisible_lookalike) that render as a space
+/// become a plain space, the others are dropped. Two names with the same look are equal here.
+pub fn visible_form(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\u{00a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+            | '\u{3164}'
+            | '\u{ffa0}'
+            | '\u{2800}' => Some(' '),
+            c if is_invisible_lookalike(c) => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 /// `s` with every [unsafe](is_unsafe) character written as its Rust escape (`\n`, `\t`,
@@ -123,6 +192,17 @@ mod tests {
             assert!(shown.starts_with('\\'), "{c:?} -> {shown}");
             assert!(!shown.chars().any(is_unsafe), "{c:?} -> {shown}");
         }
+    }
+
+    #[test]
+    fn format_characters_and_lookalike_spaces_are_escaped_visibly() {
+        assert_eq!(sanitize("Lab\u{200b}s"), "Lab\\u{200b}s");
+        assert_eq!(sanitize("Lab\u{a0}A"), "Lab\\u{a0}A");
+        assert_eq!(sanitize("\u{feff}Lab\u{2060}"), "\\u{feff}Lab\\u{2060}");
+        assert_eq!(sanitize("Lab\u{3000}A\u{ad}"), "Lab\\u{3000}A\\u{ad}");
+        assert_eq!(markdown_text("a\u{200d}b"), "a\\\\u{200d}b");
+        // Ordinary letters, accents and CJK are untouched.
+        assert_eq!(sanitize("Ärzte – Büro 日本"), "Ärzte – Büro 日本");
     }
 
     #[test]

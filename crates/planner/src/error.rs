@@ -39,6 +39,22 @@ pub enum PlanError {
         name: String,
     },
 
+    /// No group has this exact display name, but one does once invisible characters
+    /// (zero-width, other format characters) and unusual spaces (no-break, thin, ...) are
+    /// removed from both: the two names look the same and are not. Never matched silently.
+    #[error(
+        "{origin}: no group is named \"{name}\" exactly; group \"{tenant_name}\" looks the same \
+         but differs in invisible characters or unusual spaces"
+    )]
+    LookalikeGroupName {
+        /// The spec entry.
+        origin: Origin,
+        /// The display name the spec uses.
+        name: String,
+        /// The tenant's group name that looks the same.
+        tenant_name: String,
+    },
+
     /// Several groups share this display name (display names are not unique in Entra ID).
     #[error(
         "{origin}: {} groups are named \"{name}\": {}",
@@ -258,6 +274,7 @@ impl PlanError {
             | PlanError::SavedPlanNotDeviceSku { .. } => None,
             PlanError::ConflictingDeviceSkus { origin, .. } => origin.as_ref(),
             PlanError::GroupNameNotFound { origin, .. }
+            | PlanError::LookalikeGroupName { origin, .. }
             | PlanError::AmbiguousGroupName { origin, .. }
             | PlanError::GroupIdNotFound { origin, .. }
             | PlanError::DuplicateGroup { origin, .. }
@@ -290,6 +307,10 @@ impl PlanError {
             PlanError::GroupNameNotFound { .. } => "check the spelling (names are compared \
                  case-insensitively), create the group first (devlic never creates groups), or \
                  name it by id with `group: {id: GUID}`"
+                .to_owned(),
+            PlanError::LookalikeGroupName { .. } => "copy the name from the Entra admin center \
+                 into the spec (the escapes show where they differ), or name the group by id \
+                 with `group: {id: GUID}`"
                 .to_owned(),
             PlanError::AmbiguousGroupName { candidates, .. } => format!(
                 "name the group by id instead, e.g. `group: {{id: {}}}`",

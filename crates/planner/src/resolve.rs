@@ -1,6 +1,7 @@
 //! Resolving spec entries against the live state: which SKUs are device SKUs, which group each
 //! entry names, which SKU and which service plans.
 
+use devlic_model::display::visible_form;
 use std::collections::{BTreeMap, BTreeSet};
 
 use devlic_model::{Group, GroupId, LiveState, ServicePlanId, Sku, SkuId, SkuRef, known_skus};
@@ -192,9 +193,23 @@ fn resolve_group<'a>(
             match matches {
                 [one] => Some(*one),
                 [] => {
-                    errors.push(PlanError::GroupNameNotFound {
-                        origin: entry.origin.clone(),
-                        name: name.clone(),
+                    // Only on this error path: a name that matches once invisible characters
+                    // are removed must be reported as such, never matched or called "missing".
+                    let looks = visible_form(name).to_ascii_lowercase();
+                    let lookalike = live
+                        .groups
+                        .values()
+                        .find(|g| visible_form(&g.display_name).to_ascii_lowercase() == looks);
+                    errors.push(match lookalike {
+                        Some(g) => PlanError::LookalikeGroupName {
+                            origin: entry.origin.clone(),
+                            name: name.clone(),
+                            tenant_name: g.display_name.clone(),
+                        },
+                        None => PlanError::GroupNameNotFound {
+                            origin: entry.origin.clone(),
+                            name: name.clone(),
+                        },
                     });
                     None
                 }

@@ -115,6 +115,25 @@ pub enum SpecErrorKind {
     /// A file is not valid UTF-8 (the location is the first bad byte).
     #[error("the file is not valid UTF-8")]
     InvalidUtf8,
+    /// A file holds a NUL or another control byte that YAML text never contains: it is binary,
+    /// UTF-16 without a byte order mark, or not a spec at all (`/proc/self/environ`). Its
+    /// content is never quoted in the error.
+    #[error("the file is not a text file (it holds a NUL or another control byte)")]
+    NotText,
+    /// A file starts with a UTF-16 byte order mark but is not valid UTF-16.
+    #[error("the file is saved as UTF-16 but is not valid UTF-16")]
+    InvalidUtf16,
+    /// The top level of a file is not a mapping: it is not a devlic spec (for example an
+    /// `.env` file). Its content is never quoted in the error.
+    #[error("the file is not a devlic spec: its top level is not `key: value` lines")]
+    NotASpec,
+    /// A value has the wrong shape: a single value or `key: value` lines where a list belongs,
+    /// or the reverse. The message says what was expected where, in the spec's own words.
+    #[error("{expected}")]
+    WrongShape {
+        /// What was expected where, e.g. "expected a list of assignments under `assignments:`".
+        expected: String,
+    },
     /// A file holds no YAML document (empty, or only comments and blank lines).
     #[error("the file is empty")]
     EmptyFile,
@@ -287,7 +306,8 @@ impl SpecErrorKind {
         match &mut self {
             SpecErrorKind::Syntax { detail }
             | SpecErrorKind::InvalidType { detail }
-            | SpecErrorKind::ResourceLimit { detail } => escaped(detail),
+            | SpecErrorKind::ResourceLimit { detail }
+            | SpecErrorKind::WrongShape { expected: detail } => escaped(detail),
             SpecErrorKind::DuplicateKey { key: value }
             | SpecErrorKind::MissingField { field: value }
             | SpecErrorKind::InvalidGuid { value }
@@ -316,6 +336,9 @@ impl SpecErrorKind {
             SpecErrorKind::NoSources
             | SpecErrorKind::FileTooLarge { .. }
             | SpecErrorKind::InvalidUtf8
+            | SpecErrorKind::NotText
+            | SpecErrorKind::InvalidUtf16
+            | SpecErrorKind::NotASpec
             | SpecErrorKind::EmptyFile
             | SpecErrorKind::DuplicateSettings
             | SpecErrorKind::PercentOutOfRange { .. }
@@ -328,12 +351,30 @@ impl SpecErrorKind {
         self
     }
 
+    /// Whether a renderer may quote the file's line at the error. False when the file is not
+    /// YAML text or not a spec: its bytes could be anything (a symlink to `/proc/self/environ`
+    /// holds secrets), so only the location is shown.
+    pub fn quotes_source(&self) -> bool {
+        !matches!(
+            self,
+            SpecErrorKind::NotText
+                | SpecErrorKind::InvalidUtf8
+                | SpecErrorKind::InvalidUtf16
+                | SpecErrorKind::NotASpec
+                | SpecErrorKind::FileTooLarge { .. }
+        )
+    }
+
     /// A stable identifier for machines (the `code` of `devlic validate --format json`).
     pub fn code(&self) -> &'static str {
         match self {
             SpecErrorKind::NoSources => "no-sources",
             SpecErrorKind::FileTooLarge { .. } => "file-too-large",
             SpecErrorKind::InvalidUtf8 => "invalid-utf8",
+            SpecErrorKind::NotText => "not-text",
+            SpecErrorKind::InvalidUtf16 => "invalid-utf16",
+            SpecErrorKind::NotASpec => "not-a-spec",
+            SpecErrorKind::WrongShape { .. } => "wrong-shape",
             SpecErrorKind::EmptyFile => "empty-file",
             SpecErrorKind::Syntax { .. } => "syntax",
             SpecErrorKind::DuplicateKey { .. } => "duplicate-key",

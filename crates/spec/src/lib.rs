@@ -15,13 +15,16 @@
 //! capped at [`MAX_FILE_BYTES`] before parsing.
 
 mod check;
+mod encoding;
 mod error;
 mod model;
 mod names;
 mod parse;
 mod raw;
+mod shape;
 mod suggest;
 
+pub use encoding::{Utf16Error, to_utf8};
 pub use error::{Related, SpecError, SpecErrorKind, SpecErrors};
 pub use model::{
     Assignment, DesiredState, GroupSelector, Origin, PlanSelector, Settings, SkuSelector, Spec,

@@ -4,7 +4,9 @@
 //! error; `load` still parses every file and then runs the semantic checks on all that parsed.
 
 use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{DuplicateKeyPolicy, Error as YamlError, Location, MessageFormatter};
+use serde_saphyr::{
+    DuplicateKeyPolicy, Error as YamlError, Location, MergeKeyPolicy, MessageFormatter,
+};
 
 use crate::error::{SpecError, SpecErrorKind};
 use crate::raw::RawFile;
@@ -84,6 +86,9 @@ fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
         duplicate_keys: DuplicateKeyPolicy::Error,
+        // `<<: [*a, *b]` would let one mapping's value win over the other's silently, which is
+        // the very thing duplicate-key rejection exists to prevent: merge keys are refused.
+        merge_keys: MergeKeyPolicy::Error,
         budget: serde_saphyr::budget! {
             max_events: 2_000_000,
             max_aliases: 10_000,
@@ -114,11 +119,21 @@ pub(crate) fn parse_file(source: &SourceFile) -> Result<RawFile, Box<SpecError>>
             "split the spec into several files in one folder, or check that this is the right file",
         )));
     }
-    let text = match std::str::from_utf8(&source.bytes) {
+    let decoded = match crate::encoding::to_utf8(&source.bytes) {
+        Ok(decoded) => decoded,
+        Err(crate::encoding::Utf16Error) => {
+            return Err(Box::new(Loc::start().error(
+                file,
+                SpecErrorKind::InvalidUtf16,
+                UTF16_HELP,
+            )));
+        }
+    };
+    let text = match std::str::from_utf8(&decoded) {
         Ok(text) => text,
         Err(e) => {
             let at = e.valid_up_to();
-            let loc = loc_of_byte(&source.bytes[..at], at);
+            let loc = loc_of_byte(&decoded[..at], at);
             return Err(Box::new(loc.error(
                 file,
                 SpecErrorKind::InvalidUtf8,
@@ -126,6 +141,19 @@ pub(crate) fn parse_file(source: &SourceFile) -> Result<RawFile, Box<SpecError>>
             )));
         }
     };
+    // YAML text never holds C0 controls other than tab and line breaks; a file that does is
+    // binary, UTF-16 without a byte order mark, or something like `/proc/self/environ`.
+    if let Some(at) = text
+        .bytes()
+        .position(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        let loc = loc_of_byte(&decoded[..at], at);
+        return Err(Box::new(loc.error(
+            file,
+            SpecErrorKind::NotText,
+            format!("check that this is a spec file; if it is, {UTF16_HELP}"),
+        )));
+    }
     if is_blank(text) {
         return Err(Box::new(Loc::start().error(
             file,
@@ -134,8 +162,11 @@ pub(crate) fn parse_file(source: &SourceFile) -> Result<RawFile, Box<SpecError>>
         )));
     }
     serde_saphyr::from_str_with_options::<RawFile>(text, options())
-        .map_err(|e| Box::new(map_yaml_error(file, &e)))
+        .map_err(|e| Box::new(map_yaml_error(file, text, &e)))
 }
+
+/// How to fix a file saved as UTF-16.
+const UTF16_HELP: &str = "a file saved as UTF-16 (Windows PowerShell 5.1 `>` does that) must be re-saved as UTF-8: use `| Out-File -Encoding utf8` instead of `>`, or save it as UTF-8 in the editor";
 
 /// Whether the text holds no YAML content: only whitespace, comments and a BOM.
 fn is_blank(text: &str) -> bool {
@@ -167,9 +198,14 @@ fn original(err: &YamlError) -> &YamlError {
 }
 
 /// Maps a serde-saphyr error onto devlic's typed error with a fix-it hint.
-fn map_yaml_error(file: &str, err: &YamlError) -> SpecError {
+fn map_yaml_error(file: &str, text: &str, err: &YamlError) -> SpecError {
     let loc = err.location().map_or_else(Loc::start, Loc::from_yaml);
     let inner = original(err);
+    if let YamlError::Unexpected { expected, .. } = inner
+        && let Some(error) = crate::shape::shape_error(file, text, &loc, expected)
+    {
+        return error;
+    }
     let detail = || sanitize(&serde_saphyr::UserMessageFormatter.format_message(inner));
     match inner {
         YamlError::DuplicateMappingKey { key, .. } => {
@@ -230,6 +266,15 @@ fn map_yaml_error(file: &str, err: &YamlError) -> SpecError {
             SpecErrorKind::ResourceLimit { detail: describe_breach(breach) },
             "a spec needs no deep nesting or mass aliases: write the entries out, or split the file",
         ),
+        YamlError::MergeKeyNotAllowed { .. } | YamlError::MergeValueNotMapOrSeqOfMaps { .. } => {
+            loc.error(
+                file,
+                SpecErrorKind::Syntax {
+                    detail: "YAML merge keys (`<<`) are not allowed in a spec".to_owned(),
+                },
+                "write the keys out in each mapping: a merge could silently let one value win over another",
+            )
+        }
         YamlError::InvalidUtf8Input => loc.error(
             file,
             SpecErrorKind::InvalidUtf8,

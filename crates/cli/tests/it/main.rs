@@ -13,6 +13,8 @@ mod ci_examples;
 mod cloud;
 mod commands;
 mod export;
+#[cfg(unix)]
+mod files;
 mod fixtures;
 mod formats;
 mod outputs;

@@ -226,3 +226,28 @@ fn pruning_a_group_with_two_device_skus_is_an_error_without_origin() {
         |e| matches!(e, PlanError::ConflictingDeviceSkus { origin: None, id, .. } if *id == cg(6))
     ));
 }
+
+#[test]
+fn a_name_that_matches_only_without_invisible_characters_is_an_error_that_says_so() {
+    let live = contoso_live();
+    // The tenant has "Kiosks - Front Desk"; the spec's name has a zero-width space and a
+    // no-break space in it.
+    for name in ["Kiosks\u{200b} - Front Desk", "Kiosks -\u{a0}Front Desk"] {
+        let e = one(vec![present(by_name(name), part(DEV1), 7)], &live);
+        match &e {
+            PlanError::LookalikeGroupName {
+                name: n,
+                tenant_name,
+                ..
+            } => {
+                assert_eq!(
+                    (n.as_str(), tenant_name.as_str()),
+                    (name, "Kiosks - Front Desk")
+                );
+            }
+            other => panic!("{name:?}: {other:?}"),
+        }
+        assert!(e.to_string().contains("looks the same"), "{e}");
+        assert_eq!(e.origin(), Some(&origin(7)));
+    }
+}

@@ -320,3 +320,78 @@ fn control_characters_in_values_are_escaped_in_messages() {
     );
     assert_eq!(check(&one(yaml.as_bytes().to_vec())), 2);
 }
+
+/// Windows PowerShell 5.1 `>` writes UTF-16 LE with a BOM; other tools write BE or a UTF-8 BOM.
+fn encoded(text: &str, how: &str) -> Vec<u8> {
+    match how {
+        "utf-8-bom" => [&[0xef, 0xbb, 0xbf][..], text.as_bytes()].concat(),
+        "utf-16le" => std::iter::once([0xff, 0xfe])
+            .chain(text.encode_utf16().map(u16::to_le_bytes))
+            .flatten()
+            .collect(),
+        "utf-16be" => std::iter::once([0xfe, 0xff])
+            .chain(text.encode_utf16().map(u16::to_be_bytes))
+            .flatten()
+            .collect(),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn utf16_and_bom_files_load_and_keep_line_and_column() {
+    let good = "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Kiosks – Büro\"\n    subscription: OFFICE_PROPLUS_DEVICE1\n";
+    let bad = "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Kiosks – Büro\"\n    subscripton: OFFICE_PROPLUS_DEVICE1\n";
+    for how in ["utf-8-bom", "utf-16le", "utf-16be"] {
+        let spec = devlic_spec::load(&[devlic_spec::SourceFile {
+            path: "ps.yaml".into(),
+            bytes: encoded(good, how),
+        }])
+        .unwrap_or_else(|e| panic!("{how}: {e}"));
+        assert_eq!(spec.assignments.len(), 1, "{how}");
+        assert_eq!(spec.assignments[0].origin.line, 4, "{how}");
+        let err = devlic_spec::load(&[devlic_spec::SourceFile {
+            path: "ps.yaml".into(),
+            bytes: encoded(bad, how),
+        }])
+        .unwrap_err();
+        let e = &err.errors[0];
+        assert_eq!(
+            (e.line, e.column, e.kind.code()),
+            (5, 5, "unknown-field"),
+            "{how}: {e}"
+        );
+    }
+}
+
+#[test]
+fn broken_utf16_is_refused_with_the_powershell_hint() {
+    let err = devlic_spec::load(&[devlic_spec::SourceFile {
+        path: "ps.yaml".into(),
+        bytes: vec![0xff, 0xfe, 0x61],
+    }])
+    .unwrap_err();
+    let e = &err.errors[0];
+    assert_eq!(e.kind.code(), "invalid-utf16");
+    assert!(e.help.contains("Out-File -Encoding utf8"), "{}", e.help);
+    assert!(!e.kind.quotes_source());
+}
+
+#[test]
+fn a_file_that_is_not_yaml_text_is_never_quoted() {
+    // What a symlink to /proc/self/environ reads as: NUL-separated variables.
+    let environ = b"AZURE_CLIENT_SECRET=fake-secret-0123\0HOME=/root\0".to_vec();
+    // An .env file: valid YAML text, but a scalar, not a spec.
+    let dotenv = b"AZURE_CLIENT_SECRET=fake-secret-0123\n".to_vec();
+    for (bytes, code) in [(environ, "not-text"), (dotenv, "not-a-spec")] {
+        let err = devlic_spec::load(&[devlic_spec::SourceFile {
+            path: "x.yaml".into(),
+            bytes,
+        }])
+        .unwrap_err();
+        let e = &err.errors[0];
+        assert_eq!(e.kind.code(), code, "{e}");
+        assert!(!e.kind.quotes_source(), "{e}");
+        let shown = format!("{e} {}", e.help);
+        assert!(!shown.contains("fake-secret"), "{shown}");
+    }
+}
