@@ -35,5 +35,5 @@ pub use live::{
 pub use plan::{
     Action, ActionKind, CapacityLine, CauseCount, Fingerprint, GroupRef, GuardPasses,
     GuardSettings, GuardViolation, Plan, PlanSummary, Reason, SkuRef, Unlicensed, Warning,
-    WarningKind,
+    WarningKind, name_list,
 };

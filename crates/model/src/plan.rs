@@ -268,6 +268,21 @@ pub enum GuardViolation {
     EmptySpec,
 }
 
+/// Group names for a sentence: the first five, then how many more (a plan can touch thousands).
+pub fn name_list(groups: &[GroupRef]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = groups
+        .iter()
+        .take(SHOWN)
+        .map(|g| g.display_name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if groups.len() > SHOWN {
+        out.push_str(&format!(" and {} more", groups.len() - SHOWN));
+    }
+    out
+}
+
 /// The flags a person can give to pass guards after reviewing a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GuardPasses {
@@ -379,11 +394,7 @@ impl GuardViolation {
                 } else {
                     format!("{} groups", groups.len())
                 },
-                groups
-                    .iter()
-                    .map(|g| g.display_name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                name_list(groups)
             ),
             GuardViolation::Shortfall {
                 sku,
@@ -400,11 +411,7 @@ impl GuardViolation {
                     .unwrap_or_default(),
                 if *devices == 1 { "" } else { "s" },
                 if *devices == 1 { "" } else { "s" },
-                groups
-                    .iter()
-                    .map(|g| g.display_name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                name_list(groups)
             ),
             GuardViolation::EmptySpec => "the spec has no assignments and prune is on, so every \
                  device license would be revoked; set settings.allowEmpty: true if that is intended"

@@ -272,3 +272,16 @@ async fn all_faults_together() {
     };
     run_matrix_case("all together", faults, 7).await;
 }
+
+/// Issue 14's load: 30 % of requests throttled and 10 % answered 503. devlic waits as Graph asks
+/// (by time, not by a count of attempts) and converges in one run without writing twice.
+#[tokio::test]
+async fn heavy_throttling_and_unavailability_converge_in_one_run() {
+    let faults = Faults {
+        throttle_rate: 0.30,
+        retry_after_secs: 0.02,
+        unavailable_rate: 0.10,
+        ..Faults::default()
+    };
+    run_matrix_case("30% 429 + 10% 503", faults, 11).await;
+}

@@ -105,11 +105,7 @@ pub(crate) fn shortfall_banner(plan: &Plan) -> Option<String> {
             format!(
                 "{} is short by {devices} for {}",
                 sku.sku_part_number,
-                groups
-                    .iter()
-                    .map(|g| g.display_name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                devlic_model::name_list(groups)
             )
         })
         .collect();
@@ -223,15 +219,20 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
         // An honest swap: when the target has no room, some devices lose the apps, and the plan
         // says so instead of promising they stay licensed.
         ActionKind::Swap if at_risk.is_some() => format!(
-            "swap {} → {} on {devices}: {} has no room for {}, which will be left without \
-             Microsoft 365 Apps",
+            "swap {} → {} on {devices}: {} has no room for all the devices the plan licenses; \
+             up to {} of these may be left without Microsoft 365 Apps{}",
             a.from_sku
                 .as_ref()
                 .map(|s: &SkuRef| s.sku_part_number.as_str())
                 .unwrap_or("?"),
             a.sku.sku_part_number,
             a.sku.sku_part_number,
-            devices_text(at_risk)
+            devices_text(at_risk),
+            if backend.writes_in_two_steps() {
+                " (the new assignment is created first, then the old one is removed)"
+            } else {
+                ""
+            }
         ),
         // A backend without a single add-and-remove call: devlic creates the new assignment,
         // then deletes the old one, and says so, since the order is what keeps the apps working.

@@ -6,10 +6,18 @@ use devlic_spec::Settings;
 
 use crate::fixtures::*;
 
+/// Contoso with enough DEVICE1 units for the plan: only the revocation guards are in play
+/// (the short tenant's shortfall and swap-without-room are in `license_loss.rs`).
+fn roomy_live() -> devlic_model::LiveState {
+    let mut live = contoso_live();
+    live.skus[0].prepaid_units.enabled = 200;
+    live
+}
+
 #[test]
 fn contoso_trips_the_revoke_share_guard_at_the_default_25_percent() {
     // 25 revoked devices of 91 device-licensed ones (61 + 30 consumed) is 27.5 %.
-    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    let p = plan(&contoso_spec(), &roomy_live()).expect("plan");
     assert_eq!(
         p.guard_violations,
         vec![GuardViolation::RevokeShare {
@@ -25,7 +33,7 @@ fn revoke_share_at_or_under_the_limit_passes() {
     let mut s = contoso_spec();
     s.settings.max_revoke_percent = 28;
     assert!(
-        plan(&s, &contoso_live())
+        plan(&s, &roomy_live())
             .expect("plan")
             .guard_violations
             .is_empty()
@@ -33,7 +41,7 @@ fn revoke_share_at_or_under_the_limit_passes() {
     // 25 * 100 = 2500 > 27 * 91 = 2457
     s.settings.max_revoke_percent = 27;
     assert_eq!(
-        plan(&s, &contoso_live())
+        plan(&s, &roomy_live())
             .expect("plan")
             .guard_violations
             .len(),
@@ -46,7 +54,7 @@ fn max_revocations() {
     let mut s = contoso_spec();
     s.settings.max_revocations = 0;
     s.settings.max_revoke_percent = 100;
-    let p = plan(&s, &contoso_live()).expect("plan");
+    let p = plan(&s, &roomy_live()).expect("plan");
     assert_eq!(
         p.guard_violations,
         vec![GuardViolation::MaxRevocations {
@@ -56,7 +64,7 @@ fn max_revocations() {
     );
     s.settings.max_revocations = 1;
     assert!(
-        plan(&s, &contoso_live())
+        plan(&s, &roomy_live())
             .expect("plan")
             .guard_violations
             .is_empty()
@@ -89,6 +97,6 @@ fn swaps_are_not_revocations() {
     s.assignments
         .retain(|a| a.state == devlic_spec::DesiredState::Present);
     s.settings.max_revocations = 0;
-    let p = plan(&s, &contoso_live()).expect("plan");
+    let p = plan(&s, &roomy_live()).expect("plan");
     assert!(p.guard_violations.is_empty(), "{:?}", p.guard_violations);
 }

@@ -102,7 +102,7 @@ fn unknown_fields_of_the_same_version_are_ignored() {
     doc["state"]["source"]["region"] = new.clone();
     doc["state"]["skus"][0]["newSkuField"] = new.clone();
     doc["state"]["skus"][0]["prepaidUnits"]["trial"] = 3.into();
-    doc["state"]["skus"][0]["servicePlans"][0]["appliesTo"] = new.clone();
+    doc["state"]["skus"][0]["servicePlans"][0]["targetClass"] = new.clone();
     let g = cg(2).to_string();
     doc["state"]["groups"][&g]["newGroupField"] = new.clone();
     doc["state"]["groups"][&g]["members"]["servicePrincipals"] = 0.into();

@@ -42,7 +42,7 @@ fn plan_json_validates_against_the_schema() {
         &plan(&contoso_spec(), &contoso_live()).expect("plan"),
     ))
     .expect("json");
-    doc["formatVersion"] = 2.into();
+    doc["formatVersion"] = 3.into();
     assert!(!validator.is_valid(&doc));
 }
 
@@ -50,7 +50,7 @@ fn plan_json_validates_against_the_schema() {
 fn round_trip() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let text = render::json(&p);
-    assert!(text.starts_with("{\n  \"formatVersion\": 1,"), "{text}");
+    assert!(text.starts_with("{\n  \"formatVersion\": 2,"), "{text}");
     assert!(text.contains("\"stateTakenAt\": "), "{text}");
     assert_eq!(wire::parse(&text).expect("parse"), p);
     let v1: wire::PlanV1 = serde_json::from_str(&text).expect("v1");
@@ -61,15 +61,15 @@ fn round_trip() {
 fn unknown_format_version_is_refused_clearly() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
-    doc["formatVersion"] = 2.into();
+    doc["formatVersion"] = 3.into();
     doc["somethingNew"] = true.into();
-    let err = wire::parse(&doc.to_string()).expect_err("v2");
+    let err = wire::parse(&doc.to_string()).expect_err("v3");
     assert!(matches!(
         err,
-        wire::WireError::UnsupportedVersion { found: 2 }
+        wire::WireError::UnsupportedVersion { found: 3 }
     ));
     assert!(
-        err.to_string().contains("formatVersion 2 is not supported"),
+        err.to_string().contains("formatVersion 3 is not supported"),
         "{err}"
     );
 
@@ -135,17 +135,24 @@ fn plans_with_the_old_snake_case_keys_still_read() {
     .expect("old plan file");
     assert!(old.contains("\"format_version\": 1") && old.contains("\"state_taken_at\""));
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
-    assert_eq!(wire::parse(&old).expect("old plan reads"), p);
+    let read = wire::parse(&old).expect("old plan reads");
+    // A format-1 plan has the same writes; it knows no thresholds (read as the defaults, the
+    // strictest) and no unlicensed groups.
+    assert_eq!(read.actions, p.actions);
+    assert_eq!(read.fingerprint, p.fingerprint);
+    assert_eq!(read.tenant, p.tenant);
+    assert_eq!(read.guard_settings, devlic_model::GuardSettings::default());
+    assert!(read.unlicensed.is_empty());
     // Written back, it uses the one casing.
     let new = render::json(&wire::parse(&old).expect("old plan reads"));
     assert!(!new.contains("format_version") && !new.contains("state_taken_at"));
 
     // An old plan of a newer version is refused by its version, not by a field error.
     let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
-    doc["format_version"] = 2.into();
+    doc["format_version"] = 3.into();
     assert!(matches!(
         wire::parse(&doc.to_string()),
-        Err(wire::WireError::UnsupportedVersion { found: 2 })
+        Err(wire::WireError::UnsupportedVersion { found: 3 })
     ));
     // Both spellings at once is not a plan devlic wrote.
     let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
@@ -166,8 +173,9 @@ fn every_format_uses_the_same_version_key() {
             .expect("snapshot"),
         serde_json::to_value(wire::multi::MultiPlanV1::new(Vec::new())).expect("multi"),
     ];
-    for doc in documents {
-        assert_eq!(doc[wire::VERSION_KEY], 1, "{doc}");
+    // The plan is format 2 (green means licensed); snapshots and the multi-tenant plan 1.
+    for (doc, version) in documents.into_iter().zip([2, 1, 1]) {
+        assert_eq!(doc[wire::VERSION_KEY], version, "{doc}");
         assert!(doc.get(wire::LEGACY_VERSION_KEY).is_none(), "{doc}");
     }
     assert_eq!(wire::VERSION_KEY, "formatVersion");
@@ -214,7 +222,7 @@ fn multi_plan_json_validates_and_round_trips() {
     let text = doc.to_json().expect("encode");
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(value["formatVersion"], 1);
-    assert_eq!(value["tenants"][0]["plan"]["formatVersion"], 1);
+    assert_eq!(value["tenants"][0]["plan"]["formatVersion"], 2);
     assert!(value["tenants"][0].get("error").is_none());
     assert_eq!(value["tenants"][1]["tenant"], serde_json::Value::Null);
     assert!(value["tenants"][1].get("plan").is_none());
