@@ -71,25 +71,8 @@ pub enum SnapshotError {
     },
 }
 
-fn guid(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "string",
-        "format": "uuid",
-        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    })
-}
-
-fn guids(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "array",
-        "items": { "type": "string", "format": "uuid" },
-        "uniqueItems": true
-    })
-}
-
-fn timestamp(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string", "format": "date-time" })
-}
+// The GUID, GUID-list and timestamp schemas are the plan's: one definition for every format.
+use super::{guid, guids, timestamp};
 
 fn version(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "integer", "const": SNAPSHOT_FORMAT_VERSION })
