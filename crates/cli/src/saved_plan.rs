@@ -71,7 +71,16 @@ pub async fn authorize(
     args: &ApplyArgs,
     backend: &AnyBackend,
 ) -> Result<Plan, CliError> {
-    let ids: Vec<GroupId> = saved.actions.iter().map(|a| a.group.id).collect();
+    // The actions' groups, and the groups the file says have unlicensed devices: their license
+    // errors are read again so the run's verdict rests on the tenant, not on the file.
+    let mut ids: Vec<GroupId> = saved
+        .actions
+        .iter()
+        .map(|a| a.group.id)
+        .chain(saved.unlicensed.iter().map(|u| u.group.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut live = backend
         .read_live(&LiveQuery {
             group_ids: ids.clone(),

@@ -5,19 +5,22 @@
 //! *about* its actions (device counts, capacity, guards, thresholds) is therefore recomputed
 //! here from the actions and a fresh read of the tenant; only the actions themselves are taken
 //! from the file, and the applier's stale-plan check compares each one with the tenant before
-//! writing.
+//! writing. The file's list of groups with unlicensed devices is re-read too: a group the
+//! tenant now licenses fully drops out, counts and causes come from Graph.
 
 use std::collections::BTreeSet;
 
 use devlic_model::{
-    Action, Fingerprint, GuardSettings, LiveState, Plan, SkuId, SkuRef, SkuSelector, known_skus,
+    Action, Fingerprint, GuardSettings, LiveState, Plan, SkuId, SkuRef, SkuSelector, Unlicensed,
+    known_skus, license_errors,
 };
 
 use crate::checks;
 use crate::error::{PlanError, PlanErrors};
 
-/// Recomputes the device counts, capacity and guards of a saved `plan` from `live` (which must
-/// hold the plan's groups with their member counts), with `settings` as the thresholds and
+/// Recomputes the device counts, capacity, guards and unlicensed devices of a saved `plan` from
+/// `live` (which must hold the plan's groups, and the groups of its `unlicensed` list, with
+/// their member counts and license errors), with `settings` as the thresholds and
 /// `declared` as the extra device SKUs (a spec's `settings.deviceSkus`; empty when no spec was
 /// given, so only the device SKUs devlic knows are accepted).
 ///
@@ -75,8 +78,43 @@ pub fn recheck(
         capacity,
         guard_violations,
         guard_settings: settings,
+        unlicensed: refresh_unlicensed(&plan.unlicensed, live, &device),
         ..plan.clone()
     })
+}
+
+/// The file's groups with unlicensed devices, as the tenant reports them now. Without the spec
+/// devlic cannot know which other groups it declares, so the list can shrink or change but not
+/// grow; a group whose license errors were not read keeps the file's entry (it fails closed:
+/// the apply does not report "licensed" on the file's word), and a group the tenant no longer
+/// has is dropped (it has no devices to license).
+fn refresh_unlicensed(
+    saved: &[Unlicensed],
+    live: &LiveState,
+    device: &BTreeSet<SkuId>,
+) -> Vec<Unlicensed> {
+    saved
+        .iter()
+        .filter_map(|u| {
+            let Some(group) = live.groups.get(&u.group.id) else {
+                return None;
+            };
+            let Some(errors) = group.license_errors.as_ref() else {
+                return Some(u.clone());
+            };
+            let exhausted = group
+                .held(device)
+                .filter_map(|l| live.sku(l.sku_id))
+                .any(|s| s.available() <= 0);
+            let causes = license_errors::summarize(errors, exhausted);
+            let devices: u64 = causes.iter().map(|c| c.devices).sum();
+            (devices > 0).then(|| Unlicensed {
+                devices,
+                causes,
+                ..u.clone()
+            })
+        })
+        .collect()
 }
 
 /// Whether the group already holds what the action would leave it with.

@@ -110,8 +110,29 @@ pub fn contoso_story(backend: &[&str]) {
     );
     assert!(!again.stdout.contains("Apply complete"), "{}", again.stdout);
 
+    // A plan saved now has nothing to write; applying it must not be green while the
+    // devices wait, whatever the file says about them.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("drift.json");
+    let saved = saved.to_str().unwrap();
+    let out = run(&["plan", "examples/contoso", "--out", saved]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let saved_drift = run(&[&["apply", "--plan", saved, "--auto-approve"][..], &FAST].concat());
+    assert_eq!(
+        saved_drift.code, 1,
+        "{}\n{}",
+        saved_drift.stdout, saved_drift.stderr
+    );
+
     // 6. Units are bought: the waiting devices get licensed, and everything is green.
     assert!(sim.sim.add_units("OFFICE_PROPLUS_DEVICE1", 10));
+    // The saved plan's list of unlicensed devices is read again from the tenant: green now.
+    let saved_green = run(&[&["apply", "--plan", saved, "--auto-approve"][..], &FAST].concat());
+    assert_eq!(
+        saved_green.code, 0,
+        "{}\n{}",
+        saved_green.stdout, saved_green.stderr
+    );
     let green = run(&["plan", "examples/contoso", "--detailed-exitcode"]);
     assert_eq!(green.code, 0, "{}\n{}", green.stdout, green.stderr);
     assert!(green.stdout.contains("No changes. "), "{}", green.stdout);

@@ -268,3 +268,62 @@ fn an_already_applied_action_of_a_saved_plan_takes_no_units_again() {
         "only the swap still takes units: {line:?}"
     );
 }
+
+/// Contoso converged, with `n` of the warehouse's devices unlicensed for lack of units.
+fn warehouse_short_by(n: usize) -> devlic_model::LiveState {
+    let mut live = contoso_converged();
+    let warehouse = live.groups.get_mut(&cg(2)).expect("warehouse");
+    warehouse.license_errors = Some(
+        (0..n)
+            .map(|i| LicenseErrorMember {
+                id: format!("device-{i}"),
+                kind: "device".to_owned(),
+                display_name: None,
+                error: Some("CountViolation".to_owned()),
+            })
+            .collect(),
+    );
+    live
+}
+
+#[test]
+fn a_saved_plans_unlicensed_list_is_read_again_from_the_tenant() {
+    let saved = plan(&contoso_spec(), &warehouse_short_by(6)).expect("plan");
+    assert_eq!(saved.unlicensed_devices(), 6);
+
+    // Units were added since: the tenant licenses every warehouse device.
+    let fixed = warehouse_short_by(0);
+    let checked = recheck(&saved, &fixed, GuardSettings::default(), &[]).expect("recheck");
+    assert!(checked.unlicensed.is_empty(), "{:?}", checked.unlicensed);
+    assert!(checked.is_converged());
+
+    // A file that under-reports (1 instead of 6) gets the tenant's count, not its own.
+    let mut tampered = saved.clone();
+    tampered.unlicensed[0].devices = 1;
+    tampered.unlicensed[0].causes[0].devices = 1;
+    let checked = recheck(
+        &tampered,
+        &warehouse_short_by(6),
+        GuardSettings::default(),
+        &[],
+    )
+    .expect("recheck");
+    assert_eq!(checked.unlicensed_devices(), 6);
+    assert_eq!(checked.unlicensed[0].causes[0].code, "CountViolation");
+
+    // Errors that were not read keep the file's entry: the verdict fails closed.
+    let mut unread = warehouse_short_by(0);
+    unread
+        .groups
+        .get_mut(&cg(2))
+        .expect("warehouse")
+        .license_errors = None;
+    let checked = recheck(&saved, &unread, GuardSettings::default(), &[]).expect("recheck");
+    assert_eq!(checked.unlicensed_devices(), 6);
+
+    // A group the tenant no longer has has no devices to license.
+    let mut gone = warehouse_short_by(6);
+    gone.groups.remove(&cg(2));
+    let checked = recheck(&saved, &gone, GuardSettings::default(), &[]).expect("recheck");
+    assert!(checked.unlicensed.is_empty());
+}
