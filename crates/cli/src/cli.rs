@@ -66,6 +66,13 @@ devlic plan specs/ --snapshot tenant.snapshot.json   # no credentials needed")]
     #[command(after_help = "Example (adopt an existing tenant):\n  \
 devlic export > devlic.yaml && devlic plan devlic.yaml   # shows no changes")]
     Export(ExportArgs),
+    /// Start a spec folder: the tenant's groups as they are (or, offline, a commented
+    /// template), a copy of the schema for editors, and .gitattributes/.editorconfig.
+    #[command(after_help = "Examples:\n  \
+devlic init                      # ./licenses, from the tenant (or a template without credentials)\n  \
+devlic init specs --offline      # the template, without reading the tenant\n\n\
+Existing files are never replaced without --force.")]
+    Init(InitArgs),
     /// List the tenant's device subscriptions: units and the groups holding each.
     #[command(after_help = "Examples:\n  devlic skus\n  devlic skus --format json")]
     Skus(SkusArgs),
@@ -310,6 +317,22 @@ pub struct ExportArgs {
     /// Write the spec to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// Arguments of `devlic init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write the spec into (created if missing).
+    #[arg(default_value = "licenses")]
+    pub dir: PathBuf,
+    /// Write the commented template without reading the tenant.
+    #[arg(long)]
+    pub offline: bool,
+    /// Replace files init would write that already exist.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

@@ -15,6 +15,7 @@ mod exit;
 mod export;
 mod file_io;
 mod guide;
+mod init;
 mod logging;
 mod multi;
 mod plan;
@@ -90,6 +91,7 @@ fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliE
         Command::Snapshot(args) => block_on(snapshot::run(args, err)),
         Command::Export(args) => block_on(export::run(args, out, err)),
         Command::Skus(args) => block_on(skus::run(args, out)),
+        Command::Init(args) => block_on(init::run(args, err)),
     }
 }
 

@@ -17,6 +17,7 @@ mod export;
 mod files;
 mod fixtures;
 mod formats;
+mod init;
 mod outputs;
 mod plan;
 mod resilience;

@@ -931,9 +931,21 @@ fn release_workflow_builds_every_target_and_publishes_checksums_sbom_and_provena
     ] {
         assert!(raw.contains(needle), "release.yml lacks {needle}");
     }
-    // The Dockerfile copies exactly what the image job lays out.
+    // The Dockerfile copies exactly what the image job lays out: dist/linux-<Docker's
+    // TARGETARCH>/devlic, unpacked from the musl archive of the matching Rust target.
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
     assert!(dockerfile.contains("COPY --chmod=0555 dist/linux-${TARGETARCH}/devlic"));
+    for needle in [
+        "for pair in amd64:x86_64 arm64:aarch64; do",
+        "target=${pair#*:}-unknown-linux-musl",
+        "mkdir -p \"dist/linux-$arch\"",
+        "-C \"dist/linux-$arch\" devlic",
+    ] {
+        assert!(
+            raw.contains(needle),
+            "release.yml's image job lacks {needle}"
+        );
+    }
     assert!(dockerfile.contains("USER 65532:65532"));
     assert!(dockerfile.contains("distroless/static"));
     assert!(Path::new(&root().join("LICENSE-MIT")).exists());
