@@ -167,8 +167,11 @@ pub(crate) struct LastAttempt {
 /// Why a single attempt got no response.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// Nothing reached the server (connect failure): always safe to retry.
+    /// Nothing reached the server (a connect timeout): always safe to retry.
     NotSent(String),
+    /// The server cannot be reached at all: connection refused, unknown host, TLS handshake
+    /// refused. Not transient: retrying would only repeat it, so it is reported at once.
+    Unreachable(String),
     /// The request may have reached the server (timeout, reset after sending, truncated answer).
     Unknown(String),
     /// No token.
@@ -472,6 +475,7 @@ impl Transport {
                     });
                 }
                 Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
+                Err(Failure::Unreachable(detail)) => return Err(self.unreachable(detail)),
                 Err(Failure::Deadline) => return Err(self.gave_up(req, first_sent, retry, crid)),
             };
             let last = LastAttempt {
@@ -528,6 +532,15 @@ impl Transport {
         }
     }
 
+    /// The error of a request whose target cannot be reached at all (see [`Failure::Unreachable`]).
+    pub(crate) fn unreachable(&self, detail: String) -> GraphError {
+        GraphError::Unreachable {
+            url: self.root.clone(),
+            loopback: crate::auth::is_loopback(&self.root_url),
+            detail,
+        }
+    }
+
     /// The error of a request refused because the overall time limit has passed.
     pub(crate) fn gave_up(
         &self,
@@ -575,7 +588,9 @@ impl Transport {
 }
 
 fn classify(e: &reqwest::Error) -> Failure {
-    if e.is_connect() || e.is_builder() {
+    if crate::http::is_unreachable(e) {
+        Failure::Unreachable(crate::http::connect_failure(e))
+    } else if e.is_connect() || e.is_builder() {
         Failure::NotSent(describe(e))
     } else {
         Failure::Unknown(describe(e))

@@ -150,6 +150,8 @@ impl GraphClient {
                 ),
                 Ok(resp) => return Err(resp.into_service_error()),
                 Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
+                // Nothing reached Graph and nothing will: report it rather than wait.
+                Err(Failure::Unreachable(detail)) => return Err(t.unreachable(detail)),
                 Err(Failure::Deadline) => {
                     return Err(t.gave_up(req, first_sent, attempts - 1, crid));
                 }

@@ -21,6 +21,7 @@ mod outputs;
 mod plan;
 mod resilience;
 mod secrets;
+mod signin_errors;
 mod sim;
 mod story;
 mod support;
