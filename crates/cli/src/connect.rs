@@ -62,8 +62,8 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
         // Graph Explorer shows URLs with the version in them; devlic adds it itself.
         let _ = writeln!(
             anstream::stderr(),
-            "note: --graph-url ended in /{version}; devlic adds the API version itself, so it \
-uses {} (give the bare root to silence this note)",
+            "note: the Graph URL (--graph-url or DEVLIC_GRAPH_URL) ended in /{version}; devlic adds \
+the API version itself, so it uses {} (give the bare root to silence this note)",
             endpoints.graph()
         );
     }

@@ -112,3 +112,32 @@ fn a_graph_url_ending_in_the_api_version_is_corrected_with_a_note() {
         run.stderr.replace(&sim.sim.url(), "http://127.0.0.1:PORT")
     );
 }
+
+#[test]
+fn url_variables_stand_for_the_url_flags_and_a_flag_wins() {
+    let sim = TestSim::start("contoso");
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    let signed_in = |args: &[&str], graph: &str| {
+        let mut cmd = clean_devlic(args);
+        cmd.env("AZURE_TENANT_ID", &sim.tenant_id)
+            .env("AZURE_CLIENT_ID", "devlic-sim")
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .env("DEVLIC_GRAPH_URL", graph)
+            .env("DEVLIC_AUTHORITY_URL", sim.sim.url());
+        finish(cmd)
+    };
+    let run = signed_in(&["skus"], &sim.sim.url());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("OFFICE_PROPLUS_DEVICE1"),
+        "{}",
+        run.stdout
+    );
+    // A dead address in the variable, the right one on the command line: the flag is used.
+    let run = signed_in(&["skus", "--graph-url", &sim.sim.url()], &dead);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // And the variable alone is really read: the dead address fails, naming it.
+    let run = signed_in(&["skus"], &dead);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains(&dead), "{}", run.stderr);
+}
