@@ -18,7 +18,8 @@ pub struct Cli {
     /// The command to run; without one, devlic prints a short guide.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Log more to stderr: -v for progress, -vv for every Graph request.
+    /// Log more to stderr: -v for progress and one line per Graph request (method, path,
+    /// status, request-id, duration, retries), -vv also the libraries' details.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
     /// Log line format on stderr.

@@ -107,7 +107,7 @@ impl GraphClient {
         let mut lost_responses = 0u32;
         loop {
             attempts += 1;
-            let (crid, outcome) = t.send_once(req).await;
+            let (crid, outcome) = t.send_once(req, attempts - 1).await;
             let lost = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => {
                     return Ok(Sent {

@@ -19,6 +19,7 @@ mod fixtures;
 mod formats;
 mod outputs;
 mod plan;
+mod request_log;
 mod resilience;
 mod secrets;
 mod signin_errors;
