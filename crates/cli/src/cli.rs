@@ -18,7 +18,8 @@ pub struct Cli {
     /// The command to run; without one, devlic prints a short guide.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Log more to stderr: -v for progress, -vv for every Graph request.
+    /// Log more to stderr: -v for progress and one line per Graph request (method, path,
+    /// status, request-id, duration, retries), -vv also the libraries' details.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
     /// Log line format on stderr.
@@ -167,11 +168,11 @@ pub struct ConnectArgs {
     #[arg(long, value_enum, default_value_t = CloudArg::Global)]
     pub cloud: CloudArg,
     /// Graph root overriding the cloud's, e.g. the simulator's http://127.0.0.1:PORT.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "DEVLIC_GRAPH_URL")]
     pub graph_url: Option<String>,
     /// Entra ID authority overriding the cloud's [default: env AZURE_AUTHORITY_HOST, else the
     /// cloud's].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "DEVLIC_AUTHORITY_URL")]
     pub authority_url: Option<String>,
     /// Tenant id or verified domain [default: env AZURE_TENANT_ID].
     #[arg(long, value_name = "ID")]
@@ -179,9 +180,9 @@ pub struct ConnectArgs {
     /// Application (client) id [default: env AZURE_CLIENT_ID].
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// Sign-in mode: token, secret, certificate, workload-identity, github, managed-identity
-    /// [default: detected from the environment].
-    #[arg(long = "auth", value_name = "MODE")]
+    /// Sign-in mode: client-secret, certificate, workload-identity, github, managed-identity,
+    /// token [default: detected from the environment; see docs/quickstart.md].
+    #[arg(long = "auth", value_name = "MODE", env = "DEVLIC_AUTH")]
     pub auth: Option<String>,
     /// PEM file with the private key and certificate (implies --auth certificate).
     #[arg(long, value_name = "PATH")]

@@ -3,10 +3,11 @@
 //! Secrets are read from the environment only (inside `devlic_graph::auth::token_source`); this
 //! module never sees or stores one.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use devlic_applier::AnyBackend;
-use devlic_graph::auth::{AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
+use devlic_graph::auth::{AuthError, AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
 use devlic_graph::{ApiVersion, ClientConfig, GraphClient, HttpClient, Timeouts};
 use devlic_model::Backend;
 
@@ -57,6 +58,15 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
             "give an https URL (plain http only to 127.0.0.1 or localhost, e.g. the simulator)",
         )
     })?;
+    if let Some(version) = endpoints.stripped_version() {
+        // Graph Explorer shows URLs with the version in them; devlic adds it itself.
+        let _ = writeln!(
+            anstream::stderr(),
+            "note: the Graph URL (--graph-url or DEVLIC_GRAPH_URL) ended in /{version}; devlic adds \
+the API version itself, so it uses {} (give the bare root to silence this note)",
+            endpoints.graph()
+        );
+    }
     let mode = match &args.auth {
         Some(m) => Some(m.parse::<AuthMode>().map_err(|e| {
             CliError::new(
@@ -82,8 +92,15 @@ pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient
         )
     })?;
     let graph_url = endpoints.graph().clone();
-    let tokens = token_source(|k| std::env::var(k).ok(), explicit, endpoints, http)
-        .map_err(|e| CliError::new(format!("cannot sign in: {e}"), CREDENTIAL_HELP))?;
+    let tokens =
+        token_source(|k| std::env::var(k).ok(), explicit, endpoints, http).map_err(|e| match e {
+            // The error already lists every mode by what it needs.
+            AuthError::NoCredentialFound { .. } => CliError::new(
+                format!("cannot sign in: {e}"),
+                "or plan offline with --snapshot FILE; docs/quickstart.md shows each way to sign in",
+            ),
+            e => CliError::new(format!("cannot sign in: {e}"), CREDENTIAL_HELP),
+        })?;
     let mut config = ClientConfig::new(graph_url, tokens);
     config.concurrency = args.read_concurrency;
     config.api_version = api_version;

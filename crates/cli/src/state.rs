@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use devlic_applier::{AnyBackend, LicensingBackend, ReadError};
+use devlic_graph::auth::AuthError;
 use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
 use devlic_model::{LiveState, Plan};
@@ -153,31 +154,60 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
 
 /// A Graph failure as a message with the next step.
 pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
-    let help = match e {
-        GraphError::Auth(_) => {
-            "check the credential settings (AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret, \
-             certificate or federated token); see SECURITY.md for the app registration"
+    let help: String = match e {
+        GraphError::Unreachable { loopback, .. } => unreachable_help(*loopback, "--graph-url"),
+        GraphError::Auth(auth) if auth.is_unreachable() => unreachable_help(
+            auth.unreachable_url()
+                .and_then(|u| url::Url::parse(u).ok())
+                .is_some_and(|u| devlic_graph::auth::is_loopback(&u)),
+            "--authority-url",
+        ),
+        GraphError::Auth(AuthError::NoCredential { .. }) => {
+            "choose the mode that fits where devlic runs: --auth client-secret, certificate, \
+             workload-identity, github or token (see docs/quickstart.md); or plan offline \
+             with --snapshot FILE"
+                .to_owned()
         }
+        GraphError::Auth(_) => "check the credential settings (AZURE_TENANT_ID, AZURE_CLIENT_ID \
+             and the secret, certificate or federated token); see SECURITY.md for the app \
+             registration"
+            .to_owned(),
         GraphError::Service {
             status: 401 | 403, ..
-        } => {
-            "grant the app registration the Graph permissions listed in SECURITY.md \
+        } => "grant the app registration the Graph permissions listed in SECURITY.md \
              (plan: Group.Read.All, Organization.Read.All; apply also needs \
              LicenseAssignment.ReadWrite.All) and an admin's consent"
-        }
+            .to_owned(),
         GraphError::Config(_) | GraphError::ForeignUrl { .. } => {
             "check --graph-url and --cloud; devlic only talks https (or http to loopback)"
+                .to_owned()
         }
-        _ => {
-            "retry later; if it persists, rerun with -vv to see every request and quote the \
+        _ => "retry later; if it persists, rerun with -v to see every request and quote the \
              request-id to Microsoft support"
-        }
+            .to_owned(),
     };
     // Graph's messages are data: a line break in one shows as `\n`, not as a new line.
     CliError::new(
         format!("{doing} failed: {}", sanitize(&e.to_string())),
         help,
     )
+}
+
+/// What to do when nothing answers at a URL: on loopback it is almost always the simulator.
+fn unreachable_help(loopback: bool, flag: &str) -> String {
+    if loopback {
+        format!(
+            "is devlic-sim running? Start it (`devlic-sim serve --tenant \
+             examples/tenants/contoso.json --listen 127.0.0.1:8080`) and give the address it \
+             prints to {flag} (or set DEVLIC_GRAPH_URL and DEVLIC_AUTHORITY_URL); the ports \
+             must match"
+        )
+    } else {
+        format!(
+            "check {flag} (or --cloud), the host name, DNS, a proxy (HTTPS_PROXY) and a TLS-inspecting \
+             firewall; devlic does not retry this, nothing answered"
+        )
+    }
 }
 
 /// A failed read through the backend, as a message with the next step.

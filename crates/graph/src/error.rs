@@ -74,6 +74,18 @@ pub enum GraphError {
         /// The `client-request-id` we sent (for a `$batch` item: the `$batch` request's).
         client_request_id: String,
     },
+    /// Graph's host could not be reached at all (connection refused, unknown host, TLS
+    /// handshake failed). Reported at the first attempt, not retried: waiting does not start a
+    /// server or fix a URL.
+    #[error("could not connect to Graph at {url}: {detail}")]
+    Unreachable {
+        /// The Graph root that was tried, e.g. `http://127.0.0.1:5555/v1.0`.
+        url: String,
+        /// Whether that host is loopback (a local simulator, most likely).
+        loopback: bool,
+        /// What failed, e.g. `connection refused`.
+        detail: String,
+    },
     /// Throttling or transient failures outlasted the retry time limits.
     #[error(
         "gave up on {method} {path} after {attempts} attempt(s) over {}s: {reason}; last answer {last} (request-id {}, client-request-id {client_request_id})",

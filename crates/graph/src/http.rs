@@ -64,6 +64,52 @@ impl HttpClient {
     }
 }
 
+/// Whether a request failed because its target cannot be reached at all: the connection was
+/// refused, the host name does not resolve, or the TLS handshake failed. A connect *timeout* is
+/// not included (a slow or busy network can recover), and nothing here ever reached the server,
+/// so treating it as final loses nothing.
+pub(crate) fn is_unreachable(e: &reqwest::Error) -> bool {
+    e.is_connect() && !e.is_timeout()
+}
+
+/// A short account of a connect failure, without the URL (callers name it): what happened in
+/// words, then the innermost cause, e.g. `the host name does not resolve (DNS): failed to lookup
+/// address information`. A refused connection needs no cause: it reads the same everywhere.
+pub(crate) fn connect_failure(e: &reqwest::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let any = |needle: &str| {
+        causes
+            .iter()
+            .any(|c| c.to_ascii_lowercase().contains(needle))
+    };
+    let innermost = causes.last().cloned().unwrap_or_default();
+    if any("connection refused") || any("os error 10061") {
+        "connection refused (nothing listens on that port)".to_owned()
+    } else if any("dns error") || any("failed to lookup") {
+        format!("the host name does not resolve (DNS): {innermost}")
+    } else if any("certificate") || any("tls") || any("handshake") {
+        format!("the TLS handshake failed: {innermost}")
+    } else if innermost.is_empty() {
+        "the connection could not be made".to_owned()
+    } else {
+        format!("the connection could not be made: {innermost}")
+    }
+}
+
+/// A short account of any failed request that got no answer (for sign-in errors).
+pub(crate) fn transport_detail(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        connect_failure(e)
+    }
+}
+
 fn loopback(url: &Url) -> bool {
     url.host().is_some_and(|h| is_loopback_host(&h))
 }

@@ -56,7 +56,7 @@ pub use live::{LiveQuery, SkuSelector};
 pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
 pub use query::{MAX_IN_VALUES, MAX_TOP};
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
-pub use transport::MAX_BODY_BYTES;
+pub use transport::{MAX_BODY_BYTES, REQUEST_LOG_TARGET};
 pub use writes::{AddLicense, GroupLicenseState, WriteReceipt, assign_license_body};
 
 impl GraphClient {

@@ -167,8 +167,11 @@ pub(crate) struct LastAttempt {
 /// Why a single attempt got no response.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// Nothing reached the server (connect failure): always safe to retry.
+    /// Nothing reached the server (a connect timeout): always safe to retry.
     NotSent(String),
+    /// The server cannot be reached at all: connection refused, unknown host, TLS handshake
+    /// refused. Not transient: retrying would only repeat it, so it is reported at once.
+    Unreachable(String),
     /// The request may have reached the server (timeout, reset after sending, truncated answer).
     Unknown(String),
     /// No token.
@@ -315,8 +318,13 @@ impl Transport {
         Ok(rel)
     }
 
-    /// One attempt: token, permit, send, read the whole body (bounded).
-    pub async fn send_once(&self, req: &Request) -> (String, Result<Response, Failure>) {
+    /// One attempt: token, permit, send, read the whole body (bounded). `retries` is how many
+    /// times this request was sent before (for the request log).
+    pub async fn send_once(
+        &self,
+        req: &Request,
+        retries: u32,
+    ) -> (String, Result<Response, Failure>) {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         if self.past_deadline() {
             return (client_request_id, Err(Failure::Deadline));
@@ -325,7 +333,7 @@ impl Transport {
             Ok(t) => t,
             Err(e) => return (client_request_id, Err(Failure::Auth(e))),
         };
-        let result = self.attempt(req, &client_request_id, &token).await;
+        let result = self.attempt(req, &client_request_id, &token, retries).await;
         if matches!(&result, Ok(r) if r.status == 401) {
             // A 401 means the request was not processed, so resending (even a write) is safe.
             // The token expired or was revoked early: drop it and try once with a fresh one.
@@ -335,23 +343,41 @@ impl Transport {
                 Ok(t) => t,
                 Err(e) => return (client_request_id, Err(Failure::Auth(e))),
             };
-            let result = self.attempt(req, &client_request_id, &token).await;
+            let result = self
+                .attempt(req, &client_request_id, &token, retries + 1)
+                .await;
             return (client_request_id, result);
         }
         (client_request_id, result)
     }
 
+    /// One HTTP exchange under a concurrency permit, logged as one line of the request log
+    /// ([`REQUEST_LOG_TARGET`]) whatever its outcome.
     async fn attempt(
         &self,
         req: &Request,
         client_request_id: &str,
         token: &crate::auth::AccessToken,
+        retries: u32,
     ) -> Result<Response, Failure> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| Failure::NotSent("the client's request limiter was closed".into()))?;
+        // Timed from the permit on, so a request queued behind others is not counted as slow.
+        let started = Instant::now();
+        let result = self.exchange(req, client_request_id, token).await;
+        log_request(req, &result, started.elapsed(), retries);
+        result
+    }
+
+    async fn exchange(
+        &self,
+        req: &Request,
+        client_request_id: &str,
+        token: &crate::auth::AccessToken,
+    ) -> Result<Response, Failure> {
         let mut builder = match req.method {
             Method::Get => self.http.reqwest().get(req.url.clone()),
             Method::Post => self.http.reqwest().post(req.url.clone()),
@@ -453,7 +479,7 @@ impl Transport {
         let first_sent = Instant::now();
         let mut retry = 0u32;
         loop {
-            let (crid, outcome) = self.send_once(req).await;
+            let (crid, outcome) = self.send_once(req, retry).await;
             let (last, request_id, retry_after) = match outcome {
                 Ok(resp) if is_transient(resp.status) => {
                     let ra = retry_after_from(
@@ -472,6 +498,7 @@ impl Transport {
                     });
                 }
                 Err(Failure::NotSent(d) | Failure::Unknown(d)) => (d, None, None),
+                Err(Failure::Unreachable(detail)) => return Err(self.unreachable(detail)),
                 Err(Failure::Deadline) => return Err(self.gave_up(req, first_sent, retry, crid)),
             };
             let last = LastAttempt {
@@ -528,6 +555,15 @@ impl Transport {
         }
     }
 
+    /// The error of a request whose target cannot be reached at all (see [`Failure::Unreachable`]).
+    pub(crate) fn unreachable(&self, detail: String) -> GraphError {
+        GraphError::Unreachable {
+            url: self.root.clone(),
+            loopback: crate::auth::is_loopback(&self.root_url),
+            detail,
+        }
+    }
+
     /// The error of a request refused because the overall time limit has passed.
     pub(crate) fn gave_up(
         &self,
@@ -574,8 +610,75 @@ impl Transport {
     }
 }
 
+/// The `tracing` target of the request log: one `INFO` event per HTTP exchange with Graph, sent
+/// from [`Transport`]'s one send path and nowhere else. Fields: `method`, `path` (path and query,
+/// paging tokens elided), then `status` and `request_id` for an answer or `error` for none,
+/// `duration_ms` and `retries` (how many times this request was sent before). It never carries
+/// a header, a body or a token. The CLI prints it with `-v`.
+pub const REQUEST_LOG_TARGET: &str = "devlic::request";
+
+fn log_request(req: &Request, result: &Result<Response, Failure>, took: Duration, retries: u32) {
+    let method = req.method.as_str();
+    let path = logged_path(&req.url);
+    let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(resp) => tracing::info!(
+            target: REQUEST_LOG_TARGET,
+            method,
+            path = %path,
+            status = resp.status,
+            request_id = resp.request_id.as_deref().unwrap_or("-"),
+            duration_ms,
+            retries,
+            "graph request"
+        ),
+        Err(failure) => {
+            let error = match failure {
+                Failure::NotSent(d) | Failure::Unreachable(d) | Failure::Unknown(d) => d.as_str(),
+                Failure::TooLarge { detail, .. } => detail.as_str(),
+                Failure::Auth(_) | Failure::Deadline => "not sent",
+            };
+            tracing::info!(
+                target: REQUEST_LOG_TARGET,
+                method,
+                path = %path,
+                error,
+                duration_ms,
+                retries,
+                "graph request"
+            );
+        }
+    }
+}
+
+/// A request's path and query for the log. Paging tokens (`$skiptoken`, `$skip`... values in a
+/// nextLink) are opaque server state, long and useless to a reader, so they are elided; filter
+/// values (group names and ids) stay, since they are what a reader looks for.
+fn logged_path(url: &Url) -> String {
+    let mut shown = url.path().to_owned();
+    let Some(query) = url.query() else {
+        return shown;
+    };
+    let pairs: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            if k.to_ascii_lowercase().contains("token") {
+                format!("{k}=…")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    if !pairs.is_empty() {
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
+}
+
 fn classify(e: &reqwest::Error) -> Failure {
-    if e.is_connect() || e.is_builder() {
+    if crate::http::is_unreachable(e) {
+        Failure::Unreachable(crate::http::connect_failure(e))
+    } else if e.is_connect() || e.is_builder() {
         Failure::NotSent(describe(e))
     } else {
         Failure::Unknown(describe(e))

@@ -107,7 +107,7 @@ impl GraphClient {
         let mut lost_responses = 0u32;
         loop {
             attempts += 1;
-            let (crid, outcome) = t.send_once(req).await;
+            let (crid, outcome) = t.send_once(req, attempts - 1).await;
             let lost = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => {
                     return Ok(Sent {
@@ -150,6 +150,8 @@ impl GraphClient {
                 ),
                 Ok(resp) => return Err(resp.into_service_error()),
                 Err(Failure::Auth(e)) => return Err(GraphError::Auth(e)),
+                // Nothing reached Graph and nothing will: report it rather than wait.
+                Err(Failure::Unreachable(detail)) => return Err(t.unreachable(detail)),
                 Err(Failure::Deadline) => {
                     return Err(t.gave_up(req, first_sent, attempts - 1, crid));
                 }

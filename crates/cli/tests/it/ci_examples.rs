@@ -23,8 +23,6 @@ use extract::{Extracted, Found, Kind, Node};
 use crate::sim::{SECRET, TestSim, clean_devlic, finish, fixture};
 use crate::support::root;
 
-/// Commands that read the tenant, so get the simulator's URLs (unless they plan a snapshot).
-const READS_TENANT: [&str; 5] = ["plan", "apply", "snapshot", "export", "skus"];
 /// Simulator tenants: the fixture name and the domain to sign in to.
 const TENANTS: [(&str, &str); 2] = [
     ("contoso", "contoso.onmicrosoft.com"),
@@ -294,6 +292,10 @@ impl Runner<'_> {
             .env("AZURE_TENANT_ID", self.domain)
             .env("AZURE_CLIENT_ID", "devlic-sim")
             .env("AZURE_CLIENT_SECRET", SECRET)
+            // The examples' commands run exactly as written: the simulator's address comes
+            // from the environment, as a CI job pointing devlic elsewhere would set it.
+            .env("DEVLIC_GRAPH_URL", &self.url)
+            .env("DEVLIC_AUTHORITY_URL", &self.url)
             .timeout(Duration::from_secs(60));
         finish(cmd)
     }
@@ -305,17 +307,7 @@ impl Runner<'_> {
             // A GitLab child pipeline: its parent's `drift` job left drift-plan.json.
             let spec = extract::expand("$DEVLIC_SPEC", &values, self.entry)
                 .map_err(|e| format!("{}: {e}", self.file.rel))?;
-            let args = [
-                "plan",
-                &spec,
-                "--out",
-                "drift-plan.json",
-                "--graph-url",
-                &self.url,
-                "--authority-url",
-                &self.url,
-            ]
-            .map(String::from);
+            let args = ["plan", &spec, "--out", "drift-plan.json"].map(String::from);
             let r = self.devlic(&args);
             if r.code != 0 {
                 return Err(format!(
@@ -343,11 +335,6 @@ impl Runner<'_> {
                 }
             }
             let sub = argv.first().cloned().unwrap_or_default();
-            if READS_TENANT.contains(&sub.as_str()) && !has(&argv, "--snapshot") {
-                argv.extend(
-                    ["--graph-url", &self.url, "--authority-url", &self.url].map(String::from),
-                );
-            }
             if sub == "apply" {
                 // The simulator processes license changes at once.
                 argv.extend(["--poll-interval", "0.2"].map(String::from));
@@ -395,14 +382,7 @@ impl Runner<'_> {
             extract::expand("$DEVLIC_SPEC", values, self.entry)
                 .map_err(|e| format!("{}: the re-plan after apply: {e}", self.file.rel))?
         };
-        let argv = [
-            &spec,
-            "--detailed-exitcode",
-            "--graph-url",
-            &self.url,
-            "--authority-url",
-            &self.url,
-        ];
+        let argv = [&spec, "--detailed-exitcode"];
         let mut args = vec!["plan".to_owned()];
         args.extend(argv.iter().map(|a| a.to_string()));
         let r = self.devlic(&args);

@@ -75,6 +75,16 @@ fn secrets_never_leak() {
             .any(|r| r.stderr.contains("\"level\":\"DEBUG\"")),
         "debug logs were on"
     );
+    // The request log (one JSON line per Graph request) is part of what is swept.
+    for (i, r) in runs.iter().enumerate() {
+        if i != 1 && i != 4 {
+            assert!(
+                r.stderr.contains("\"target\":\"devlic::request\""),
+                "run {i} has no request log: {}",
+                r.stderr
+            );
+        }
+    }
     assert_eq!(runs[1].code, 1);
     assert_eq!(runs[4].code, 1);
     assert!(!runs[4].stderr.contains("wrong-secret-value"));

@@ -93,6 +93,8 @@ impl FromStr for Cloud {
 pub struct Endpoints {
     graph: Url,
     authority: Url,
+    /// The API version segment removed from the end of `--graph-url`, if any.
+    stripped_version: Option<&'static str>,
 }
 
 impl Endpoints {
@@ -101,28 +103,43 @@ impl Endpoints {
         Endpoints {
             graph: cloud.graph_url(),
             authority: cloud.authority_url(),
+            stripped_version: None,
         }
     }
 
     /// Resolves the endpoints: `graph_url` (`--graph-url`) overrides the cloud's Graph root;
     /// the authority is `authority_url` (`--authority-url`), else `authority_host_env`
     /// (`AZURE_AUTHORITY_HOST`), else the cloud's. Every URL must be https, or http to loopback.
+    ///
+    /// A `graph_url` ending in an API version (`https://graph.microsoft.com/v1.0`, `.../beta`)
+    /// is the root people copy from Graph Explorer; devlic appends the version itself, so the
+    /// version is removed and [`Endpoints::stripped_version`] says which, for a note.
     pub fn resolve(
         cloud: Cloud,
         graph_url: Option<&str>,
         authority_url: Option<&str>,
         authority_host_env: Option<&str>,
     ) -> Result<Self, AuthError> {
-        let graph = match graph_url {
-            Some(s) => parse_endpoint(s, "--graph-url")?,
-            None => cloud.graph_url(),
+        let (graph, stripped_version) = match graph_url {
+            Some(s) => strip_api_version(parse_endpoint(s, "--graph-url")?),
+            None => (cloud.graph_url(), None),
         };
         let authority = match (authority_url, authority_host_env) {
             (Some(s), _) => parse_endpoint(s, "--authority-url")?,
             (None, Some(s)) if !s.trim().is_empty() => parse_endpoint(s, "AZURE_AUTHORITY_HOST")?,
             _ => cloud.authority_url(),
         };
-        Ok(Endpoints { graph, authority })
+        Ok(Endpoints {
+            graph,
+            authority,
+            stripped_version,
+        })
+    }
+
+    /// The API version (`v1.0` or `beta`) that [`Endpoints::resolve`] removed from the end of the
+    /// Graph URL it was given, if it removed one.
+    pub fn stripped_version(&self) -> Option<&'static str> {
+        self.stripped_version
     }
 
     /// Endpoints from two explicit URLs (e.g. both the simulator's address).
@@ -132,6 +149,7 @@ impl Endpoints {
         Ok(Endpoints {
             graph: with_trailing_slash(graph),
             authority: with_trailing_slash(authority),
+            stripped_version: None,
         })
     }
 
@@ -188,6 +206,22 @@ fn ensure_endpoint_url(url: &Url, what: &'static str) -> Result<(), AuthError> {
         });
     }
     Ok(())
+}
+
+/// Removes a trailing `v1.0/` or `beta/` segment (any case) from a Graph root that ends in `/`.
+fn strip_api_version(mut url: Url) -> (Url, Option<&'static str>) {
+    let path = url.path().trim_end_matches('/');
+    let Some((parent, last)) = path.rsplit_once('/') else {
+        return (url, None);
+    };
+    let version = ["v1.0", "beta"]
+        .into_iter()
+        .find(|v| v.eq_ignore_ascii_case(last));
+    if version.is_some() {
+        let parent = format!("{parent}/");
+        url.set_path(&parent);
+    }
+    (url, version)
 }
 
 fn with_trailing_slash(mut url: Url) -> Url {

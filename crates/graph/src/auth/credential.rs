@@ -17,12 +17,15 @@ use super::{AuthError, ClientCertificate, Endpoints, StaticToken, TokenProvider,
 /// devlic accepts, and only for managed identity.
 pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
+/// Variables whose presence means "this process runs where a managed identity answers".
+const MANAGED_IDENTITY_MARKERS: [&str; 3] = ["IDENTITY_ENDPOINT", "IMDS_ENDPOINT", "MSI_ENDPOINT"];
+
 /// A sign-in mode forced with a flag (`--auth MODE`), bypassing auto-detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthMode {
     /// `token`: `DEVLIC_ACCESS_TOKEN`.
     AccessToken,
-    /// `secret`: `AZURE_CLIENT_SECRET`.
+    /// `client-secret` (or `secret`): `AZURE_CLIENT_SECRET`.
     ClientSecret,
     /// `certificate`: `AZURE_CLIENT_CERTIFICATE_PATH` or `--certificate`.
     ClientCertificate,
@@ -49,7 +52,7 @@ impl AuthMode {
     pub fn name(self) -> &'static str {
         match self {
             AuthMode::AccessToken => "token",
-            AuthMode::ClientSecret => "secret",
+            AuthMode::ClientSecret => "client-secret",
             AuthMode::ClientCertificate => "certificate",
             AuthMode::WorkloadIdentity => "workload-identity",
             AuthMode::GitHubOidc => "github",
@@ -68,12 +71,18 @@ impl FromStr for AuthMode {
     type Err = AuthError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        // `secret` was the name of client-secret before 0.2; scripts may still say it.
+        if wanted.eq_ignore_ascii_case("secret") {
+            return Ok(AuthMode::ClientSecret);
+        }
         AuthMode::ALL
             .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .find(|m| m.name().eq_ignore_ascii_case(wanted))
             .ok_or_else(|| AuthError::InvalidConfig {
                 reason: format!(
-                    "unknown auth mode {s:?}; use one of token, secret, certificate, workload-identity, github, managed-identity"
+                    "unknown auth mode {s:?}; use one of {}",
+                    AuthMode::ALL.map(AuthMode::name).join(", ")
                 ),
             })
     }
@@ -177,10 +186,15 @@ impl Credential {
     /// 5. `AZURE_FEDERATED_TOKEN_FILE` (Kubernetes workload identity).
     /// 6. `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (GitHub Actions with
     ///    `permissions: id-token: write`).
-    /// 7. Managed identity: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (App Service form), else IMDS
-    ///    at 169.254.169.254; `AZURE_CLIENT_ID` selects a user-assigned identity. This is last
-    ///    because it is the only mode with no variable of its own: anywhere else it fails with an
-    ///    unreachable-endpoint error naming the variables above.
+    /// 7. Managed identity, only when the environment says the process runs on Azure
+    ///    (`IDENTITY_ENDPOINT`, `IMDS_ENDPOINT` or `MSI_ENDPOINT` is set, as App Service,
+    ///    Functions, Container Apps, Arc and Cloud Shell do): `IDENTITY_ENDPOINT` +
+    ///    `IDENTITY_HEADER` (App Service form), else IMDS at 169.254.169.254; `AZURE_CLIENT_ID`
+    ///    selects a user-assigned identity. On a VM or AKS node, where nothing is set, choose it
+    ///    with `--auth managed-identity`.
+    ///
+    /// When nothing matches, the error is [`AuthError::NoCredentialFound`], which lists what
+    /// each mode needs; devlic never falls back to managed identity on its own.
     pub fn from_env(
         lookup: impl Fn(&str) -> Option<String>,
         explicit: CredentialArgs,
@@ -199,7 +213,17 @@ impl Credential {
             {
                 AuthMode::GitHubOidc
             }
-            None => AuthMode::ManagedIdentity,
+            None if MANAGED_IDENTITY_MARKERS.iter().any(|k| get(k).is_some()) => {
+                AuthMode::ManagedIdentity
+            }
+            // Nothing says how to sign in. Never guess managed identity here: off Azure it
+            // only yields "169.254.169.254 answered 403" instead of naming what is missing.
+            None => {
+                return Err(AuthError::NoCredentialFound {
+                    tenant_id: explicit.tenant_id.is_some() || get("AZURE_TENANT_ID").is_some(),
+                    client_id: explicit.client_id.is_some() || get("AZURE_CLIENT_ID").is_some(),
+                });
+            }
         };
         let client_id = explicit
             .client_id

@@ -50,9 +50,12 @@ pub enum AuthError {
         status: u16,
     },
 
-    /// The request did not get an HTTP response (DNS, connect, TLS, timeout, reset).
+    /// The request did not get an HTTP response (DNS, connect, TLS, timeout, reset). Connection
+    /// refused, an unknown host and a failed TLS handshake are final ([`AuthError::is_unreachable`]);
+    /// timeouts and resets are retried.
     #[error(
-        "could not reach the {what} at {url}: {source}; check the network, proxy and the --cloud/--authority-url setting"
+        "could not reach the {what} at {url}: {}; check the network, proxy and the --cloud/--authority-url setting",
+        crate::http::transport_detail(source)
     )]
     Transport {
         /// Which endpoint.
@@ -84,13 +87,23 @@ pub enum AuthError {
         hint: &'static str,
     },
 
-    /// No credential variable was set and no managed identity answered: nothing to sign in with.
+    /// Managed identity was chosen but no managed identity answered at IMDS.
     #[error(
-        "no credential found: no credential variable is set and no managed identity answered at {endpoint}; set DEVLIC_ACCESS_TOKEN, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE together with AZURE_TENANT_ID and AZURE_CLIENT_ID, or run in GitHub Actions with `permissions: id-token: write`"
+        "no managed identity answered at {endpoint}; --auth managed-identity works only on Azure (a VM, an AKS node, App Service, Functions, Container Apps) with an identity assigned; elsewhere choose another --auth mode"
     )]
     NoCredential {
         /// The managed identity endpoint that was tried.
         endpoint: String,
+    },
+
+    /// No `--auth` mode was given and no credential variable is set: nothing to sign in with.
+    /// The message lists what each mode needs, by name.
+    #[error("{}", no_credential_found(*tenant_id, *client_id))]
+    NoCredentialFound {
+        /// Whether a tenant was given (`--tenant-id` or `AZURE_TENANT_ID`).
+        tenant_id: bool,
+        /// Whether a client id was given (`--client-id` or `AZURE_CLIENT_ID`).
+        client_id: bool,
     },
 
     /// A flag or variable holds a malformed value.
@@ -148,12 +161,76 @@ pub enum AuthError {
     },
 }
 
+/// What each sign-in mode needs, one line each, by the names a user sets.
+const CREDENTIAL_MODES: &[(&str, &str)] = &[
+    (
+        "client secret",
+        "set AZURE_CLIENT_SECRET (--auth client-secret)",
+    ),
+    (
+        "certificate",
+        "set AZURE_CLIENT_CERTIFICATE_PATH or --certificate PATH (--auth certificate)",
+    ),
+    (
+        "workload identity",
+        "set AZURE_FEDERATED_TOKEN_FILE or --federated-token-file PATH (--auth workload-identity)",
+    ),
+    (
+        "GitHub Actions OIDC",
+        "give the job `permissions: id-token: write` (--auth github)",
+    ),
+    (
+        "managed identity",
+        "--auth managed-identity, on an Azure VM, AKS node, App Service or Container App",
+    ),
+    ("access token", "set DEVLIC_ACCESS_TOKEN (--auth token)"),
+];
+
+fn no_credential_found(tenant_id: bool, client_id: bool) -> String {
+    let given = match (tenant_id, client_id) {
+        (true, true) => {
+            "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but no secret, certificate or token"
+        }
+        (true, false) => "AZURE_TENANT_ID is set, but no client id and no credential",
+        (false, true) => "AZURE_CLIENT_ID is set, but no tenant and no credential",
+        (false, false) => "no sign-in setting is set",
+    };
+    let mut text = format!(
+        "no credential to sign in with: {given}; set one of these (or choose with --auth MODE or DEVLIC_AUTH):"
+    );
+    for (mode, needs) in CREDENTIAL_MODES {
+        text.push_str(&format!("\n  {mode}: {needs}"));
+    }
+    if !(tenant_id && client_id) {
+        text.push_str("\n  every mode but access token and managed identity also needs AZURE_TENANT_ID (--tenant-id) and AZURE_CLIENT_ID (--client-id)");
+    }
+    text
+}
+
 impl AuthError {
-    /// Whether retrying the same request may succeed: transport failures, 5xx/429, and
+    /// Whether the endpoint cannot be reached at all (connection refused, unknown host, TLS
+    /// handshake failed): nothing answers there, so retrying is pointless. The URL in the error
+    /// is what to check.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, AuthError::Transport { source, .. } if crate::http::is_unreachable(source))
+    }
+
+    /// The URL an unreachable endpoint was tried at (see [`AuthError::is_unreachable`]).
+    pub fn unreachable_url(&self) -> Option<&str> {
+        match self {
+            AuthError::Transport { url, source, .. } if crate::http::is_unreachable(source) => {
+                Some(url)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same request may succeed: transport failures other than an
+    /// unreachable endpoint, 5xx/429, and
     /// AADSTS70021 (a fresh federated credential that has not propagated yet).
     pub fn is_transient(&self) -> bool {
         match self {
-            AuthError::Transport { .. } => true,
+            AuthError::Transport { source, .. } => !crate::http::is_unreachable(source),
             AuthError::Status { status, .. } => *status == 429 || *status >= 500,
             AuthError::Entra(e) => {
                 e.status == 429

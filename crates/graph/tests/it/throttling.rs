@@ -287,3 +287,50 @@ async fn a_401_is_retried_once_with_a_fresh_token_then_typed() {
     // Two reads in parallel, each tried twice (the static token cannot refresh), never more.
     assert_eq!(server.seen().len(), 4);
 }
+
+/// A loopback port with nothing listening: bound, then released.
+async fn dead_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
+
+#[tokio::test]
+async fn connection_refused_is_reported_at_once_not_retried_as_throttling() {
+    // Issue 15: a wrong port took 24 s of retries. A refused connection is final.
+    let port = dead_port().await;
+    let client = client_for(
+        &format!("http://127.0.0.1:{port}"),
+        TOKEN,
+        RetryPolicy {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(1),
+            max_elapsed: Duration::from_secs(30),
+        },
+    );
+    let started = Instant::now();
+    let err = client.read_live(&Default::default()).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    match &err {
+        GraphError::Unreachable {
+            url,
+            loopback,
+            detail,
+        } => {
+            assert_eq!(url, &format!("http://127.0.0.1:{port}/v1.0"));
+            assert!(*loopback);
+            assert!(detail.starts_with("connection refused"), "{detail}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert_eq!(client.stats().retries, 0);
+    insta::assert_snapshot!(
+        "graph_connection_refused",
+        err.to_string().replace(&port.to_string(), "PORT")
+    );
+}

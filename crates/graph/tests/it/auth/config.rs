@@ -152,9 +152,27 @@ fn environment_is_searched_in_the_documented_order() {
         assert_eq!(cred.mode(), mode, "with {var} set");
         vars.retain(|(k, _)| *k != var);
     }
-    // With IDENTITY_* gone, managed identity falls back to IMDS; AZURE_CLIENT_ID picks the identity.
-    let cred = Credential::from_env(lookup_of(&vars), CredentialArgs::default()).unwrap();
-    match cred {
+    // With IDENTITY_* gone nothing says how to sign in: devlic names what each mode needs
+    // instead of guessing managed identity (issue 15: "answered HTTP 403" from IMDS off Azure).
+    let err = Credential::from_env(lookup_of(&vars), CredentialArgs::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::NoCredentialFound {
+                tenant_id: true,
+                client_id: true
+            }
+        ),
+        "{err:?}"
+    );
+    insta::assert_snapshot!("no_credential_with_tenant_and_client", err.to_string());
+    // A VM or AKS node sets nothing: managed identity (IMDS) only when chosen; AZURE_CLIENT_ID
+    // picks a user-assigned identity.
+    let chosen = CredentialArgs {
+        mode: Some(AuthMode::ManagedIdentity),
+        ..Default::default()
+    };
+    match Credential::from_env(lookup_of(&vars), chosen).unwrap() {
         Credential::ManagedIdentity {
             client_id,
             endpoint,
@@ -169,6 +187,71 @@ fn environment_is_searched_in_the_documented_order() {
         }
         other => panic!("expected IMDS, got {other:?}"),
     }
+    // Cloud Shell and Arc announce themselves with MSI_ENDPOINT / IMDS_ENDPOINT.
+    for marker in ["MSI_ENDPOINT", "IMDS_ENDPOINT"] {
+        let mut with = vars.clone();
+        with.push((marker, "http://localhost:50342/oauth2/token".to_owned()));
+        let cred = Credential::from_env(lookup_of(&with), CredentialArgs::default()).unwrap();
+        assert_eq!(cred.mode(), AuthMode::ManagedIdentity, "{marker}");
+    }
+    // Nothing at all set: the same list, plus the two ids every app mode needs.
+    let err = Credential::from_env(|_: &str| None, CredentialArgs::default()).unwrap_err();
+    insta::assert_snapshot!("no_credential_nothing_set", err.to_string());
+}
+
+#[test]
+fn auth_mode_names_and_aliases() {
+    assert_eq!(
+        "secret".parse::<AuthMode>().unwrap(),
+        AuthMode::ClientSecret
+    );
+    assert_eq!(
+        "Client-Secret".parse::<AuthMode>().unwrap(),
+        AuthMode::ClientSecret
+    );
+    let err = "password".parse::<AuthMode>().unwrap_err();
+    insta::assert_snapshot!("unknown_auth_mode", err.to_string());
+}
+
+#[test]
+fn graph_url_with_an_api_version_is_corrected() {
+    for (given, root, version) in [
+        (
+            "http://127.0.0.1:8080/v1.0",
+            "http://127.0.0.1:8080/",
+            Some("v1.0"),
+        ),
+        (
+            "http://127.0.0.1:8080/v1.0/",
+            "http://127.0.0.1:8080/",
+            Some("v1.0"),
+        ),
+        (
+            "https://graph.microsoft.com/beta",
+            "https://graph.microsoft.com/",
+            Some("beta"),
+        ),
+        (
+            "https://proxy.example/graph/V1.0",
+            "https://proxy.example/graph/",
+            Some("v1.0"),
+        ),
+        (
+            "https://graph.microsoft.com/",
+            "https://graph.microsoft.com/",
+            None,
+        ),
+        (
+            "https://proxy.example/v1.0x",
+            "https://proxy.example/v1.0x/",
+            None,
+        ),
+    ] {
+        let e = Endpoints::resolve(Cloud::Global, Some(given), None, None).unwrap();
+        assert_eq!(e.graph().as_str(), root, "{given}");
+        assert_eq!(e.stripped_version(), version, "{given}");
+    }
+    assert_eq!(Endpoints::for_cloud(Cloud::Global).stripped_version(), None);
 }
 
 #[test]
@@ -255,12 +338,15 @@ fn missing_or_bad_settings_are_typed_errors_with_hints() {
     .unwrap_err();
     assert!(matches!(err, AuthError::InvalidConfig { .. }), "{err:?}");
     // Empty values count as unset.
-    let cred = Credential::from_env(
+    let err = Credential::from_env(
         env(&[("DEVLIC_ACCESS_TOKEN", " "), ("AZURE_CLIENT_SECRET", "")]),
         CredentialArgs::default(),
     )
-    .unwrap();
-    assert_eq!(cred.mode(), AuthMode::ManagedIdentity);
+    .unwrap_err();
+    assert!(
+        matches!(err, AuthError::NoCredentialFound { .. }),
+        "{err:?}"
+    );
     let err = Credential::from_env(
         env(&[]),
         CredentialArgs {

@@ -486,7 +486,53 @@ async fn unreachable_imds_says_no_credential_was_found() {
     let err = provider.token().await.unwrap_err();
     assert!(matches!(err, AuthError::NoCredential { .. }), "{err:?}");
     assert!(!err.is_transient());
-    assert!(err.to_string().contains("AZURE_CLIENT_SECRET"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("--auth managed-identity works only on Azure"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_endpoint_fails_at_once_naming_the_url() {
+    // Issue 15: a wrong --authority-url port spent the whole sign-in retry budget.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let credential = Credential::ClientSecret {
+        client_id: "app-1".to_owned(),
+        secret: SecretString::from(SECRET.to_owned()),
+    };
+    let provider = TokenProvider::new(
+        credential,
+        Endpoints::custom(base.clone(), base).unwrap(),
+        "contoso.onmicrosoft.com",
+        sign_in_http(),
+    )
+    .with_retry(RetryPolicy {
+        base: Duration::from_millis(200),
+        cap: Duration::from_secs(1),
+        max_elapsed: Duration::from_secs(30),
+    });
+    let started = std::time::Instant::now();
+    let err = provider.token().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.is_unreachable(), "{err:?}");
+    assert!(!err.is_transient());
+    assert_eq!(
+        err.unreachable_url(),
+        Some(format!("http://127.0.0.1:{port}/contoso.onmicrosoft.com/oauth2/v2.0/token").as_str())
+    );
+    insta::assert_snapshot!(
+        "token_endpoint_connection_refused",
+        err.to_string().replace(&port.to_string(), "PORT")
+    );
 }
 
 /// A tracing subscriber that writes every event's and span's fields into a string.
