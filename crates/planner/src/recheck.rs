@@ -96,9 +96,8 @@ fn refresh_unlicensed(
     saved
         .iter()
         .filter_map(|u| {
-            let Some(group) = live.groups.get(&u.group.id) else {
-                return None;
-            };
+            // A group the tenant no longer has is dropped.
+            let group = live.groups.get(&u.group.id)?;
             let Some(errors) = group.license_errors.as_ref() else {
                 return Some(u.clone());
             };
