@@ -10,7 +10,8 @@
 //! - [`Fingerprint`]: a stable hash of the license state of one group, recorded in a saved plan so
 //!   that `apply --plan` refuses to run when the tenant moved since planning.
 //! - [`known_skus`]: the device SKUs devlic knows out of the box; [`product_names`]: the admin
-//!   center's names for them and for the user SKUs they are confused with.
+//!   center's names for them and for the user SKUs they are confused with; [`suggest`]: the one
+//!   "did you mean" rule for subscription and group names.
 //! - [`display`]: the one place data strings are made safe to print (control characters
 //!   escaped visibly, Markdown escaped), used by every renderer.
 //!
@@ -25,6 +26,7 @@ pub mod license_errors;
 mod live;
 mod plan;
 pub mod product_names;
+pub mod suggest;
 
 pub use backend::{ALL_BACKENDS, Backend, Capabilities, CapacityPool, GraphApi, WriteProtocol};
 pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
