@@ -342,10 +342,10 @@ impl RunReport {
                 let sku = match &a.from_sku {
                     Some(from) => format!(
                         "{} → {}",
-                        markdown_text(&from.sku_part_number),
-                        markdown_text(&a.sku.sku_part_number)
+                        markdown_text(&from.label()),
+                        markdown_text(&a.sku.label())
                     ),
-                    None => markdown_text(&a.sku.sku_part_number),
+                    None => markdown_text(&a.sku.label()),
                 };
                 let _ = writeln!(
                     md,

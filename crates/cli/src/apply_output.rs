@@ -81,7 +81,7 @@ impl Progress for ApplyProgress {
                 self.line(format!(
                     "{what}: {} {} on {} ({})",
                     devlic_planner::render::symbol(action.kind),
-                    sanitize(&action.sku.sku_part_number),
+                    sanitize(&action.sku.label()),
                     sanitize(&action.group.display_name),
                     action.group.id
                 ));
@@ -216,7 +216,7 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
             out,
             "{BAD}failed:{BAD:#} {} {} on {}: {}",
             devlic_planner::render::symbol(a.action),
-            sanitize(&a.sku.sku_part_number),
+            sanitize(&a.sku.label()),
             name(&a.group.id),
             sanitize(a.error.as_deref().unwrap_or("no detail"))
         );

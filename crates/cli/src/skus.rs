@@ -24,6 +24,9 @@ const BOLD: Style = Style::new().bold();
 struct SkuLine<'a> {
     sku_id: String,
     sku_part_number: &'a str,
+    /// The admin center's product name, when devlic knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product_name: Option<&'static str>,
     capability_status: devlic_model::CapabilityStatus,
     prepaid_enabled: u64,
     consumed: u64,
@@ -59,6 +62,7 @@ fn lines(live: &LiveState) -> Vec<SkuLine<'_>> {
             SkuLine {
                 sku_id: s.sku_id.to_string(),
                 sku_part_number: &s.sku_part_number,
+                product_name: devlic_model::product_name(s.sku_id, &s.sku_part_number),
                 capability_status: s.capability_status,
                 prepaid_enabled: s.prepaid_units.enabled,
                 consumed: s.consumed_units,
@@ -83,8 +87,9 @@ fn text(live: &LiveState, lines: &[SkuLine<'_>]) -> String {
     for l in lines {
         let _ = writeln!(
             out,
-            "\n{BOLD}{}{BOLD:#} ({}, {:?})\n  {} enabled, {} consumed, {} available",
+            "\n{BOLD}{}{BOLD:#}{} ({}, {:?})\n  {} enabled, {} consumed, {} available",
             sanitize(l.sku_part_number),
+            l.product_name.map(|p| format!(": {p}")).unwrap_or_default(),
             l.sku_id,
             l.capability_status,
             l.prepaid_enabled,

@@ -1,15 +1,28 @@
 //! Reading the live state with as few requests as Graph's limits allow.
 //!
 //! Request plan of [`GraphClient::read_live`]:
-//! 1. `GET /organization` and `GET /subscribedSkus` (in parallel);
+//! 1. `GET /organization` and `GET /subscribedSkus`, and, when the query names groups by display
+//!    name, `GET /groups/$count` (`ConsistencyLevel: eventual`, one `$batch`), all in parallel;
 //! 2. for each device SKU the tenant has, its holders:
 //!    `GET /groups?$filter=assignedLicenses/any(x:x/skuId eq GUID)&$select=…&$top=999`, all pages;
-//! 3. the query's group ids and names not found among the holders, through `$batch` items of
-//!    `id in (…)` / `displayName in (…)` filters (15 values each, 20 items per batch).
+//! 3. the query's group ids not found among the holders, and its display names, through `$batch`
+//!    items of `id in (…)` / `displayName in (…)` filters (15 values each: a filter with `in`
+//!    takes at most 15 expressions by default, `docs/concepts/filter-query-parameter.md`; 20
+//!    items per batch, `docs/concepts/json-batching.md`). Every name is looked up, also one a
+//!    holder already carries: display names are not unique, and a second group with the same
+//!    name must make the name ambiguous online exactly as in a snapshot. Two cheap signals keep
+//!    this bounded: when the tenant has no more groups (`$count`) than the holders already read,
+//!    there is no other group to find and only the missing names are looked up; and when
+//!    listing every group (⌈groups/999⌉ pages) costs fewer requests than the batched filters
+//!    (⌈⌈names/15⌉/20⌉), every group is listed instead;
+//! 4. for names still not found, the groups whose names start like them (one
+//!    `startswith(displayName,'abc')` item per name, first page only, at most
+//!    [`MAX_SUGGESTION_LOOKUPS`] names), so the planner can say "did you mean" with the same
+//!    candidates a snapshot (which holds every group) offers.
 //!
-//! With `include_all_groups`, steps 2 and 3 are replaced by one listing of every group. In steady
-//! state (every named group already holds its SKU) step 3 sends nothing, so 10,000 groups cost
-//! 2 + ⌈10,000/999⌉ requests.
+//! With `include_all_groups`, steps 2 to 4 are replaced by one listing of every group. In steady
+//! state (every group of a tenant holds its SKU, every named group exists) step 3 sends nothing,
+//! so 10,000 groups cost 3 + ⌈10,000/999⌉ requests, plus one page per other device SKU.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,11 +30,15 @@ use devlic_model::{
     GroupId, LicenseErrorMember, LiveState, MemberCounts, SkuId, StateSource, known_skus,
 };
 
-use crate::batch::{BatchGet, by_group, per_group_items};
+use crate::batch::{BatchGet, ItemResponse, MAX_BATCH, by_group, per_group_items};
 use crate::client::GraphClient;
 use crate::error::GraphError;
 use crate::query;
-use crate::wire::{Organization, SubscribedSku, WireErrorMember, WireGroup};
+use crate::wire::{Organization, Page, SubscribedSku, WireErrorMember, WireGroup};
+
+/// At most this many not-found names get a `startswith` lookup for "did you mean" (two
+/// `$batch` requests); a spec with more unknown names is wrong in bulk, not by a typo.
+pub const MAX_SUGGESTION_LOOKUPS: usize = 40;
 
 /// A device SKU named by id or by part number (the model's selector, shared with the spec).
 pub use devlic_model::SkuSelector;
@@ -44,17 +61,26 @@ impl GraphClient {
     ///
     /// The result keeps [`LiveState`]'s invariant: `groups` holds every group that holds one of
     /// the device SKUs (known ones plus `query.device_skus`) and every group `query` names that
-    /// exists. One limit: a name already carried by a holder is not looked up again, so a second,
-    /// non-holding group with the same name is not reported (that lookup would cost a request per
-    /// 15 names in steady state). Member counts and license errors are not read here: see
+    /// exists, including every group that shares a display name the query uses (so a live plan
+    /// reports an ambiguous name as a snapshot does), plus, for a name no group has, the groups
+    /// whose names start like it (for "did you mean"). The module comment has the request plan
+    /// and its cost. Member counts and license errors are not read here: see
     /// [`GraphClient::read_member_counts`] and [`GraphClient::read_license_errors`].
     pub async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, GraphError> {
         let t = self.transport();
         let org_url = t.url("/organization?$select=id,displayName,verifiedDomains")?;
         let sku_url = t.url("/subscribedSkus")?;
-        let (orgs, skus) = futures::future::join(
+        let count_needed = !query.include_all_groups && !query.group_names.is_empty();
+        let (orgs, skus, total_groups) = futures::future::join3(
             t.get_all::<Organization>(org_url, Vec::new()),
             t.get_all::<SubscribedSku>(sku_url, Vec::new()),
+            async {
+                if count_needed {
+                    self.count_groups().await
+                } else {
+                    None
+                }
+            },
         )
         .await;
         let tenant = orgs?
@@ -91,8 +117,16 @@ impl GraphClient {
                     groups.insert(g.id(), g.into_model());
                 }
             }
-            for g in self.resolve_missing(query, &groups).await? {
+            // No more groups in the tenant than the holders: no other group can share a name.
+            let every_group_known = total_groups.is_some_and(|n| n <= groups.len() as u64);
+            for g in self
+                .resolve_named(query, &groups, every_group_known, total_groups)
+                .await?
+            {
                 groups.insert(g.id(), g.into_model());
+            }
+            for g in self.suggestion_candidates(query, &groups).await? {
+                groups.entry(g.id()).or_insert_with(|| g.into_model());
             }
         }
 
@@ -127,11 +161,39 @@ impl GraphClient {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Looks up the named groups that are not among `found`, via `$batch`ed `in` filters.
-    async fn resolve_missing(
+    /// The number of groups in the tenant (`GET /groups/$count` with `ConsistencyLevel:
+    /// eventual`, documented in `api-reference/v1.0/api/group-list.md`), or `None` when Graph
+    /// does not answer it: then every name is looked up, which is always correct. The count is
+    /// eventually consistent; a group created seconds ago may be missing from it.
+    async fn count_groups(&self) -> Option<u64> {
+        let item = BatchGet::new("/groups/$count").eventual();
+        let answer = self
+            .transport()
+            .batch_get(&[item])
+            .await
+            .into_iter()
+            .next()?;
+        match answer
+            .and_then(ItemResponse::ensure_success)
+            .and_then(|a| a.count())
+        {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::debug!(error = %e, "no group count; every display name is looked up");
+                None
+            }
+        }
+    }
+
+    /// Looks up the named groups: ids not among `found`, and every display name (or, when
+    /// `every_group_known`, only the names not among `found`), via `$batch`ed `in` filters, or
+    /// by listing every group when that takes fewer requests.
+    async fn resolve_named(
         &self,
         query: &LiveQuery,
         found: &BTreeMap<GroupId, devlic_model::Group>,
+        every_group_known: bool,
+        total_groups: Option<u64>,
     ) -> Result<Vec<WireGroup>, GraphError> {
         let ids: Vec<GroupId> = query
             .group_ids
@@ -153,12 +215,25 @@ impl GraphClient {
                 .iter()
                 .filter(|n| {
                     let lower = n.to_ascii_lowercase();
-                    !known.contains(&lower) && seen.insert(lower)
+                    !(every_group_known && known.contains(&lower)) && seen.insert(lower)
                 })
                 .map(String::as_str)
                 .collect()
         };
-        let mut items = Vec::new();
+        let filters =
+            ids.len().div_ceil(query::MAX_IN_VALUES) + names.len().div_ceil(query::MAX_IN_VALUES);
+        if filters == 0 {
+            return Ok(Vec::new());
+        }
+        let t = self.transport();
+        if let Some(total) = total_groups {
+            let listing = total.div_ceil(u64::from(query::MAX_TOP)).max(1);
+            if listing < filters.div_ceil(MAX_BATCH) as u64 {
+                let url = t.url(&query::all_groups())?;
+                return t.get_all::<WireGroup>(url, Vec::new()).await;
+            }
+        }
+        let mut items = Vec::with_capacity(filters);
         for chunk in ids.chunks(query::MAX_IN_VALUES) {
             items.push(BatchGet::new(query::groups_filtered(&query::ids_filter(
                 chunk,
@@ -169,12 +244,49 @@ impl GraphClient {
                 chunk,
             )?)));
         }
-        if items.is_empty() {
+        let mut out = Vec::new();
+        for groups in t.batch_pages::<WireGroup>(&items).await {
+            out.extend(groups?);
+        }
+        Ok(out)
+    }
+
+    /// For the query's names no group has, the groups whose names start with the same three
+    /// letters or digits (one `startswith` item per distinct prefix, first page of up to 999
+    /// only, at most [`MAX_SUGGESTION_LOOKUPS`] prefixes). `startswith` on `displayName` needs
+    /// no advanced query parameters (`docs/concepts/aad-advanced-queries.md`, groups table) and
+    /// compares case-insensitively, like the planner.
+    async fn suggestion_candidates(
+        &self,
+        query: &LiveQuery,
+        found: &BTreeMap<GroupId, devlic_model::Group>,
+    ) -> Result<Vec<WireGroup>, GraphError> {
+        let known: BTreeSet<String> = found
+            .values()
+            .map(|g| g.display_name.to_ascii_lowercase())
+            .collect();
+        let prefixes: BTreeSet<String> = query
+            .group_names
+            .iter()
+            .filter(|n| !known.contains(&n.to_ascii_lowercase()))
+            .filter_map(|n| suggestion_prefix(n))
+            .take(MAX_SUGGESTION_LOOKUPS)
+            .collect();
+        if prefixes.is_empty() {
             return Ok(Vec::new());
         }
+        let items: Vec<BatchGet> = prefixes
+            .iter()
+            .map(|p| {
+                BatchGet::new(query::groups_filtered(&format!(
+                    "startswith(displayName,{})",
+                    query::odata_string(p)
+                )))
+            })
+            .collect();
         let mut out = Vec::new();
-        for groups in self.transport().batch_pages::<WireGroup>(&items).await {
-            out.extend(groups?);
+        for page in self.transport().batch_json::<Page<WireGroup>>(&items).await {
+            out.extend(page?.value);
         }
         Ok(out)
     }
@@ -281,4 +393,14 @@ impl GraphClient {
         }
         Ok(())
     }
+}
+
+/// The prefix a not-found name's candidates are looked up by: the first three letters or digits
+/// of its first word (fewer when the word is shorter). A typo in those letters finds only the
+/// groups a live read holds anyway (the holders); a snapshot would suggest more.
+fn suggestion_prefix(name: &str) -> Option<String> {
+    let folded = devlic_model::suggest::fold(name);
+    let word = folded.split(' ').next()?;
+    let prefix: String = word.chars().take(3).collect();
+    (!prefix.is_empty()).then_some(prefix)
 }

@@ -54,6 +54,15 @@ pub fn by_alias(alias: &str) -> Option<&'static KnownDeviceSku> {
         .find(|s| s.aliases.iter().any(|a| a.eq_ignore_ascii_case(alias)))
 }
 
+/// Looks up a known device SKU by the product name the admin center shows, as an admin would
+/// copy or type it: case-insensitive, any run of spaces counting as one.
+pub fn by_product(name: &str) -> Option<&'static KnownDeviceSku> {
+    let spaced = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let wanted = spaced(name);
+    ALL.iter()
+        .find(|s| spaced(s.product).eq_ignore_ascii_case(&wanted))
+}
+
 /// Looks up a known device SKU by part number (case-insensitive) or id.
 pub fn by_part_number(part: &str) -> Option<&'static KnownDeviceSku> {
     ALL.iter()

@@ -9,7 +9,9 @@
 //!   the versioned wire format (`PlanV1`) and the renderers.
 //! - [`Fingerprint`]: a stable hash of the license state of one group, recorded in a saved plan so
 //!   that `apply --plan` refuses to run when the tenant moved since planning.
-//! - [`known_skus`]: the device SKUs devlic knows out of the box.
+//! - [`known_skus`]: the device SKUs devlic knows out of the box; [`product_names`]: the admin
+//!   center's names for them and for the user SKUs they are confused with; [`suggest`]: the one
+//!   "did you mean" rule for subscription and group names.
 //! - [`display`]: the one place data strings are made safe to print (control characters
 //!   escaped visibly, Markdown escaped), used by every renderer.
 //!
@@ -23,6 +25,8 @@ pub mod known_skus;
 pub mod license_errors;
 mod live;
 mod plan;
+pub mod product_names;
+pub mod suggest;
 
 pub use backend::{ALL_BACKENDS, Backend, Capabilities, CapacityPool, GraphApi, WriteProtocol};
 pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
@@ -37,3 +41,4 @@ pub use plan::{
     GuardSettings, GuardViolation, Plan, PlanSummary, Reason, SkuRef, Unlicensed, Warning,
     WarningKind, name_list,
 };
+pub use product_names::{product_name, sku_label};

@@ -33,6 +33,14 @@ pub struct SkuRef {
     pub sku_part_number: String,
 }
 
+impl SkuRef {
+    /// `PART_NUMBER (Product name)` when the admin center's name is known (see
+    /// [`crate::product_names`]), the part number alone otherwise. Not sanitized.
+    pub fn label(&self) -> String {
+        crate::product_names::sku_label(self.sku_id, &self.sku_part_number)
+    }
+}
+
 /// A stable hash of license state, written `sha256:<hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -404,7 +412,7 @@ impl GuardViolation {
             } => format!(
                 "{} {}would be short by {devices} unit{}: {devices} device{} in {} would not get \
                  Microsoft 365 Apps; add licenses, or apply with --allow-shortfall",
-                sku.sku_part_number,
+                sku.label(),
                 allotment
                     .as_ref()
                     .map(|a| format!("(allotment {}) ", a.id))

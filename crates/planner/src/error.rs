@@ -30,13 +30,17 @@ pub enum PlanError {
         live_domains: Vec<String>,
     },
 
-    /// No group in the tenant has this display name.
-    #[error("{origin}: no group is named \"{name}\"")]
+    /// No group in the tenant has this display name. `suggestions` are the closest names the
+    /// tenant has (case, spaces and dashes ignored, then a small edit distance; see
+    /// `devlic_model::suggest`), the same from a live read as from a snapshot.
+    #[error("{origin}: no group is named \"{name}\"{}", did_you_mean(suggestions))]
     GroupNameNotFound {
         /// The spec entry.
         origin: Origin,
         /// The display name the spec uses.
         name: String,
+        /// Up to three display names of the tenant close to `name`, closest first.
+        suggestions: Vec<String>,
     },
 
     /// No group has this exact display name, but one does once invisible characters
@@ -243,6 +247,22 @@ pub enum PlanError {
     },
 }
 
+/// `; did you mean "A" or "B"?`, or nothing without suggestions. Names come from the tenant, so
+/// they are quoted the way the error quotes the spec's name; renderers sanitize the message.
+fn did_you_mean(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!("; did you mean \"{one}\"?"),
+        [init @ .., last] => format!(
+            "; did you mean {} or \"{last}\"?",
+            init.iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn join_ids(ids: &[GroupId]) -> String {
     ids.iter()
         .map(ToString::to_string)
@@ -256,7 +276,12 @@ fn list_skus(skus: &[SkuRef]) -> String {
     } else {
         let names: Vec<String> = skus
             .iter()
-            .map(|s| format!("{} ({})", s.sku_part_number, s.sku_id))
+            .map(
+                |s| match devlic_model::product_name(s.sku_id, &s.sku_part_number) {
+                    Some(product) => format!("{} ({product}, {})", s.sku_part_number, s.sku_id),
+                    None => format!("{} ({})", s.sku_part_number, s.sku_id),
+                },
+            )
             .collect();
         format!(
             "the tenant's device subscriptions are: {}",

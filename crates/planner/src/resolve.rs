@@ -4,7 +4,9 @@
 use devlic_model::display::visible_form;
 use std::collections::{BTreeMap, BTreeSet};
 
-use devlic_model::{Group, GroupId, LiveState, ServicePlanId, Sku, SkuId, SkuRef, known_skus};
+use devlic_model::{
+    Group, GroupId, LiveState, ServicePlanId, Sku, SkuId, SkuRef, known_skus, suggest,
+};
 use devlic_spec::{Assignment, GroupSelector, PlanSelector, SkuSelector, Spec};
 
 use crate::error::PlanError;
@@ -209,6 +211,7 @@ fn resolve_group<'a>(
                         None => PlanError::GroupNameNotFound {
                             origin: entry.origin.clone(),
                             name: name.clone(),
+                            suggestions: suggest_group_names(name, live),
                         },
                     });
                     None
@@ -226,6 +229,20 @@ fn resolve_group<'a>(
             }
         }
     }
+}
+
+/// The tenant's display names closest to `name` (at most three, closest first, ties by group
+/// id). A live read adds the groups whose names start like `name` (see
+/// `devlic_graph::GraphClient::read_live`), so online and offline plans suggest the same names.
+fn suggest_group_names(name: &str, live: &LiveState) -> Vec<String> {
+    suggest::closest(
+        name,
+        live.groups.values().map(|g| g.display_name.as_str()),
+        3,
+    )
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
 }
 
 fn resolve_sku<'a>(

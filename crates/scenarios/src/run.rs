@@ -113,6 +113,9 @@ fn pipeline(
         norm,
     );
     files.push(("plan.txt", norm.apply(&plan.transcript())));
+    if f.plan.snapshot {
+        offline_plan(&mut runner, scenario, &plan, &mut exits, norm)?;
+    }
 
     let saved = runner.scratch.join("plan.json");
     let saved_arg = saved.display().to_string();
@@ -186,6 +189,42 @@ fn pipeline(
     })
 }
 
+/// `devlic snapshot`, then `devlic plan --snapshot`: same exit code and the same output as the
+/// live plan `online`, or a mismatch showing the offline transcript.
+fn offline_plan(
+    runner: &mut Runner<'_>,
+    scenario: &Scenario,
+    online: &Ran,
+    exits: &mut Vec<Mismatch>,
+    norm: &Normaliser,
+) -> Result<(), ScenarioError> {
+    let snap = runner.scratch.join("tenant.snapshot.json");
+    let snap_arg = snap.display().to_string();
+    let taken = runner.devlic_with(&["snapshot", "--out", &snap_arg], false)?;
+    check_exit(exits, "snapshot", 0, &taken, norm);
+    let offline = runner.devlic(&[
+        "plan",
+        &scenario.spec,
+        "--snapshot",
+        &snap_arg,
+        "--detailed-exitcode",
+    ])?;
+    check_exit(
+        exits,
+        "plan --snapshot --detailed-exitcode",
+        scenario.file.plan.exit_code,
+        &offline,
+        norm,
+    );
+    if (&offline.stdout, &offline.stderr) != (&online.stdout, &online.stderr) {
+        exits.push(Mismatch {
+            what: "plan --snapshot printed other output than the live plan".to_owned(),
+            detail: norm.apply(&offline.transcript()),
+        });
+    }
+    Ok(())
+}
+
 /// What the simulator saw during apply: the writes (so a resent write shows) and the faults
 /// it injected (so a scenario's faults provably happened).
 fn simulator_view(stats: &Stats) -> String {
@@ -227,6 +266,12 @@ impl Runner<'_> {
     /// signed in with the simulator's client secret, with no AZURE_*/DEVLIC_*/identity variable
     /// of the machine running the tests, no colour and no terminal.
     fn devlic(&mut self, args: &[&str]) -> Result<Ran, ScenarioError> {
+        self.devlic_with(args, true)
+    }
+
+    /// [`Runner::devlic`], without `--backend` when `backend` is false (`devlic snapshot`
+    /// reads Graph v1.0 whatever the backend, and takes no `--backend`).
+    fn devlic_with(&mut self, args: &[&str], backend: bool) -> Result<Ran, ScenarioError> {
         let shown = format!("devlic {}", args.join(" "));
         let fail = |reason: String| ScenarioError::Devlic {
             command: shown.clone(),
@@ -239,10 +284,11 @@ impl Runner<'_> {
             |p: &PathBuf| File::create(p).map_err(|e| fail(format!("{}: {e}", p.display())));
         let url = self.served.sim.url();
         let mut cmd = Command::new(&self.h.devlic);
-        cmd.current_dir(&self.h.root)
-            .args(args)
-            .args(["--backend", self.backend.name()])
-            .args(["--graph-url", &url, "--authority-url", &url])
+        cmd.current_dir(&self.h.root).args(args);
+        if backend {
+            cmd.args(["--backend", self.backend.name()]);
+        }
+        cmd.args(["--graph-url", &url, "--authority-url", &url])
             .stdin(Stdio::null())
             .stdout(create(&out_path)?)
             .stderr(create(&err_path)?);

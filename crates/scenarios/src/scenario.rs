@@ -34,11 +34,18 @@ pub struct ScenarioFile {
 pub struct PlanStep {
     /// Expected exit code of `plan --detailed-exitcode` (text and JSON alike); default 2.
     pub exit_code: i32,
+    /// Also take a `devlic snapshot` of the tenant and plan from it (`plan --snapshot`): the
+    /// offline plan must exit the same and print exactly what the live plan printed (one answer
+    /// online and offline). Meant for plans that fail; a plan with changes says "offline".
+    pub snapshot: bool,
 }
 
 impl Default for PlanStep {
     fn default() -> Self {
-        PlanStep { exit_code: 2 }
+        PlanStep {
+            exit_code: 2,
+            snapshot: false,
+        }
     }
 }
 

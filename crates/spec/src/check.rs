@@ -277,7 +277,7 @@ fn check_assignment(
                         SpecErrorKind::NotADeviceSku {
                             value: sub.value.clone(),
                         },
-                        names::not_a_device_sku_help(),
+                        names::not_a_device_sku_help(sub.value.trim()),
                     ),
                 );
                 None

@@ -217,8 +217,9 @@ pub enum SpecErrorKind {
     /// A group display name is empty or only spaces.
     #[error("the group name is empty")]
     EmptyGroupName,
-    /// A subscription, device SKU or service plan name that is neither a GUID nor a valid name.
-    #[error("`{value}` is not a skuPartNumber, skuId GUID or known alias")]
+    /// A subscription or device SKU that is neither a GUID, a valid part number, a known alias
+    /// nor a product name devlic knows.
+    #[error("`{value}` is not a skuPartNumber, skuId GUID, product name or known alias")]
     InvalidSkuName {
         /// The value as written.
         value: String,
@@ -228,11 +229,14 @@ pub enum SpecErrorKind {
     UnknownAlias {
         /// The value as written.
         value: String,
-        /// The closest known alias, if one is close.
+        /// The part number of the known device SKU it is closest to (by part number, alias or
+        /// product name), if one is close.
         suggestion: Option<String>,
     },
     /// A subscription that is not a device SKU devlic knows nor one listed in
-    /// `settings.deviceSkus` (devlic only manages device subscriptions).
+    /// `settings.deviceSkus` (devlic only manages device subscriptions), including a user
+    /// subscription named by the admin center's product name. The help says what it is, or
+    /// "did you mean" the device SKU it is close to.
     #[error("`{value}` is not a known device subscription")]
     NotADeviceSku {
         /// The value as written.

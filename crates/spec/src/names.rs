@@ -2,12 +2,11 @@
 //!
 //! Each function returns the validated value, or the error kind plus a fix-it hint.
 
-use devlic_model::known_skus;
 use devlic_model::{ServicePlanId, SkuId};
+use devlic_model::{known_skus, product_names, suggest};
 
 use crate::error::SpecErrorKind;
 use crate::model::{PlanSelector, SkuSelector};
-use crate::suggest::closest;
 
 /// An error kind and its hint, before a location is attached.
 pub(crate) type Problem = (SpecErrorKind, String);
@@ -66,15 +65,16 @@ pub(crate) fn parse_tenant(value: &str) -> Result<String, Problem> {
     }
 }
 
-/// Resolves a `subscription` or `deviceSkus` entry: a skuId GUID, a known alias (resolved to its
-/// part number), or a skuPartNumber.
+/// Resolves a `subscription` or `deviceSkus` entry: a skuId GUID, a known alias or the admin
+/// center's product name (resolved to its part number), or a skuPartNumber. A value that is none
+/// of these but close to a device SKU devlic knows gets "did you mean" in its hint.
 pub(crate) fn parse_sku(value: &str) -> Result<SkuSelector, Problem> {
     if looks_like_guid(value) {
         return SkuId::parse(value)
             .map(SkuSelector::Id)
             .map_err(|_| invalid_guid(value));
     }
-    if let Some(known) = known_skus::by_alias(value) {
+    if let Some(known) = known_skus::by_alias(value).or_else(|| known_skus::by_product(value)) {
         return Ok(SkuSelector::PartNumber(known.part_number.to_owned()));
     }
     if is_identifier(value) {
@@ -84,13 +84,22 @@ pub(crate) fn parse_sku(value: &str) -> Result<SkuSelector, Problem> {
             .map_or_else(|| value.to_owned(), |k| k.part_number.to_owned());
         return Ok(SkuSelector::PartNumber(part));
     }
-    let aliases = known_skus::ALL
-        .iter()
-        .flat_map(|k| k.aliases.iter().copied());
+    if let Some(product) = user_product(value) {
+        return Err((
+            SpecErrorKind::NotADeviceSku {
+                value: value.to_owned(),
+            },
+            user_product_help(value, product),
+        ));
+    }
+    let suggestion = did_you_mean(value);
     if value.contains('-') && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        let suggestion = closest(value, aliases);
-        let help = match &suggestion {
-            Some(s) => format!("did you mean `{s}`? Known aliases: {}", known_aliases()),
+        let help = match suggestion {
+            Some(k) => format!(
+                "did you mean {}? Known aliases: {}",
+                label(k),
+                known_aliases()
+            ),
             None => format!(
                 "use a skuPartNumber, a skuId GUID, or a known alias: {}",
                 known_aliases()
@@ -99,20 +108,77 @@ pub(crate) fn parse_sku(value: &str) -> Result<SkuSelector, Problem> {
         return Err((
             SpecErrorKind::UnknownAlias {
                 value: value.to_owned(),
-                suggestion,
+                suggestion: suggestion.map(|k| k.part_number.to_owned()),
             },
             help,
         ));
     }
+    let help = match suggestion {
+        Some(k) => format!(
+            "did you mean {}? Write a skuPartNumber, a skuId GUID, the admin center's product \
+             name, or a known alias",
+            label(k)
+        ),
+        None => format!(
+            "use a skuPartNumber such as OFFICE_PROPLUS_DEVICE1, a skuId GUID, the admin \
+             center's product name (\"{}\"), or a known alias: {}",
+            known_skus::ENTERPRISE_DEVICE.product,
+            known_aliases()
+        ),
+    };
     Err((
         SpecErrorKind::InvalidSkuName {
             value: value.to_owned(),
         },
-        format!(
-            "use a skuPartNumber such as OFFICE_PROPLUS_DEVICE1, a skuId GUID, or a known alias: {}",
-            known_aliases()
-        ),
+        help,
     ))
+}
+
+/// `OFFICE_PROPLUS_DEVICE1 (Microsoft 365 Apps for enterprise (device))`.
+fn label(k: &known_skus::KnownDeviceSku) -> String {
+    format!("{} ({})", k.part_number, k.product)
+}
+
+/// The known device SKU whose part number, alias or product name is close to `value` (see
+/// [`devlic_model::suggest`]), if any.
+fn did_you_mean(value: &str) -> Option<&'static known_skus::KnownDeviceSku> {
+    let wanted = suggest::fold(value);
+    known_skus::ALL
+        .iter()
+        .filter_map(|k| {
+            std::iter::once(k.part_number)
+                .chain(k.aliases.iter().copied())
+                .chain(std::iter::once(k.product))
+                .filter_map(|name| suggest::closeness(&wanted, name))
+                .min()
+                .map(|d| (d, k))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The product name of a user subscription the admin center shows (by part number or by
+/// product name), when `value` names one.
+fn user_product(value: &str) -> Option<&'static product_names::ProductName> {
+    let wanted = suggest::fold(value);
+    product_names::PRODUCT_NAMES.iter().find(|p| {
+        known_skus::by_part_number(p.part_number).is_none()
+            && (p.part_number.eq_ignore_ascii_case(value) || suggest::fold(p.product) == wanted)
+    })
+}
+
+fn user_product_help(value: &str, product: &product_names::ProductName) -> String {
+    let what = if product.part_number.eq_ignore_ascii_case(value) {
+        format!("`{}` is {}", product.part_number, product.product)
+    } else {
+        format!("\"{}\" is {}", product.product, product.part_number)
+    };
+    let device = did_you_mean(product.product).unwrap_or(&known_skus::ENTERPRISE_DEVICE);
+    format!(
+        "{what}, a subscription licensed per user, not per device; did you mean {}? devlic \
+         manages device subscriptions only",
+        label(device)
+    )
 }
 
 fn known_aliases() -> String {
@@ -170,13 +236,32 @@ pub(crate) fn could_be_device_sku(sel: &SkuSelector, extra: &[SkuSelector]) -> b
     }
 }
 
-/// The hint for a subscription that is not a device SKU.
-pub(crate) fn not_a_device_sku_help() -> String {
-    let known: Vec<&str> = known_skus::ALL.iter().map(|k| k.part_number).collect();
-    format!(
-        "devlic manages device subscriptions only ({}); if this is a device subscription, list it in `settings.deviceSkus`",
-        known.join(", ")
-    )
+/// The hint for a subscription that is not a device SKU: what it is when devlic knows it (a user
+/// subscription), "did you mean" when it is close to a device SKU, the device SKUs otherwise.
+pub(crate) fn not_a_device_sku_help(value: &str) -> String {
+    if let Some(product) = user_product(value) {
+        return user_product_help(value, product);
+    }
+    match did_you_mean(value) {
+        // The service plan inside OFFICE_PROPLUS_DEVICE1 has almost the same name.
+        Some(k) if value.eq_ignore_ascii_case("OFFICE_PROPLUS_DEVICE") => format!(
+            "did you mean {}? `{value}` is the name of the service plan inside it",
+            label(k)
+        ),
+        Some(k) => format!(
+            "did you mean {}? If it is another device subscription, list it in \
+             `settings.deviceSkus`",
+            label(k)
+        ),
+        None => {
+            let known: Vec<String> = known_skus::ALL.iter().map(label).collect();
+            format!(
+                "devlic manages device subscriptions only ({}); if this is a device \
+                 subscription, list it in `settings.deviceSkus`",
+                known.join(", ")
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +302,66 @@ mod tests {
             parse_sku("two words"),
             Err((SpecErrorKind::InvalidSkuName { .. }, _))
         ));
+    }
+
+    #[test]
+    fn admin_center_product_names_are_aliases() {
+        for written in [
+            "Microsoft 365 Apps for enterprise (device)",
+            "  microsoft 365 apps  for ENTERPRISE (Device) ",
+        ] {
+            assert_eq!(
+                parse_sku(written.trim()).ok(),
+                Some(SkuSelector::PartNumber("OFFICE_PROPLUS_DEVICE1".into())),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            parse_sku("Microsoft 365 Apps for Education (device)").ok(),
+            Some(SkuSelector::PartNumber(
+                "OFFICE_PROPLUS_DEVICE_EDUCATION".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn near_misses_suggest_the_device_sku() {
+        let (_, help) = parse_sku("Microsoft 365 Apps for enterprise device").unwrap_err();
+        assert!(
+            help.starts_with(
+                "did you mean OFFICE_PROPLUS_DEVICE1 (Microsoft 365 Apps for enterprise (device))?"
+            ),
+            "{help}"
+        );
+        let (kind, help) = parse_sku("Office-ProPlus-Device1").unwrap_err();
+        assert_eq!(
+            kind,
+            SpecErrorKind::UnknownAlias {
+                value: "Office-ProPlus-Device1".into(),
+                suggestion: Some("OFFICE_PROPLUS_DEVICE1".into())
+            }
+        );
+        assert!(
+            help.starts_with("did you mean OFFICE_PROPLUS_DEVICE1"),
+            "{help}"
+        );
+        assert!(not_a_device_sku_help("OFFICE_PROPLUS_DEVICE").starts_with(
+            "did you mean OFFICE_PROPLUS_DEVICE1 (Microsoft 365 Apps for enterprise (device))?"
+        ));
+        // A user subscription, by part number or by product name, says what it is.
+        assert!(not_a_device_sku_help("spe_e3").starts_with("`SPE_E3` is Microsoft 365 E3"));
+        let (kind, help) = parse_sku("Microsoft 365 Apps for enterprise").unwrap_err();
+        assert!(matches!(kind, SpecErrorKind::NotADeviceSku { .. }));
+        assert!(
+            help.starts_with("\"Microsoft 365 Apps for enterprise\" is OFFICESUBSCRIPTION"),
+            "{help}"
+        );
+        assert!(
+            help.contains(
+                "did you mean OFFICE_PROPLUS_DEVICE1 (Microsoft 365 Apps for enterprise (device))?"
+            ),
+            "{help}"
+        );
     }
 
     #[test]

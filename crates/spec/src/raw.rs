@@ -115,14 +115,16 @@ pub(crate) struct RawAssignment {
     /// `{id: GUID}` (its object id).
     #[schemars(with = "RawGroup")]
     pub group: Spanned<RawGroup>,
-    /// The device subscription: a skuPartNumber (`OFFICE_PROPLUS_DEVICE1`), a skuId GUID, or an
-    /// alias (`m365-apps-enterprise-device`, `m365-apps-education-device`). Required unless
+    /// The device subscription: a skuPartNumber (`OFFICE_PROPLUS_DEVICE1`), a skuId GUID, an
+    /// alias (`m365-apps-enterprise-device`, `m365-apps-education-device`), or the admin center's
+    /// product name (`Microsoft 365 Apps for enterprise (device)`). Required unless
     /// `state: absent`.
     #[schemars(with = "Option<String>", extend("examples" = [
         "OFFICE_PROPLUS_DEVICE1",
         "OFFICE_PROPLUS_DEVICE_EDUCATION",
         "m365-apps-enterprise-device",
-        "m365-apps-education-device"
+        "m365-apps-education-device",
+        "Microsoft 365 Apps for enterprise (device)"
     ]))]
     pub subscription: Option<Spanned<String>>,
     /// cloud-licensing only: the allotment to assign from (its id, or its subscription id) when

@@ -34,7 +34,7 @@ fn northwind_plan_apply_plan_converges() {
     assert!(r.stdout.contains("Apply complete: 2 of 2"), "{}", r.stdout);
     assert!(
         r.stderr
-            .contains("applied: + OFFICE_PROPLUS_DEVICE_EDUCATION on Lab - Art Room")
+            .contains("applied: + OFFICE_PROPLUS_DEVICE_EDUCATION (Microsoft 365 Apps for Education (device)) on Lab - Art Room")
     );
     assert_eq!(sim.stats().writes_applied, 2);
     let report: serde_json::Value =
@@ -167,7 +167,7 @@ fn rerunning_an_applied_plan_sends_no_write() {
     assert!(
         again
             .stderr
-            .contains("already applied: + OFFICE_PROPLUS_DEVICE_EDUCATION on Lab - Art Room")
+            .contains("already applied: + OFFICE_PROPLUS_DEVICE_EDUCATION (Microsoft 365 Apps for Education (device)) on Lab - Art Room")
     );
     assert_eq!(sim.stats().writes, 0, "no write the second time");
     assert!(

@@ -71,27 +71,35 @@ async fn read_live_on_contoso_sends_exactly_the_planned_requests() {
 
     let log = sim.request_log();
     let top = top_level(&log);
-    assert_eq!(top.len(), 5, "{top:#?}");
-    // Phase 1 runs in parallel, then phase 2 in parallel, then the name resolution batch.
+    assert_eq!(top.len(), 6, "{top:#?}");
+    // Phase 1 runs in parallel (the group count is a one-item $batch), then phase 2 in
+    // parallel, then the name resolution batch.
     assert_eq!(
-        sorted(top[..2].to_vec()),
+        sorted(top[..3].to_vec()),
         [
             "GET /v1.0/organization?$select=id,displayName,verifiedDomains",
-            "GET /v1.0/subscribedSkus"
+            "GET /v1.0/subscribedSkus",
+            "POST /v1.0/$batch",
         ]
     );
     assert_eq!(
-        sorted(top[2..4].to_vec()),
+        sorted(top[3..5].to_vec()),
         sorted(vec![holders(DEVICE1), holders(EDU)])
     );
-    assert_eq!(top[4], "POST /v1.0/$batch");
+    assert_eq!(top[5], "POST /v1.0/$batch");
     let items: Vec<&LoggedRequest> = log.iter().filter(|r| r.batch_item.is_some()).collect();
-    assert_eq!(items.len(), 1);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].path_and_query, "/v1.0/groups/$count");
+    // Contoso has 8 groups and 5 holders, so another group could share a holder's name: every
+    // name is looked up, in one filter.
     assert_eq!(
-        items[0].path_and_query,
-        format!("/v1.0/groups?$filter=displayName in ('Shared PCs - Warehouse')&{SELECT}&$top=999")
+        items[1].path_and_query,
+        format!(
+            "/v1.0/groups?$filter=displayName in ('Kiosks - Front Desk','Shared PCs - Warehouse',\
+             'Training Center PCs','retired call center')&{SELECT}&$top=999"
+        )
     );
-    assert_eq!(client.requests_made(), 5);
+    assert_eq!(client.requests_made(), 6);
 
     assert_eq!(live.tenant.id, "6f1c2a3b-0d4e-4f5a-9b8c-7d6e5f4a3b2c");
     assert_eq!(
@@ -205,8 +213,9 @@ async fn paging_follows_next_links_to_the_end() {
         .collect();
     assert_eq!(pages.len(), 3, "{top:#?}");
     assert!(pages[1].contains("$skiptoken=") && pages[2].contains("$skiptoken="));
-    // org + skus + 3 pages of DEVICE1 holders + 1 (empty) page of EDUCATION holders.
-    assert_eq!(client.requests_made(), 6);
+    // org + skus + the group count + 3 pages of DEVICE1 holders + 1 (empty) page of EDUCATION
+    // holders; every group is a holder, so no name needs looking up.
+    assert_eq!(client.requests_made(), 7);
 }
 
 #[tokio::test]
@@ -226,7 +235,12 @@ async fn steady_state_with_ten_thousand_groups_stays_within_the_request_bound() 
         .await
         .expect("read_live");
     assert_eq!(live.groups.len(), 10_000);
-    let bound = 1 + 10_000u64.div_ceil(999) + 2;
+    // organization + subscribedSkus + the group count (`/groups/$count`, which shows that no
+    // group beyond the holders can share a spec name) + ⌈10,000/999⌉ pages of DEVICE1 holders +
+    // 1 page of EDUCATION holders = 15. The count is the one request added by reading a live
+    // plan's ambiguous names as a snapshot does; without it, checking 10,000 names would take
+    // ⌈⌈10,000/15⌉/20⌉ = 34 more.
+    let bound = 3 + 10_000u64.div_ceil(999) + 1;
     assert!(
         client.requests_made() <= bound,
         "{} > {bound}",
@@ -544,4 +558,99 @@ async fn lost_responses_under_read_after_write_lag_are_not_written_twice() {
             assert_eq!(held, vec![SkuId::parse(DEVICE1).unwrap()], "{g}");
         }
     }
+}
+
+/// A holder's display name that a group without licenses shares: a live read returns both, so
+/// a live plan reports the name as ambiguous exactly as a snapshot plan does.
+#[tokio::test]
+async fn a_name_a_holder_shares_with_another_group_is_read_as_in_a_snapshot() {
+    let mut tenant = all_holding(30, DEVICE1);
+    let mut twin = tenant.groups[0].clone();
+    twin.id = "0badc0de-0000-4000-8000-000000000001".to_owned();
+    twin.assigned_licenses.clear();
+    twin.members.clear();
+    tenant.groups.push(twin.clone());
+    let names: Vec<String> = tenant.groups[..30]
+        .iter()
+        .map(|g| g.display_name.clone())
+        .collect();
+    let (sim, client) = start(tenant).await;
+    let live = client
+        .read_live(&LiveQuery {
+            group_names: names,
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read_live");
+    assert_eq!(live.groups.len(), 31);
+    assert_eq!(live.groups_named(&twin.display_name).count(), 2);
+    // org + skus + the count (31 groups > 30 holders) + 1 page of DEVICE1 holders + 1 of
+    // EDUCATION + one $batch with the 30 names in two `in` filters.
+    let top = top_level(&sim.request_log());
+    assert_eq!(client.requests_made(), 6, "{top:#?}");
+}
+
+/// With many names and few other groups, listing every group is cheaper than the filters.
+#[tokio::test]
+async fn many_names_in_a_small_tenant_list_every_group_instead() {
+    let mut tenant = all_holding(400, DEVICE1);
+    let mut twin = tenant.groups[7].clone();
+    twin.id = "0badc0de-0000-4000-8000-000000000002".to_owned();
+    twin.assigned_licenses.clear();
+    tenant.groups.push(twin.clone());
+    let names: Vec<String> = tenant.groups[..400]
+        .iter()
+        .map(|g| g.display_name.clone())
+        .collect();
+    let (sim, client) = start(tenant).await;
+    let live = client
+        .read_live(&LiveQuery {
+            group_names: names,
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read_live");
+    assert_eq!(live.groups_named(&twin.display_name).count(), 2);
+    // 400 names would take 27 filters (2 $batch requests); the 401 groups fit one page.
+    let top = top_level(&sim.request_log());
+    assert_eq!(client.requests_made(), 6, "{top:#?}");
+    assert!(
+        top.iter()
+            .any(|r| r == &format!("GET /v1.0/groups?{SELECT}&$top=999"))
+    );
+}
+
+/// A name no group has brings the groups that start like it, for "did you mean".
+#[tokio::test]
+async fn a_missing_name_brings_the_groups_that_start_like_it() {
+    let mut tenant = all_holding(5, DEVICE1);
+    let mut near = tenant.groups[0].clone();
+    near.id = "0badc0de-0000-4000-8000-000000000003".to_owned();
+    near.display_name = "Reception Laptops".to_owned();
+    near.assigned_licenses.clear();
+    tenant.groups.push(near);
+    let (sim, client) = start(tenant).await;
+    let live = client
+        .read_live(&LiveQuery {
+            group_names: vec!["reception-laptop".to_owned()],
+            ..LiveQuery::default()
+        })
+        .await
+        .expect("read_live");
+    assert_eq!(live.groups_named("Reception Laptops").count(), 1);
+    let log = sim.request_log();
+    let items: Vec<&str> = log
+        .iter()
+        .filter(|r| r.batch_item.is_some())
+        .map(|r| r.path_and_query.as_str())
+        .collect();
+    assert!(
+        items.contains(
+            &format!("/v1.0/groups?$filter=startswith(displayName,'rec')&{SELECT}&$top=999")
+                .as_str()
+        ),
+        "{items:#?}"
+    );
+    // org + skus + count + 2 holder pages + the name lookup + the prefix lookup.
+    assert_eq!(client.requests_made(), 7);
 }

@@ -111,7 +111,7 @@ fn head(plan: &Plan) -> String {
                 "> - {} ({}): {} from {}",
                 esc(&a.group.display_name),
                 code(&a.group.id.to_string()),
-                esc(&a.sku.sku_part_number),
+                esc(&a.sku.label()),
                 devices_text(a.devices)
             );
         }
@@ -152,19 +152,15 @@ fn head(plan: &Plan) -> String {
 fn action_row(a: &Action) -> String {
     let sku = match (&a.kind, &a.from_sku) {
         (ActionKind::Swap, Some(from)) => {
-            format!(
-                "{} → {}",
-                esc(&from.sku_part_number),
-                esc(&a.sku.sku_part_number)
-            )
+            format!("{} → {}", esc(&from.label()), esc(&a.sku.label()))
         }
         (ActionKind::Update, _) => format!(
             "{} (disabled plans: {} → {})",
-            esc(&a.sku.sku_part_number),
+            esc(&a.sku.label()),
             plans_text(&super::current_disabled(a)),
             plans_text(&a.disabled_plans)
         ),
-        _ => esc(&a.sku.sku_part_number),
+        _ => esc(&a.sku.label()),
     };
     format!(
         "| {} {} | {}<br>{} | {sku} | {} | {} |\n",

@@ -104,7 +104,7 @@ pub(crate) fn shortfall_banner(plan: &Plan) -> Option<String> {
         .map(|(sku, devices, groups)| {
             format!(
                 "{} is short by {devices} for {}",
-                sku.sku_part_number,
+                sku.label(),
                 devlic_model::name_list(groups)
             )
         })
@@ -212,9 +212,10 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
         ActionKind::Assign => match &a.allotment {
             Some(al) => format!(
                 "assign {} to {devices} from allotment {}",
-                a.sku.sku_part_number, al.id
+                a.sku.label(),
+                al.id
             ),
-            None => format!("assign {} to {devices}", a.sku.sku_part_number),
+            None => format!("assign {} to {devices}", a.sku.label()),
         },
         // An honest swap: when the target has no room, some devices lose the apps, and the plan
         // says so instead of promising they stay licensed.
@@ -223,9 +224,8 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
              up to {} of these may be left without Microsoft 365 Apps{}",
             a.from_sku
                 .as_ref()
-                .map(|s: &SkuRef| s.sku_part_number.as_str())
-                .unwrap_or("?"),
-            a.sku.sku_part_number,
+                .map_or_else(|| "?".to_owned(), SkuRef::label),
+            a.sku.label(),
             a.sku.sku_part_number,
             devices_text(at_risk),
             if backend.writes_in_two_steps() {
@@ -241,29 +241,27 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
              then the old one is removed, so the devices are never unlicensed in between",
             a.from_sku
                 .as_ref()
-                .map(|s: &SkuRef| s.sku_part_number.as_str())
-                .unwrap_or("?"),
-            a.sku.sku_part_number,
+                .map_or_else(|| "?".to_owned(), SkuRef::label),
+            a.sku.label(),
             a.allotment.as_ref().map(|x| x.id.as_str()).unwrap_or("?")
         ),
         ActionKind::Swap => format!(
             "swap {} → {} on {devices}, in one call (the apps stay licensed throughout)",
             a.from_sku
                 .as_ref()
-                .map(|s: &SkuRef| s.sku_part_number.as_str())
-                .unwrap_or("?"),
-            a.sku.sku_part_number
+                .map_or_else(|| "?".to_owned(), SkuRef::label),
+            a.sku.label()
         ),
         ActionKind::Update => format!(
             "update {} on {devices}: disabled plans {} → {}",
-            a.sku.sku_part_number,
+            a.sku.label(),
             plans_text(&current_disabled(a)),
             plans_text(&a.disabled_plans)
         ),
         ActionKind::Revoke => format!(
             "revoke {} from {devices}: Microsoft 365 Apps on {} become read-only \
              (documents can be viewed and printed, not edited or created)",
-            a.sku.sku_part_number,
+            a.sku.label(),
             if a.devices == Some(1) {
                 "that device"
             } else {
@@ -298,7 +296,7 @@ pub(crate) fn capacity_text(l: &devlic_model::CapacityLine) -> String {
     };
     format!(
         "{}{pool}: {} {} - {} consumed - {} newly licensed + {} freed = {}{tail}",
-        sanitize(&l.sku.sku_part_number),
+        sanitize(&l.sku.label()),
         l.prepaid_enabled,
         if l.allotment.is_some() {
             "allotted"

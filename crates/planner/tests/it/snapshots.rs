@@ -80,6 +80,12 @@ fn errors() {
     ));
     s.assignments
         .push(present(by_name("All Staff"), part("SPE_E3"), 44));
+    // A near miss of "Kiosks - Front Desk": case, dashes and one letter.
+    s.assignments.push(present(
+        by_name("kiosk front-desk"),
+        part("OFFICE_PROPLUS_DEVICE1"),
+        46,
+    ));
     s.assignments
         .push(present(GroupSelector::Id(cg(1)), part("VISIOCLIENT"), 48));
     s.assignments.push(with_disabled(

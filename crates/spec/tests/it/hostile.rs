@@ -315,7 +315,7 @@ fn control_characters_in_values_are_escaped_in_messages() {
         shown,
         [
             "f.yaml:3:9: `evil\\u{1b}[2J.example` is not a tenant GUID or domain name",
-            "f.yaml:6:19: `O\\tFFICE\\u{1b}[31m` is not a skuPartNumber, skuId GUID or known alias",
+            "f.yaml:6:19: `O\\tFFICE\\u{1b}[31m` is not a skuPartNumber, skuId GUID, product name or known alias",
         ],
     );
     assert_eq!(check(&one(yaml.as_bytes().to_vec())), 2);
