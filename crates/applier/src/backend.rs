@@ -5,8 +5,8 @@ use std::future::Future;
 
 use devlic_graph::{GraphError, LiveQuery};
 use devlic_model::{
-    Action, AssignedLicense, Backend, GroupId, LicenseErrorMember, LiveState, ProcessingState,
-    SkuId,
+    Action, ActionKind, AssignedLicense, Backend, GroupId, LicenseErrorMember, LiveState,
+    ProcessingState, SkuId,
 };
 use serde::Serialize;
 
@@ -21,6 +21,10 @@ pub struct Change {
     /// cloud-licensing: the allotment id the added SKU is taken from (from the plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allotment: Option<String>,
+    /// The group already holds `add`'s SKU and only its disabled plans change (an `update`
+    /// action): written in place where the API can (cloud-licensing: a PATCH of the assignment).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_place: bool,
 }
 
 impl Change {
@@ -37,6 +41,7 @@ impl Change {
                 .as_ref()
                 .filter(|_| action.adds().is_some())
                 .map(|a| a.id.clone()),
+            in_place: action.kind == ActionKind::Update,
         }
     }
 }

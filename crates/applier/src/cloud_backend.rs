@@ -8,7 +8,8 @@
 //! holds the new SKU, and only the delete is sent).
 //!
 //! Every write starts by reading the group's current assignments, which makes it idempotent: an
-//! assignment already present is not created again, one already gone is not deleted again.
+//! assignment already present is not created again, one already gone is not deleted again. An
+//! `update` (other disabled plans for a SKU the group holds) is a PATCH of that assignment.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +22,8 @@ use crate::backend::{
 };
 
 /// Writes through `POST /beta/groups/{id}/cloudLicensing/assignments` and
-/// `DELETE /beta/admin/cloudLicensing/assignments/{id}`; reads the group's licenses from its
+/// `PATCH`/`DELETE /beta/groups/{id}/cloudLicensing/assignments/{id}` (the group routes, which
+/// take the documented group permission); reads the group's licenses from its
 /// cloudLicensing assignments and its license errors from the allotments' `waitingMembers`.
 #[derive(Debug)]
 pub struct CloudLicensing {
@@ -60,6 +62,14 @@ fn licenses(list: &[CloudAssignment]) -> Vec<AssignedLicense> {
         .collect();
     out.sort();
     out
+}
+
+/// Both notes of a two-step write, in order.
+fn join_notes(first: Option<String>, then: Option<String>) -> Option<String> {
+    match (first, then) {
+        (Some(a), Some(b)) => Some(format!("{a}; then {b}")),
+        (a, b) => a.or(b),
+    }
 }
 
 impl LicensingBackend for CloudLicensing {
@@ -109,15 +119,16 @@ impl LicensingBackend for CloudLicensing {
             match current.iter().find(|a| a.sku_id == add.sku_id) {
                 Some(a) if a.disabled_plans == add.disabled_plans => {}
                 Some(a) => {
-                    return Err(WriteError::Unsupported {
-                        reason: format!(
-                            "group {group} already holds {} through assignment {} with other \
-                             disabled plans; changing disabled plans is not supported on the \
-                             cloud-licensing backend yet (change them in the admin center, or \
-                             use group-licensing)",
-                            add.sku_id, a.id
-                        ),
-                    });
+                    // The group holds the SKU with other disabled plans: change them in place
+                    // (an update, or a rerun of a swap whose create landed with other plans).
+                    // The PATCH is idempotent; the client settles a lost answer by re-reading.
+                    let sent = self
+                        .client
+                        .update_assignment(group, &a.id, &add.disabled_plans)
+                        .await
+                        .map_err(WriteError::from_graph)?;
+                    receipt.request_ids.push(sent.request_id);
+                    receipt.note = sent.note;
                 }
                 None => {
                     let Some(allotment) = &change.allotment else {
@@ -162,12 +173,16 @@ impl LicensingBackend for CloudLicensing {
         let created = receipt.request_ids.clone();
         for sku in &change.remove {
             for a in current.iter().filter(|a| a.sku_id == *sku) {
-                match self.client.delete_assignment(&a.id).await {
-                    Ok(request_id) => receipt.request_ids.push(request_id),
+                match self.client.delete_assignment(group, &a.id).await {
+                    Ok(sent) => {
+                        receipt.request_ids.push(sent.request_id);
+                        receipt.note = join_notes(receipt.note.take(), sent.note);
+                    }
                     // Already gone (a rerun, or someone else): the goal is reached.
                     Err(e) if e.is_not_found() => {}
-                    // The applier re-reads the group and judges (a rerun of this write is safe:
-                    // the create is skipped once the new assignment is there).
+                    // The client re-read and resent already; the applier re-reads the group and
+                    // judges (a rerun of this write is safe: the create is skipped once the new
+                    // assignment is there).
                     Err(e @ GraphError::OutcomeUnknown { .. }) => {
                         return Err(WriteError::OutcomeUnknown(e));
                     }
@@ -248,6 +263,30 @@ impl LicensingBackend for CloudLicensing {
 
     fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview> {
         let mut out = Vec::new();
+        if let Some(add) = change.add.as_ref().filter(|_| change.in_place) {
+            // The assignment id is only known at write time (it is re-read then).
+            match self.client.update_assignment_request(
+                group,
+                "{assignmentId}",
+                &add.disabled_plans,
+            ) {
+                Ok((url, body)) => out.push(RequestPreview {
+                    method: "PATCH".to_owned(),
+                    url: format!(
+                        "{}  (the assignment of {} held by group {group})",
+                        url.to_string().replace("%7B", "{").replace("%7D", "}"),
+                        add.sku_id
+                    ),
+                    body: Some(body),
+                }),
+                Err(e) => out.push(RequestPreview {
+                    method: "PATCH".to_owned(),
+                    url: format!("(could not build the request: {e})"),
+                    body: None,
+                }),
+            }
+            return out;
+        }
         if let Some(add) = &change.add {
             let allotment = change.allotment.as_deref().unwrap_or("");
             match self
@@ -268,7 +307,7 @@ impl LicensingBackend for CloudLicensing {
         }
         for sku in &change.remove {
             // The assignment id is only known at write time (it is re-read then).
-            let url = match self.client.delete_assignment_url("{assignmentId}") {
+            let url = match self.client.delete_assignment_url(group, "{assignmentId}") {
                 Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
                 Err(e) => format!("(could not build the URL: {e})"),
             };

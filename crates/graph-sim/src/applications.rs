@@ -102,17 +102,15 @@ const APPLY_CLOUD_SCP: &[&str] = &[
     "Group-CloudLicensing.AssignLicenses.Organization",
 ];
 /// The configured app of the bundled fixtures: what devlic's own tests sign in as. Both apply
-/// sets, plus two permissions devlic does not document yet: CloudLicensing.AssignLicenses.Organization
-/// (the client still deletes through `/admin/cloudLicensing/assignments/{id}`, whose page does not
-/// accept the group permission) and CloudLicensing-UsageRights.Read.All (the device `usageRights`
-/// read issue 13 plans for verification).
+/// sets, plus one permission devlic does not document yet: CloudLicensing-UsageRights.Read.All
+/// (the device `usageRights` read issue 13 plans for verification). Every cloud write goes to a
+/// group route, so the tenant-wide CloudLicensing.AssignLicenses.Organization is not needed.
 const DEFAULT_APP: &[&str] = &[
     "Organization.Read.All",
     "Group.Read.All",
     "LicenseAssignment.ReadWrite.All",
     "CloudLicensing.Read.All",
     "Group-CloudLicensing.AssignLicenses.Organization",
-    "CloudLicensing.AssignLicenses.Organization",
     "CloudLicensing-UsageRights.Read.All",
 ];
 

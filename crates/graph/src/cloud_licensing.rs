@@ -5,8 +5,13 @@
 //! `@odata.nextLink` like every other read. Writes go through the one write loop (`write_loop`):
 //! one Graph refused under load (429/503) is retried after `Retry-After`, a create only after a
 //! re-read shows it did not land; a create whose response is lost is settled by re-reading and
-//! never resent (it is not idempotent); a delete whose response is lost is returned as
-//! [`GraphError::OutcomeUnknown`] for the caller to judge from the group's assignments.
+//! never resent (it is not idempotent); a delete whose response is lost is settled by re-reading
+//! the group and resent at most once (deleting twice cannot remove more).
+//!
+//! Every write uses a group route with the group permission its reference page documents
+//! (`Group-CloudLicensing.AssignLicenses.Organization`, application): the admin routes
+//! (`/admin/cloudLicensing/assignments/{id}`) take the tenant-wide
+//! `CloudLicensing.AssignLicenses.Organization` instead, which SECURITY.md does not grant.
 //!
 //! Request shapes (beta reference, `cloudlicensing-*.md`):
 //! - `GET /admin/cloudLicensing/allotments?$select=…` and
@@ -14,7 +19,12 @@
 //! - `GET /groups/{id}/cloudLicensing/assignments?$expand=allotment($select=id,skuId)`;
 //! - `POST /groups/{id}/cloudLicensing/assignments` with `allotment@odata.bind` and
 //!   `disabledServicePlanIds` → 201;
-//! - `DELETE /admin/cloudLicensing/assignments/{id}` → 204;
+//! - `DELETE /groups/{groupId}/cloudLicensing/assignments/{id}` → 204
+//!   (api-reference/beta/api/cloudlicensing-assignment-delete.md, group table:
+//!   beta/cloudlicensing-assignment-delete-3-permissions.md);
+//! - `PATCH /groups/{groupId}/cloudLicensing/assignments/{id}` with `disabledServicePlanIds`
+//!   → 200 (api-reference/beta/api/cloudlicensing-assignment-update.md, group table:
+//!   beta/cloudlicensing-assignment-update-3-permissions.md);
 //! - `GET /admin/cloudLicensing/allotments/{id}/waitingMembers?$expand=assignedTo(…)`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,6 +86,18 @@ pub struct CreatedAssignment {
     pub attempts: u32,
     /// What is known beyond "accepted at once" (e.g. a lost response whose create a re-read
     /// showed had landed).
+    pub note: Option<String>,
+}
+
+/// A delete (or update) Graph accepted, or that a re-read after a lost answer showed had landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentWrite {
+    /// Graph's `request-id` (our `client-request-id` if Graph sent none).
+    pub request_id: String,
+    /// Requests sent, the accepted one included.
+    pub attempts: u32,
+    /// What is known beyond "accepted at once" (e.g. a lost answer and how its outcome was
+    /// established).
     pub note: Option<String>,
 }
 
@@ -352,34 +374,104 @@ impl GraphClient {
         })
     }
 
-    /// The URL [`GraphClient::delete_assignment`] sends `DELETE` to.
-    pub fn delete_assignment_url(&self, assignment_id: &str) -> Result<Url, GraphError> {
+    /// The URL [`GraphClient::delete_assignment`] sends `DELETE` to: the assignment under its
+    /// group, `/groups/{groupId}/cloudLicensing/assignments/{id}`.
+    pub fn delete_assignment_url(
+        &self,
+        group: GroupId,
+        assignment_id: &str,
+    ) -> Result<Url, GraphError> {
         self.require_beta()?;
         if assignment_id.is_empty() || assignment_id.contains(['/', '?', '#']) {
             return Err(GraphError::InvalidRequest(format!(
                 "{assignment_id:?} is not an assignment id"
             )));
         }
+        // The group route, not /admin/cloudLicensing/assignments/{id}: the group route takes
+        // Group-CloudLicensing.AssignLicenses.Organization (api-reference/beta/api/
+        // cloudlicensing-assignment-delete.md, "delete an assignment for a group";
+        // beta/cloudlicensing-assignment-delete-3-permissions.md), the permission the create
+        // needs too, while the admin route needs the tenant-wide CloudLicensing.AssignLicenses.
+        // Organization (beta/cloudlicensing-assignment-delete-permissions.md).
         self.transport().url(&format!(
-            "/admin/cloudLicensing/assignments/{assignment_id}"
+            "/groups/{group}/cloudLicensing/assignments/{assignment_id}"
         ))
     }
 
-    /// `DELETE /admin/cloudLicensing/assignments/{id}` (204); returns the request-id. A 404 is a
-    /// [`GraphError::Service`] with status 404 (the caller decides whether "already gone" is
-    /// fine). Resent after 429/503 (deleting twice cannot remove more); a lost response is
-    /// [`GraphError::OutcomeUnknown`] (the id names no group to re-read; the caller does).
-    pub async fn delete_assignment(&self, assignment_id: &str) -> Result<String, GraphError> {
+    /// `DELETE /groups/{groupId}/cloudLicensing/assignments/{id}` (204).
+    /// A 404 is a [`GraphError::Service`] with status 404 (the caller decides whether "already
+    /// gone" is fine). Resent after 429/503 only when a re-read still shows the assignment; a
+    /// lost response is settled by re-reading the group until the assignment is gone, and resent
+    /// once if it never goes (deleting twice cannot remove more; a late first delete makes the
+    /// resend a 404).
+    pub async fn delete_assignment(
+        &self,
+        group: GroupId,
+        assignment_id: &str,
+    ) -> Result<SentWrite, GraphError> {
         let req = Request {
             method: Method::Delete,
-            url: self.delete_assignment_url(assignment_id)?,
+            url: self.delete_assignment_url(group, assignment_id)?,
             headers: Vec::new(),
             body: None,
         };
-        Ok(self
-            .send_write(&req, WriteRule::DeleteAssignment)
-            .await?
-            .request_id)
+        let rule = WriteRule::DeleteAssignment {
+            group,
+            assignment_id,
+        };
+        let sent = self.send_write(&req, rule).await?;
+        Ok(SentWrite {
+            request_id: sent.request_id,
+            attempts: sent.attempts,
+            note: sent.note,
+        })
+    }
+
+    /// The exact request [`GraphClient::update_assignment`] sends: URL and body.
+    pub fn update_assignment_request(
+        &self,
+        group: GroupId,
+        assignment_id: &str,
+        disabled_plans: &BTreeSet<ServicePlanId>,
+    ) -> Result<(Url, serde_json::Value), GraphError> {
+        // The same group route as the delete, with the same group permission
+        // (beta/cloudlicensing-assignment-update-3-permissions.md).
+        let url = self.delete_assignment_url(group, assignment_id)?;
+        // The page's body table: disabledServicePlanIds, required; an empty list enables every
+        // plan. The allotment of an assignment cannot be changed by an update.
+        let body = serde_json::json!({
+            "disabledServicePlanIds": disabled_plans.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        Ok((url, body))
+    }
+
+    /// `PATCH /groups/{groupId}/cloudLicensing/assignments/{id}` (200): sets the assignment's
+    /// `disabledServicePlanIds`. Idempotent (setting the same list twice changes nothing), so it
+    /// is settled like `assignLicense`: after a 429/503 it is resent only when a re-read does not
+    /// show the new list; after a lost answer it is re-read until the list shows or the settle
+    /// window has passed, then resent once.
+    pub async fn update_assignment(
+        &self,
+        group: GroupId,
+        assignment_id: &str,
+        disabled_plans: &BTreeSet<ServicePlanId>,
+    ) -> Result<SentWrite, GraphError> {
+        let (url, body) = self.update_assignment_request(group, assignment_id, disabled_plans)?;
+        let req = Request {
+            method: Method::Patch,
+            ..Request::post(url, body)
+        };
+        let rule = WriteRule::UpdateAssignment {
+            group,
+            assignment_id,
+            disabled_plans,
+        };
+        let sent = self.send_write(&req, rule).await?;
+        Ok(SentWrite {
+            request_id: sent.request_id,
+            attempts: sent.attempts,
+            note: sent.note,
+        })
     }
 
     /// Members waiting for a unit of an allotment, with the waiting object expanded.

@@ -46,7 +46,7 @@ mod writes;
 
 pub use batch::{BatchGet, ItemResponse, MAX_BATCH};
 pub use client::{ClientStats, GraphClient};
-pub use cloud_licensing::{CloudAssignment, CreatedAssignment, WaitingMember};
+pub use cloud_licensing::{CloudAssignment, CreatedAssignment, SentWrite, WaitingMember};
 pub use config::{
     ApiVersion, ClientConfig, ConfigError, Timeouts, check_endpoint_url, check_transport_security,
 };

@@ -30,6 +30,8 @@ pub enum Method {
     Post,
     /// DELETE.
     Delete,
+    /// PATCH (cloudLicensing assignment updates).
+    Patch,
 }
 
 impl Method {
@@ -38,6 +40,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
         }
     }
 }
@@ -382,6 +385,7 @@ impl Transport {
             Method::Get => self.http.reqwest().get(req.url.clone()),
             Method::Post => self.http.reqwest().post(req.url.clone()),
             Method::Delete => self.http.reqwest().delete(req.url.clone()),
+            Method::Patch => self.http.reqwest().patch(req.url.clone()),
         }
         .bearer_auth(token.secret())
         .header("client-request-id", client_request_id)

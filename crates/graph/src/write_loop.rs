@@ -8,9 +8,10 @@
 //! |---|---|---|---|
 //! | `assignLicense` (v1.0) | yes: adding a SKU the group holds (same disabled plans) or removing one it does not hold changes nothing | wait as told, re-read, resend only if the group does not show the change | re-read until it shows the change or the settle window has passed; then resend (harmless even if the lost one landed later than the window) |
 //! | create a cloudLicensing assignment (beta) | no: a second create is a second assignment, or a conflict | wait as told, re-read, resend only if the group has no assignment of that allotment | re-read until it shows the assignment or the settle window has passed; if it never shows, return [`GraphError::OutcomeUnknown`] saying so, never resent here |
-//! | delete a cloudLicensing assignment (beta) | yes: deleting twice cannot remove more | wait as told, resend | return [`GraphError::OutcomeUnknown`] at once: the assignment id names no group to re-read, so the caller (the applier's cloud backend, which knows the group) re-reads and judges |
+//! | update a cloudLicensing assignment's `disabledServicePlanIds` (beta, PATCH on the group route) | yes: setting the same list twice changes nothing | wait as told, re-read, resend only if the assignment does not show the new list | re-read until it shows the list or the settle window has passed; then resend once |
+//! | delete a cloudLicensing assignment (beta, group route) | yes: deleting twice cannot remove more (a second delete of a gone id is a 404 the caller takes as done) | wait as told, re-read, resend only if the group still holds the assignment | re-read until the assignment is gone or the settle window has passed; then resend once |
 //!
-//! `assignLicense` is resent after a lost response at most once: if the resend's response is
+//! `assignLicense`, an update and a delete are resent after a lost response at most once: if the resend's response is
 //! lost too, the call returns [`GraphError::OutcomeUnknown`] saying both were lost.
 //!
 //! Why a settle window: Graph's reads can lag its writes (read-after-write lag), so a re-read
@@ -23,9 +24,10 @@
 //! What is known ends up in the result: [`Sent::note`] says when a response was lost and how
 //! the outcome was established, and [`GraphError::OutcomeUnknown`] says what the re-reads saw.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use devlic_model::{GroupId, SkuId};
+use devlic_model::{GroupId, ServicePlanId, SkuId};
 
 use crate::client::GraphClient;
 use crate::error::GraphError;
@@ -53,8 +55,19 @@ pub(crate) enum WriteRule<'a> {
         group: GroupId,
         allotment_id: &'a str,
     },
-    /// Deleting a cloudLicensing assignment. Idempotent, but the id names no group to re-read.
-    DeleteAssignment,
+    /// Updating the disabled plans of a cloudLicensing assignment of `group`: landed when the
+    /// assignment shows exactly `disabled_plans`. Idempotent.
+    UpdateAssignment {
+        group: GroupId,
+        assignment_id: &'a str,
+        disabled_plans: &'a BTreeSet<ServicePlanId>,
+    },
+    /// Deleting a cloudLicensing assignment of `group`: landed when the group no longer has an
+    /// assignment `assignment_id`. Idempotent.
+    DeleteAssignment {
+        group: GroupId,
+        assignment_id: &'a str,
+    },
 }
 
 /// A write that went through.
@@ -174,26 +187,15 @@ impl GraphClient {
             let (detail, request_id, crid) = lost;
             lost_responses += 1;
             let what = format!("the response to attempt {attempts} was lost ({detail})");
-            let settled = match rule {
-                // The assignment id names no group to re-read: the caller (which knows the
-                // group) judges from its own re-read.
-                WriteRule::DeleteAssignment => {
+            let settled = match self.settle(&rule).await {
+                Ok(s) => s,
+                Err(e) => {
                     return Err(unknown(
-                        format!("{what}; not resent: re-read the group's assignments to judge"),
+                        format!("{what}; re-reading to check failed: {e}"),
                         request_id,
                         crid,
                     ));
                 }
-                _ => match self.settle(&rule).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        return Err(unknown(
-                            format!("{what}; re-reading to check failed: {e}"),
-                            request_id,
-                            crid,
-                        ));
-                    }
-                },
             };
             match settled {
                 Settled::Landed(after) => {
@@ -242,8 +244,15 @@ impl GraphClient {
                         ));
                     }
                     retry += 1;
+                    let why = match rule {
+                        WriteRule::DeleteAssignment { .. } => "deleting twice cannot remove more",
+                        WriteRule::UpdateAssignment { .. } => {
+                            "setting the same disabled plans twice changes nothing"
+                        }
+                        _ => "assignLicense is idempotent",
+                    };
                     let resent = format!(
-                        "{what}; re-reads for {}s did not show it, so it was sent again (assignLicense is idempotent)",
+                        "{what}; re-reads for {}s did not show it, so it was sent again ({why})",
                         t.write_settle.as_secs_f64()
                     );
                     note = Some(join(note, resent));
@@ -286,7 +295,28 @@ impl GraphClient {
                     l.iter()
                         .any(|a| a.allotment_id.eq_ignore_ascii_case(allotment_id))
                 })),
-            WriteRule::DeleteAssignment => Ok(false),
+            WriteRule::UpdateAssignment {
+                group,
+                assignment_id,
+                disabled_plans,
+            } => Ok(self
+                .read_group_assignments(&[*group])
+                .await?
+                .get(group)
+                .is_some_and(|l| {
+                    l.iter().any(|a| {
+                        a.id.eq_ignore_ascii_case(assignment_id)
+                            && a.disabled_plans == **disabled_plans
+                    })
+                })),
+            WriteRule::DeleteAssignment {
+                group,
+                assignment_id,
+            } => Ok(!self
+                .read_group_assignments(&[*group])
+                .await?
+                .get(group)
+                .is_some_and(|l| l.iter().any(|a| a.id.eq_ignore_ascii_case(assignment_id)))),
         }
     }
 }

@@ -83,10 +83,9 @@ impl Backend {
             },
             Backend::CloudLicensing => Capabilities {
                 write_protocol: WriteProtocol::CreateThenDelete,
-                // The applier does not send the documented PATCH yet; until it does, the
-                // planner reports an update on this backend as an error instead of failing at
-                // apply time.
-                updates_disabled_plans: false,
+                // PATCH /groups/{id}/cloudLicensing/assignments/{id} with disabledServicePlanIds
+                // (api-reference/beta/api/cloudlicensing-assignment-update.md).
+                updates_disabled_plans: true,
                 capacity_pool: CapacityPool::Allotment,
                 api: GraphApi::Beta,
             },
@@ -136,6 +135,7 @@ mod tests {
         assert_eq!(c.write_protocol, WriteProtocol::CreateThenDelete);
         assert_eq!(c.capacity_pool, CapacityPool::Allotment);
         assert_eq!(c.api, GraphApi::Beta);
+        assert!(c.updates_disabled_plans);
         assert!(Backend::CloudLicensing.uses_allotments());
         assert!(!Backend::GroupLicensing.uses_allotments());
         assert!(Backend::CloudLicensing.writes_in_two_steps());

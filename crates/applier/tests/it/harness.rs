@@ -117,6 +117,18 @@ pub fn beta_client(sim: &Sim) -> GraphClient {
     GraphClient::new(config).unwrap()
 }
 
+/// A `/beta` client signed in as one of the tenant file's identities (e.g. SECURITY.md's
+/// least-privileged `devlic-apply-cloud`).
+pub fn beta_client_as(sim: &Sim, identity: &str) -> GraphClient {
+    let token = sim
+        .issue_token_for(identity)
+        .unwrap_or_else(|| panic!("the tenant file lists no application {identity}"));
+    let url = url::Url::parse(&sim.url()).unwrap();
+    let mut config = ClientConfig::new(url, Arc::new(StaticToken::new(SecretString::from(token))));
+    config.api_version = ApiVersion::Beta;
+    GraphClient::new(config).unwrap()
+}
+
 /// Loads a spec from the repository's examples.
 pub fn example_spec(dir: &str) -> Spec {
     let root = Path::new(&repo(dir)).to_path_buf();

@@ -81,6 +81,25 @@ fn landed(log: &[LoggedRequest]) -> BTreeMap<String, u32> {
     out
 }
 
+/// Writes the saved plan needs: one per action; on cloud-licensing (`backend` not empty) two for
+/// a swap (create, then delete).
+fn planned_writes(plan_file: &std::path::Path, backend: &[&str]) -> u32 {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plan_file).unwrap()).unwrap();
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            if !backend.is_empty() && a["action"] == "swap" {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
 fn planned_groups(plan_file: &std::path::Path) -> Vec<String> {
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(plan_file).unwrap()).unwrap();
@@ -144,7 +163,23 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
             ]
             .concat(),
         );
-        std::thread::sleep(Duration::from_millis(kill_delay_ms(seed, 400)));
+        // Half the seeds kill at a seeded time (sign-in, reads, the stale check); the other half
+        // right after the k-th write landed, so a rerun must resume from a partly written tenant
+        // (on cloud-licensing, k can fall between a swap's create and its delete).
+        let kill_after_writes =
+            (seed % 2 == 1).then(|| 1 + (seed as u32 / 2) % planned_writes(&plan_file, backend));
+        match kill_after_writes {
+            None => std::thread::sleep(Duration::from_millis(kill_delay_ms(seed, 400))),
+            Some(k) => {
+                let give_up = std::time::Instant::now() + Duration::from_secs(30);
+                while landed(&sim.sim.request_log()).values().sum::<u32>() < k
+                    && child.try_wait().unwrap().is_none()
+                    && std::time::Instant::now() < give_up
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
         let finished_before_kill = child.try_wait().unwrap().is_some();
         child.kill().ok(); // SIGKILL on Unix
         child.wait().unwrap();
@@ -208,13 +243,17 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
             assert!(groups_written <= planned.len(), "seed {seed}: {landed:?}");
         }
         eprintln!(
-            "kill/resume seed {seed}: killed after {} ms ({}), {writes_before_rerun} write(s) landed before the kill",
-            kill_delay_ms(seed, 400),
+            "kill/resume seed {seed}: killed {} ({}), {writes_before_rerun} write(s) landed before the kill, {} after the rerun",
+            match kill_after_writes {
+                Some(k) => format!("after write {k}"),
+                None => format!("after {} ms", kill_delay_ms(seed, 400)),
+            },
             if finished_before_kill {
                 "already finished"
             } else {
                 "mid-run"
-            }
+            },
+            landed.values().sum::<u32>()
         );
     }
     assert!(

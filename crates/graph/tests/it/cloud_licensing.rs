@@ -228,19 +228,77 @@ async fn a_lost_create_is_settled_by_rereads_and_never_resent() {
     );
 }
 
+/// A `$batch` answer listing the group's assignments: `as-1` while `held`, nothing after.
+fn delete_reread(seen: &crate::support::Seen, held: bool) -> Reply {
+    assignments_page(seen, held)
+}
+
 #[tokio::test]
-async fn a_lost_delete_is_outcome_unknown_for_the_caller_to_judge() {
-    let server = Scripted::start(|_, _| Reply::Truncated(100, "{\"id\":".to_owned())).await;
-    let err = beta(&server.base)
-        .delete_assignment("as-1")
+async fn a_lost_delete_is_settled_by_rereading_its_group() {
+    // The delete's answer is cut off, but a re-read of the group shows the assignment gone:
+    // success, never resent.
+    let server = Scripted::start(|seen, _| {
+        if seen.target.ends_with("$batch") {
+            delete_reread(seen, false)
+        } else {
+            Reply::Truncated(100, "{\"id\":".to_owned())
+        }
+    })
+    .await;
+    let sent = beta(&server.base)
+        .delete_assignment(group(), "as-1")
         .await
-        .unwrap_err();
+        .expect("the re-read shows it landed");
+    assert_eq!(sent.attempts, 1);
     assert!(
-        matches!(&err, GraphError::OutcomeUnknown { method, detail, .. }
-            if method == "DELETE" && detail.contains("re-read the group")),
-        "{err:?}"
+        sent.note
+            .as_deref()
+            .is_some_and(|n| n.contains("showed it had landed")),
+        "{sent:?}"
     );
-    assert_eq!(server.seen().len(), 1);
+    let deletes: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|s| s.method == "DELETE")
+        .map(|s| s.target.clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        [format!(
+            "/beta/groups/{GROUP}/cloudLicensing/assignments/as-1"
+        )]
+    );
+
+    // The answer is lost and the group still holds the assignment over the whole window: sent
+    // once more (deleting twice cannot remove more), and that answer counts.
+    let deletes_seen = std::sync::atomic::AtomicUsize::new(0);
+    let server = Scripted::start(move |seen, _| {
+        if seen.target.ends_with("$batch") {
+            delete_reread(seen, true)
+        } else if deletes_seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            Reply::Truncated(100, "{\"id\":".to_owned())
+        } else {
+            Reply::Send(204, vec![], String::new())
+        }
+    })
+    .await;
+    let sent = beta(&server.base)
+        .delete_assignment(group(), "as-1")
+        .await
+        .expect("the resend is answered");
+    assert_eq!(sent.attempts, 2);
+    assert!(
+        sent.note
+            .as_deref()
+            .is_some_and(|n| n.contains("deleting twice cannot remove more")),
+        "{sent:?}"
+    );
+    let deletes = server
+        .seen()
+        .iter()
+        .filter(|s| s.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 2, "resent once after the window");
 }
 
 #[tokio::test]
@@ -308,13 +366,13 @@ async fn errors_are_typed_with_request_ids() {
     })
     .await;
     let client = beta(&server.base);
-    let err = client.delete_assignment("as-1").await.unwrap_err();
+    let err = client.delete_assignment(group(), "as-1").await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.request_id(), Some("rid-0"));
     assert_eq!(server.seen()[0].method, "DELETE");
     assert_eq!(
         server.seen()[0].target,
-        "/beta/admin/cloudLicensing/assignments/as-1"
+        format!("/beta/groups/{GROUP}/cloudLicensing/assignments/as-1")
     );
     let err = client.read_waiting_members("pool-1").await.unwrap_err();
     assert!(err.is_not_found());

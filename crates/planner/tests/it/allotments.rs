@@ -262,3 +262,37 @@ fn capacity_per_allotment_and_swap_wording() {
     assert_eq!(back.actions, p.actions);
     assert_eq!(back.capacity, p.capacity);
 }
+
+/// Issue 13: cloud-licensing changes disabled plans with the documented PATCH, so other
+/// `disabledPlans` for a SKU the group holds are an `update` action drawing from the group's
+/// allotment, not the plan error they were while the backend could not send it.
+#[test]
+fn other_disabled_plans_are_an_update_on_cloud_licensing() {
+    let kiosks = with_disabled(
+        present(
+            by_name("Kiosks - Front Desk"),
+            part("OFFICE_PROPLUS_DEVICE1"),
+            20,
+        ),
+        &["EXTRA_PLAN"],
+    );
+    let spec = spec(
+        vec![kiosks],
+        Settings {
+            backend: Backend::CloudLicensing,
+            ..contoso_settings()
+        },
+    );
+    let p = plan(&spec, &live_with(None)).expect("an update is planned, not refused");
+    assert_eq!(p.actions.len(), 1, "{:?}", p.actions);
+    let a = &p.actions[0];
+    assert_eq!(a.kind, ActionKind::Update);
+    assert_eq!(
+        a.disabled_plans
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [PLAN_DEVICE1_EXTRA]
+    );
+    assert_eq!(a.allotment.as_ref().map(|x| x.id.as_str()), Some("d1-main"));
+}
