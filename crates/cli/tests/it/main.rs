@@ -12,6 +12,9 @@ mod apply_reports;
 mod ci_examples;
 mod cloud;
 mod commands;
+// Unix only: the docs are bash, run in a scratch folder with a symlinked simulator.
+#[cfg(unix)]
+mod docs_transcript;
 mod export;
 #[cfg(unix)]
 mod files;
