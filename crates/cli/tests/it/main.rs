@@ -17,6 +17,7 @@ mod export;
 mod files;
 mod fixtures;
 mod formats;
+mod human_signin;
 mod outputs;
 mod plan;
 mod request_log;
