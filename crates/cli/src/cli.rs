@@ -181,7 +181,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Sign-in mode: client-secret, certificate, workload-identity, github, managed-identity,
-    /// token [default: detected from the environment; see docs/quickstart.md].
+    /// token, or as yourself device-code, azure-cli [default: detected from the environment; see
+    /// docs/quickstart.md].
     #[arg(long = "auth", value_name = "MODE", env = "DEVLIC_AUTH")]
     pub auth: Option<String>,
     /// PEM file with the private key and certificate (implies --auth certificate).

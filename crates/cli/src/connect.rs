@@ -4,10 +4,13 @@
 //! module never sees or stores one.
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use devlic_applier::AnyBackend;
-use devlic_graph::auth::{AuthError, AuthMode, Cloud, CredentialArgs, Endpoints, token_source};
+use devlic_graph::auth::{
+    AuthError, AuthMode, Cloud, CredentialArgs, DeviceCodePrompt, Endpoints, token_source,
+};
 use devlic_graph::{ApiVersion, ClientConfig, GraphClient, HttpClient, Timeouts};
 use devlic_model::Backend;
 
@@ -16,8 +19,8 @@ use crate::error::CliError;
 
 const CREDENTIAL_HELP: &str = "set AZURE_TENANT_ID and AZURE_CLIENT_ID plus one credential: \
 AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH (or --certificate), AZURE_FEDERATED_TOKEN_FILE \
-(or --federated-token-file), GitHub OIDC, a managed identity, or DEVLIC_ACCESS_TOKEN; \
-or plan offline with --snapshot FILE";
+(or --federated-token-file), GitHub OIDC, a managed identity, or DEVLIC_ACCESS_TOKEN; sign in \
+as yourself with --auth device-code or --auth azure-cli; or plan offline with --snapshot FILE";
 
 impl From<CloudArg> for Cloud {
     fn from(c: CloudArg) -> Cloud {
@@ -82,6 +85,10 @@ the API version itself, so it uses {} (give the bare root to silence this note)"
         client_id: args.client_id.clone(),
         certificate_path: args.certificate.clone(),
         federated_token_file: args.federated_token_file.clone(),
+        // The device-code instructions are for the person at the terminal: stderr, as is.
+        device_code_prompt: Some(DeviceCodePrompt(Arc::new(|message: &str| {
+            let _ = writeln!(anstream::stderr(), "{message}");
+        }))),
     };
     // Sign-in and Graph share devlic_graph's one client factory (no redirects, rustls, timeouts).
     let timeouts = timeouts(args)?;

@@ -168,6 +168,16 @@ pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
              with --snapshot FILE"
                 .to_owned()
         }
+        GraphError::Auth(AuthError::AzureCli { .. }) => {
+            "`az account show` tells which account and tenant the Azure CLI is signed in to; \
+             docs/quickstart.md shows the other ways to sign in"
+                .to_owned()
+        }
+        GraphError::Auth(AuthError::Entra(e))
+            if e.error == "authorization_declined" || e.error == "expired_token" =>
+        {
+            "sign in again: devlic shows a new code each run".to_owned()
+        }
         GraphError::Auth(_) => "check the credential settings (AZURE_TENANT_ID, AZURE_CLIENT_ID \
              and the secret, certificate or federated token); see SECURITY.md for the app \
              registration"

@@ -178,6 +178,17 @@ impl Sim {
             .cloned()
     }
 
+    /// The user enters `user_code` at the verification page and approves the device-code
+    /// sign-in (what a person does in a browser); `false` when no live code matches.
+    pub fn approve_device_code(&self, user_code: &str) -> bool {
+        routes::device_code::approve(&self.shared, user_code, false)
+    }
+
+    /// The user refuses the device-code sign-in; `false` when no live code matches.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        routes::device_code::approve(&self.shared, user_code, true)
+    }
+
     /// Stops simulator time: from now on it moves only through [`Sim::advance_clock`] (license
     /// processing, read-after-write lag and token expiry all follow it).
     pub fn freeze_clock(&self) {

@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) stats: Stats,
     /// Object id -> where it lives in the tenant.
     pub(crate) objects: HashMap<String, ObjRef>,
+    /// Device-code sign-ins waiting for (or approved by) their user.
+    pub(crate) device_codes: Vec<crate::routes::device_code::PendingDeviceCode>,
     log: Vec<LoggedRequest>,
     /// Sequence number of `log[0]` (entries are reserved at arrival, filled in later).
     log_base: u64,
@@ -130,6 +132,7 @@ impl Shared {
                     )
                     .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
+                device_codes: Vec::new(),
                 log: Vec::new(),
                 log_base: 0,
                 tenant,

@@ -20,6 +20,7 @@ mod export;
 mod files;
 mod fixtures;
 mod formats;
+mod human_signin;
 mod init;
 mod outputs;
 mod plan;

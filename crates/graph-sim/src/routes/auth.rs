@@ -30,6 +30,28 @@ pub(crate) fn handle(shared: &Shared, ctx: &Ctx, req: &SimRequest) -> (String, S
             "POST /{tenant}/oauth2/v2.0/token".to_owned(),
             token(shared, ctx, req, tenant),
         ),
+        (&Method::POST, [tenant, "oauth2", "v2.0", "devicecode"]) => (
+            "POST /{tenant}/oauth2/v2.0/devicecode".to_owned(),
+            device_authorization(shared, req, tenant),
+        ),
+        // Where a user would type the code: the simulator's microsoft.com/devicelogin.
+        (&Method::POST, ["_sim", "devicelogin"]) => {
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            let decline = get("decline") == Some("true");
+            let resp = match get("user_code") {
+                Some(code) if super::device_code::approve(shared, code, decline) => {
+                    SimResponse::json(StatusCode::OK, json!({"approved": !decline}))
+                }
+                _ => SimResponse::json(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": "no live device code with that user_code"}),
+                ),
+            };
+            ("POST /_sim/devicelogin".to_owned(), resp)
+        }
         (&Method::GET, ["_sim", "github-oidc"]) => {
             ("GET /_sim/github-oidc".to_owned(), github_oidc(shared, req))
         }
@@ -187,7 +209,12 @@ fn decode_jwt(token: &str) -> Option<(Value, Value)> {
 }
 
 /// Entra's token error: `{"error","error_description","error_codes","timestamp","trace_id","correlation_id"}`.
-fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> SimResponse {
+pub(crate) fn entra_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    description: &str,
+) -> SimResponse {
     let trace = uuid::Uuid::new_v4().to_string();
     let correlation = uuid::Uuid::new_v4().to_string();
     let ts = jiff::Timestamp::now()
@@ -205,6 +232,54 @@ fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) ->
             "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         }),
     )
+}
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode`: starts a device-code sign-in for a known app.
+fn device_authorization(shared: &Shared, req: &SimRequest, tenant: &str) -> SimResponse {
+    let bad = StatusCode::BAD_REQUEST;
+    let known_tenant = {
+        let inner = shared.lock();
+        let t = &inner.tenant;
+        tenant.eq_ignore_ascii_case(&t.id)
+            || t.verified_domains
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(tenant))
+    };
+    if !known_tenant {
+        return entra_error(
+            bad,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(client_id) = get("client_id") else {
+        return entra_error(
+            bad,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    let Some(app) = application(shared, client_id) else {
+        return entra_error(
+            bad,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory."),
+        );
+    };
+    let verification_uri = format!("{}/_sim/devicelogin", shared.base);
+    super::device_code::start(shared, app, get("scope").unwrap_or(""), verification_uri)
 }
 
 fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResponse {
@@ -247,6 +322,17 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
             );
         }
         Some("client_credentials") => {}
+        Some(super::device_code::DEVICE_CODE_GRANT) => {
+            let Some(client_id) = field("client_id") else {
+                return entra_error(
+                    bad,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                );
+            };
+            return super::device_code::redeem(shared, client_id, field("device_code"));
+        }
         Some(other) => {
             return entra_error(
                 bad,

@@ -4,6 +4,7 @@ pub(crate) mod auth;
 mod batch;
 mod cloud;
 pub(crate) mod control;
+pub(crate) mod device_code;
 mod group_json;
 mod groups;
 mod list;

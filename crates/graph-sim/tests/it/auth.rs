@@ -353,3 +353,117 @@ async fn graph_401s_for_missing_unknown_and_expired_tokens() {
     env.sim.advance_clock(Duration::from_secs(1));
     assert_eq!(graph_with(&env, &short).await, 401);
 }
+
+/// Starts a device-code sign-in for `client_id`; the answer's JSON.
+async fn device_code(env: &Env, client_id: &str) -> (u16, Value) {
+    let r = env
+        .http
+        .post(format!(
+            "{}/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
+            env.sim.url()
+        ))
+        .form(&[
+            ("client_id", client_id),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn poll(env: &Env, client_id: &str, code: &str) -> (u16, Value) {
+    token(
+        env,
+        "contoso.onmicrosoft.com",
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", client_id),
+            ("device_code", code),
+        ],
+    )
+    .await
+}
+
+/// Microsoft identity platform, "OAuth 2.0 device authorization grant"
+/// (MicrosoftDocs/entra-docs, docs/identity-platform/v2-oauth2-device-code.md).
+#[tokio::test]
+async fn device_code_flow_pending_slow_down_approval_and_delegated_token() {
+    let env = Env::start("contoso", SimConfig::default()).await;
+    let (status, started) = device_code(&env, "devlic-sim").await;
+    assert_eq!(status, 200, "{started}");
+    for field in ["device_code", "user_code", "verification_uri", "message"] {
+        assert!(started[field].is_string(), "{field}: {started}");
+    }
+    assert_eq!(started["expires_in"], 900);
+    assert!(started["interval"].as_u64().unwrap() >= 1);
+    let code = started["device_code"].as_str().unwrap();
+    let user_code = started["user_code"].as_str().unwrap();
+    assert!(
+        started["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("enter the code {user_code}"))
+    );
+    // Not yet approved: pending; polled again at once: slow_down.
+    let (status, body) = poll(&env, "devlic-sim", code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+    let (status, body) = poll(&env, "devlic-sim", code).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("slow_down")));
+    // Another app cannot redeem the code.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_, body) = poll(&env, "devlic-plan-group", code).await;
+    assert_eq!(body["error"], "invalid_grant");
+    // The user approves: a delegated token whose scp is the app's delegatedScopes.
+    assert!(env.sim.approve_device_code(&user_code.to_lowercase()));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = poll(&env, "devlic-sim", code).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert!(
+        claims["scp"].as_str().unwrap().contains("Group.Read.All"),
+        "{claims}"
+    );
+    assert!(claims.get("roles").is_none(), "{claims}");
+    assert_eq!(graph_with(&env, access).await, 200);
+    // The code is spent.
+    let (_, body) = poll(&env, "devlic-sim", code).await;
+    assert_eq!(body["error"], "bad_verification_code");
+}
+
+#[tokio::test]
+async fn device_codes_expire_and_can_be_declined() {
+    let env = Env::start("contoso", SimConfig::default()).await;
+    env.sim.freeze_clock();
+    let (_, started) = device_code(&env, "devlic-sim").await;
+    let code = started["device_code"].as_str().unwrap().to_owned();
+    env.sim.advance_clock(Duration::from_secs(901));
+    let (status, body) = poll(&env, "devlic-sim", &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("expired_token"))
+    );
+    assert!(
+        !env.sim
+            .approve_device_code(started["user_code"].as_str().unwrap())
+    );
+
+    let (_, started) = device_code(&env, "devlic-sim").await;
+    assert!(
+        env.sim
+            .decline_device_code(started["user_code"].as_str().unwrap())
+    );
+    let (_, body) = poll(&env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
+    assert_eq!(body["error"], "authorization_declined");
+    // An unknown app gets Entra's 700016 before any code.
+    let (status, body) = device_code(&env, "nobody").await;
+    assert_eq!(
+        (status, body["error_codes"][0].as_u64()),
+        (400, Some(700016))
+    );
+}

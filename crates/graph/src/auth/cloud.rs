@@ -175,11 +175,20 @@ impl Endpoints {
 
     /// `{authority}/{tenant}/oauth2/v2.0/token`; the tenant is one percent-encoded path segment.
     pub fn token_url(&self, tenant: &str) -> Url {
+        self.oauth_url(tenant, "token")
+    }
+
+    /// `{authority}/{tenant}/oauth2/v2.0/devicecode`: where a device-code sign-in starts.
+    pub fn device_code_url(&self, tenant: &str) -> Url {
+        self.oauth_url(tenant, "devicecode")
+    }
+
+    fn oauth_url(&self, tenant: &str, endpoint: &str) -> Url {
         let mut url = self.authority.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments
                 .pop_if_empty()
-                .extend([tenant, "oauth2", "v2.0", "token"]);
+                .extend([tenant, "oauth2", "v2.0", endpoint]);
         }
         url
     }

@@ -35,17 +35,24 @@ pub enum AuthMode {
     GitHubOidc,
     /// `managed-identity`: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, else IMDS.
     ManagedIdentity,
+    /// `device-code`: a person signs in in a browser with a code (delegated permissions).
+    DeviceCode,
+    /// `azure-cli`: the token of the account signed in with `az login`.
+    AzureCli,
 }
 
 impl AuthMode {
-    /// Every mode, in auto-detection order.
-    pub const ALL: [AuthMode; 6] = [
+    /// Every mode: the six detected from the environment in detection order, then the two a
+    /// person chooses with `--auth` (never detected: they need a person or a local `az login`).
+    pub const ALL: [AuthMode; 8] = [
         AuthMode::AccessToken,
         AuthMode::ClientSecret,
         AuthMode::ClientCertificate,
         AuthMode::WorkloadIdentity,
         AuthMode::GitHubOidc,
         AuthMode::ManagedIdentity,
+        AuthMode::DeviceCode,
+        AuthMode::AzureCli,
     ];
 
     /// The name used by `--auth`.
@@ -57,6 +64,8 @@ impl AuthMode {
             AuthMode::WorkloadIdentity => "workload-identity",
             AuthMode::GitHubOidc => "github",
             AuthMode::ManagedIdentity => "managed-identity",
+            AuthMode::DeviceCode => "device-code",
+            AuthMode::AzureCli => "azure-cli",
         }
     }
 }
@@ -102,6 +111,25 @@ pub struct CredentialArgs {
     pub certificate_path: Option<PathBuf>,
     /// `--federated-token-file PATH` (overrides `AZURE_FEDERATED_TOKEN_FILE`; implies workload identity).
     pub federated_token_file: Option<PathBuf>,
+    /// Shows the device-code sign-in instructions to the person at the terminal (the CLI prints
+    /// them to stderr). Without it they go to a `tracing` warning.
+    pub device_code_prompt: Option<DeviceCodePrompt>,
+}
+
+/// Microsoft Graph Command Line Tools, Microsoft's public client that `Connect-MgGraph` signs in
+/// with: the default client id of device-code sign-in when `AZURE_CLIENT_ID` is not set.
+pub const GRAPH_CLI_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// Shows the device-code sign-in message ("open https://microsoft.com/devicelogin and enter the
+/// code ...") to a person. The message holds no secret: the user code is useless without the
+/// device code, which never leaves devlic.
+#[derive(Clone)]
+pub struct DeviceCodePrompt(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for DeviceCodePrompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceCodePrompt")
+    }
 }
 
 /// How devlic signs in. `Debug` never shows a secret (they are [`SecretString`]s).
@@ -151,6 +179,21 @@ pub enum Credential {
     },
     /// A pre-issued access token (`DEVLIC_ACCESS_TOKEN`).
     StaticToken(SecretString),
+    /// A person signs in with the OAuth 2.0 device authorization grant: devlic shows a code,
+    /// the person enters it at the verification page and signs in, devlic polls for the token.
+    /// The token is delegated: Graph allows what the app's consented delegated permissions and
+    /// the person's admin roles both allow.
+    DeviceCode {
+        /// A public client's application id (default [`GRAPH_CLI_CLIENT_ID`]).
+        client_id: String,
+        /// Where the sign-in message goes.
+        prompt: Option<DeviceCodePrompt>,
+    },
+    /// The Azure CLI's signed-in account: `az account get-access-token --resource GRAPH`.
+    AzureCli {
+        /// `--tenant` for `az` (the tenant given to devlic), else the CLI's default tenant.
+        tenant_id: Option<String>,
+    },
 }
 
 impl Credential {
@@ -163,14 +206,21 @@ impl Credential {
             Credential::GitHubOidc { .. } => AuthMode::GitHubOidc,
             Credential::ManagedIdentity { .. } => AuthMode::ManagedIdentity,
             Credential::StaticToken(_) => AuthMode::AccessToken,
+            Credential::DeviceCode { .. } => AuthMode::DeviceCode,
+            Credential::AzureCli { .. } => AuthMode::AzureCli,
         }
     }
 
-    /// Whether the token flow needs a tenant (everything but managed identity and a static token).
+    /// Whether the token flow needs a tenant (everything but managed identity, a static token,
+    /// the Azure CLI, which knows its own, and device code, which falls back to
+    /// `organizations`: any work or school account's home tenant).
     pub fn needs_tenant(&self) -> bool {
         !matches!(
             self,
-            Credential::ManagedIdentity { .. } | Credential::StaticToken(_)
+            Credential::ManagedIdentity { .. }
+                | Credential::StaticToken(_)
+                | Credential::DeviceCode { .. }
+                | Credential::AzureCli { .. }
         )
     }
 
@@ -301,6 +351,16 @@ impl Credential {
                 }
             }
             AuthMode::ManagedIdentity => managed_identity(&get, client_id)?,
+            AuthMode::DeviceCode => Credential::DeviceCode {
+                client_id: client_id.unwrap_or_else(|| GRAPH_CLI_CLIENT_ID.to_owned()),
+                prompt: explicit.device_code_prompt.clone(),
+            },
+            AuthMode::AzureCli => Credential::AzureCli {
+                tenant_id: match explicit.tenant_id.as_ref().or(get("AZURE_TENANT_ID").as_ref()) {
+                    Some(_) => Some(tenant(&lookup, &explicit)?),
+                    None => None,
+                },
+            },
         };
         // Checked last so a missing mode-specific variable is reported first.
         if credential.needs_tenant() {
@@ -375,7 +435,11 @@ pub fn token_source(
     http: HttpClient,
 ) -> Result<Arc<dyn TokenSource>, AuthError> {
     let tenant_id = match explicit.mode {
-        Some(AuthMode::AccessToken | AuthMode::ManagedIdentity) => None,
+        Some(AuthMode::AccessToken | AuthMode::ManagedIdentity | AuthMode::AzureCli) => None,
+        // Without a tenant, any work or school account may sign in (its home tenant).
+        Some(AuthMode::DeviceCode) => {
+            Some(tenant(&lookup, &explicit).unwrap_or_else(|_| "organizations".to_owned()))
+        }
         _ => tenant(&lookup, &explicit).ok(),
     };
     let credential = Credential::from_env(&lookup, explicit)?;

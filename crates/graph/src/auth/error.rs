@@ -153,6 +153,13 @@ pub enum AuthError {
         reason: String,
     },
 
+    /// `--auth azure-cli`: `az account get-access-token` could not be run or gave no token.
+    #[error("Azure CLI sign-in: {reason}")]
+    AzureCli {
+        /// What went wrong and what to do (never the token).
+        reason: String,
+    },
+
     /// Signing the client assertion failed.
     #[error("could not sign the client assertion: {reason}")]
     Signing {
@@ -184,6 +191,10 @@ const CREDENTIAL_MODES: &[(&str, &str)] = &[
         "--auth managed-identity, on an Azure VM, AKS node, App Service or Container App",
     ),
     ("access token", "set DEVLIC_ACCESS_TOKEN (--auth token)"),
+    (
+        "your own account",
+        "--auth device-code (sign in in a browser), or --auth azure-cli after `az login`",
+    ),
 ];
 
 fn no_credential_found(tenant_id: bool, client_id: bool) -> String {
@@ -202,7 +213,7 @@ fn no_credential_found(tenant_id: bool, client_id: bool) -> String {
         text.push_str(&format!("\n  {mode}: {needs}"));
     }
     if !(tenant_id && client_id) {
-        text.push_str("\n  every mode but access token and managed identity also needs AZURE_TENANT_ID (--tenant-id) and AZURE_CLIENT_ID (--client-id)");
+        text.push_str("\n  client secret, certificate, workload identity and GitHub also need AZURE_TENANT_ID (--tenant-id) and AZURE_CLIENT_ID (--client-id)");
     }
     text
 }
@@ -327,6 +338,13 @@ pub(crate) fn hint_for(error: &str, error_codes: &[u32]) -> &'static str {
             "the request was malformed; check the tenant, client id and credential settings"
         }
         "temporarily_unavailable" => "Entra ID is temporarily unavailable; try again in a minute",
+        "authorization_declined" => {
+            "the sign-in was declined in the browser; run the command again to get a new code"
+        }
+        "expired_token" => {
+            "the code expired before the sign-in finished (15 minutes); run the command again to get a new code"
+        }
+        "bad_verification_code" => "the device code was not recognised; run the command again",
         _ => {
             "check the tenant, client id and credential, and quote trace_id/correlation_id when asking for help"
         }

@@ -16,7 +16,7 @@ use super::{AccessToken, AuthError, Credential, TokenProvider};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const GITHUB_AUDIENCE: &str = "api://AzureADTokenExchange";
-const TOKEN_ENDPOINT: &str = "token endpoint";
+pub(super) const TOKEN_ENDPOINT: &str = "token endpoint";
 const GITHUB_ENDPOINT: &str = "GitHub OIDC endpoint";
 const MI_ENDPOINT: &str = "managed identity endpoint";
 /// Responses larger than this are refused: a token response is a few kilobytes.
@@ -83,6 +83,12 @@ pub(super) async fn acquire(p: &TokenProvider) -> Result<AccessToken, AuthError>
             endpoint,
             identity_header,
         } => managed_identity(p, client_id.as_deref(), endpoint, identity_header.as_ref()).await,
+        Credential::DeviceCode { client_id, prompt } => {
+            super::human::device_code(p, client_id, prompt.as_ref()).await
+        }
+        Credential::AzureCli { tenant_id } => {
+            super::human::azure_cli(p, tenant_id.as_deref()).await
+        }
     }
 }
 
@@ -204,7 +210,7 @@ async fn managed_identity(
 }
 
 /// Sends a request and reads at most [`MAX_BODY`] bytes of the response.
-async fn send(
+pub(super) async fn send(
     request: reqwest::RequestBuilder,
     what: &'static str,
     url: &Url,
@@ -242,13 +248,13 @@ async fn send(
 /// A number that some endpoints send as a JSON string (managed identity does).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum NumberOrString {
+pub(super) enum NumberOrString {
     Number(i64),
     String(String),
 }
 
 impl NumberOrString {
-    fn get(&self) -> Option<i64> {
+    pub(super) fn get(&self) -> Option<i64> {
         match self {
             NumberOrString::Number(n) => Some(*n),
             NumberOrString::String(s) => s.trim().parse().ok(),
@@ -273,7 +279,7 @@ struct OAuthError {
     correlation_id: Option<String>,
 }
 
-fn token_from_response(
+pub(super) fn token_from_response(
     status: reqwest::StatusCode,
     body: &[u8],
     what: &'static str,
@@ -286,27 +292,7 @@ fn token_from_response(
         reason,
     };
     if !status.is_success() {
-        return Err(match serde_json::from_slice::<OAuthError>(body) {
-            Ok(e) => AuthError::Entra(Box::new(EntraError {
-                status: status.as_u16(),
-                hint: hint_for(&e.error, &e.error_codes),
-                description: e.error_description.as_deref().and_then(first_line),
-                error: e.error,
-                error_codes: e.error_codes,
-                trace_id: e.trace_id,
-                correlation_id: e.correlation_id,
-            })),
-            Err(_) => AuthError::Status {
-                what,
-                url: redact_url(url),
-                status: status.as_u16(),
-                hint: if status.is_server_error() {
-                    "the service is having trouble; devlic retried, try again later"
-                } else {
-                    "check --cloud/--authority-url and the credential settings"
-                },
-            },
-        });
+        return Err(error_from_response(status, body, what, url));
     }
     let parsed: TokenResponse = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not the expected JSON ({})", e.classify_name())))?;
@@ -344,6 +330,43 @@ fn token_from_response(
     Ok(AccessToken::new(secret, Some(expires_at)))
 }
 
+/// The error an unsuccessful answer describes: Entra's OAuth error body when there is one.
+pub(super) fn error_from_response(
+    status: reqwest::StatusCode,
+    body: &[u8],
+    what: &'static str,
+    url: &Url,
+) -> AuthError {
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(e) => AuthError::Entra(Box::new(EntraError {
+            status: status.as_u16(),
+            hint: hint_for(&e.error, &e.error_codes),
+            description: e.error_description.as_deref().and_then(first_line),
+            error: e.error,
+            error_codes: e.error_codes,
+            trace_id: e.trace_id,
+            correlation_id: e.correlation_id,
+        })),
+        Err(_) => AuthError::Status {
+            what,
+            url: redact_url(url),
+            status: status.as_u16(),
+            hint: if status.is_server_error() {
+                "the service is having trouble; devlic retried, try again later"
+            } else {
+                "check --cloud/--authority-url and the credential settings"
+            },
+        },
+    }
+}
+
+/// Just the OAuth `error` field of an answer (e.g. `authorization_pending`), if it has one.
+pub(super) fn oauth_error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<OAuthError>(body)
+        .ok()
+        .map(|e| e.error)
+}
+
 /// Entra appends trace details on later lines; keep the human sentence, bounded.
 fn first_line(description: &str) -> Option<String> {
     let line = description.lines().next()?.trim();
@@ -353,7 +376,7 @@ fn first_line(description: &str) -> Option<String> {
     Some(line.chars().take(400).collect())
 }
 
-trait ClassifyName {
+pub(super) trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
 

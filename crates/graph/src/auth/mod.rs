@@ -19,6 +19,7 @@ mod cloud;
 mod credential;
 mod error;
 mod flows;
+mod human;
 mod provider;
 
 use std::fmt;
@@ -32,7 +33,10 @@ use secrecy::{ExposeSecret, SecretString};
 pub use crate::retry::RetryPolicy;
 pub use cert::ClientCertificate;
 pub use cloud::{Cloud, Endpoints, ensure_secure_url, is_loopback};
-pub use credential::{AuthMode, Credential, CredentialArgs, IMDS_ENDPOINT, token_source};
+pub use credential::{
+    AuthMode, Credential, CredentialArgs, DeviceCodePrompt, GRAPH_CLI_CLIENT_ID, IMDS_ENDPOINT,
+    token_source,
+};
 pub use error::{AADSTS_NO_MATCHING_FEDERATED_CREDENTIAL, AuthError, EntraError};
 pub use provider::{Clock, TokenProvider};
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
@@ -32,6 +33,9 @@ pub struct TokenProvider {
     pub(super) tenant: String,
     pub(super) http: HttpClient,
     cache: tokio::sync::Mutex<Option<AccessToken>>,
+    /// A device-code sign-in ended without a token (declined, expired): requests that were
+    /// waiting for it must not each show the person a new code.
+    interactive_failed: std::sync::atomic::AtomicBool,
     clock: Clock,
     retry: RetryPolicy,
     jitter: Jitter,
@@ -53,6 +57,7 @@ impl TokenProvider {
             tenant: tenant.into(),
             http,
             cache: tokio::sync::Mutex::new(None),
+            interactive_failed: std::sync::atomic::AtomicBool::new(false),
             clock: Arc::new(Timestamp::now),
             retry: RetryPolicy::sign_in(),
             jitter: Jitter::new(None),
@@ -109,7 +114,21 @@ impl TokenProvider {
                 return Ok(token.clone());
             }
         }
-        let token = self.acquire_with_retry().await?;
+        let interactive = matches!(self.credential, Credential::DeviceCode { .. });
+        if interactive && self.interactive_failed.load(Ordering::Relaxed) {
+            return Err(AuthError::InvalidConfig {
+                reason: "the device-code sign-in of this run already failed".to_owned(),
+            });
+        }
+        let token = match self.acquire_with_retry().await {
+            Ok(token) => token,
+            Err(e) => {
+                if interactive {
+                    self.interactive_failed.store(true, Ordering::Relaxed);
+                }
+                return Err(e);
+            }
+        };
         *cache = Some(token.clone());
         Ok(token)
     }

@@ -1,0 +1,207 @@
+//! Sign-in as a person (issue 15): `--auth device-code` end to end against the simulator's
+//! device-code endpoints (the test plays the user: it reads the code devlic prints on stderr
+//! and approves it, as a person would in a browser), and `--auth azure-cli` through a fake `az`
+//! on PATH.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::sim::{TestSim, clean_devlic, finish};
+use crate::support::root;
+
+/// The real binary with piped output, in an environment cleared of credential variables.
+fn devlic_spawnable(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_devlic"));
+    cmd.current_dir(root()).args(args).env("NO_COLOR", "1");
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if [
+            "AZURE_",
+            "DEVLIC_",
+            "ACTIONS_ID_TOKEN",
+            "IDENTITY_",
+            "MSI_",
+            "IMDS_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn device_code_sign_in_then_plan() {
+    let sim = TestSim::start("contoso");
+    let mut child = devlic_spawnable(&["plan", "examples/contoso", "--auth", "device-code"])
+        .env("AZURE_TENANT_ID", &sim.tenant_id)
+        .env("AZURE_CLIENT_ID", "devlic-sim")
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The prompt is the first thing on stderr; nothing is on stdout until signed in.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut prompt = String::new();
+    stderr.read_line(&mut prompt).unwrap();
+    let user_code = prompt
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no code in {prompt:?}"))
+        .to_owned();
+    assert!(
+        prompt.starts_with(&format!(
+            "To sign in, use a web browser to open the page {}/_sim/devicelogin",
+            sim.sim.url()
+        )),
+        "{prompt}"
+    );
+    // devlic polls while the person signs in.
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(sim.sim.approve_device_code(&user_code));
+    let output = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{rest}");
+    assert!(stdout.contains("devlic plan for Contoso Ltd"), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The simulator saw the device flow: one code, polls answered pending, then the token.
+    let log = sim.sim.request_log();
+    let device = log
+        .iter()
+        .filter(|r| r.path_and_query.ends_with("/oauth2/v2.0/devicecode"))
+        .count();
+    let polls: Vec<u16> = log
+        .iter()
+        .filter(|r| r.path_and_query.ends_with("/oauth2/v2.0/token"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(device, 1);
+    assert_eq!(polls.last(), Some(&200), "{polls:?}");
+    assert!(polls.contains(&400), "no pending poll: {polls:?}");
+}
+
+#[test]
+fn a_declined_device_code_says_so() {
+    let sim = TestSim::start("contoso");
+    let mut child = devlic_spawnable(&["skus", "--auth", "device-code"])
+        .env("AZURE_TENANT_ID", &sim.tenant_id)
+        .env("AZURE_CLIENT_ID", "devlic-sim")
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut prompt = String::new();
+    stderr.read_line(&mut prompt).unwrap();
+    let user_code = prompt.split("enter the code ").nth(1).unwrap();
+    let user_code = user_code.split_whitespace().next().unwrap();
+    assert!(sim.sim.decline_device_code(user_code));
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(rest.contains("authorization_declined"), "{rest}");
+    assert!(
+        rest.contains("the sign-in was declined in the browser"),
+        "{rest}"
+    );
+}
+
+/// Writes an executable `az` into `dir` that records its arguments and runs `body`.
+#[cfg(unix)]
+fn fake_az(dir: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("az");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"{}/az-args\"\n{body}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[cfg(unix)]
+fn with_path(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn azure_cli_token_is_reused() {
+    let sim = TestSim::start("contoso");
+    let dir = tempfile::tempdir().unwrap();
+    let token = sim.sim.issue_delegated_token_for("devlic-sim").unwrap();
+    let expires = jiff::Timestamp::now().as_second() + 3600;
+    fake_az(
+        dir.path(),
+        &format!(
+            "cat <<'EOF'\n{{\"accessToken\": \"{token}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": {expires}, \"subscription\": \"x\", \"tenant\": \"{}\", \"tokenType\": \"Bearer\"}}\nEOF",
+            sim.tenant_id
+        ),
+    );
+    let mut cmd = clean_devlic(&["skus", "--auth", "azure-cli", "--tenant-id", &sim.tenant_id]);
+    cmd.env("PATH", with_path(dir.path()))
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url());
+    let run = finish(cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("OFFICE_PROPLUS_DEVICE1"),
+        "{}",
+        run.stdout
+    );
+    let args = std::fs::read_to_string(dir.path().join("az-args")).unwrap();
+    assert_eq!(
+        args.trim(),
+        format!(
+            "account get-access-token --resource {} --output json --tenant {}",
+            sim.sim.url(),
+            sim.tenant_id
+        )
+    );
+    assert!(!run.stderr.contains(&token));
+}
+
+#[cfg(unix)]
+#[test]
+fn azure_cli_errors_say_what_to_do() {
+    let sim = TestSim::start("contoso");
+    let dir = tempfile::tempdir().unwrap();
+    fake_az(
+        dir.path(),
+        "echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1",
+    );
+    let mut cmd = clean_devlic(&["skus", "--auth", "azure-cli"]);
+    cmd.env("PATH", with_path(dir.path()))
+        .env("DEVLIC_GRAPH_URL", sim.sim.url());
+    let run = finish(cmd);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("azure_cli_not_logged_in", run.stderr);
+    // No az at all.
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = clean_devlic(&["skus", "--auth", "azure-cli"]);
+    cmd.env("PATH", empty.path())
+        .env("DEVLIC_GRAPH_URL", sim.sim.url());
+    let run = finish(cmd);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("azure_cli_missing", run.stderr);
+}

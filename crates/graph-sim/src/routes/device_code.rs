@@ -1,0 +1,204 @@
+//! The OAuth 2.0 device authorization grant, as Entra ID serves it: a device-code request, the
+//! user approving the code (here: `POST /_sim/devicelogin` or [`crate::Sim::approve_device_code`]
+//! instead of a browser at microsoft.com/devicelogin), and the token endpoint's `device_code`
+//! grant answering `authorization_pending`, `slow_down`, `expired_token` or a delegated token.
+//!
+//! Shapes and error codes from the Microsoft identity platform's "OAuth 2.0 device
+//! authorization grant" page (MicrosoftDocs/entra-docs,
+//! `docs/identity-platform/v2-oauth2-device-code.md`): the device authorization response
+//! carries `device_code`, `user_code`, `verification_uri`, `expires_in`, `interval` and
+//! `message`; while polling, `authorization_pending` means "keep polling", `slow_down` is not
+//! RFC 8628 section 3.5's answer to polling faster than `interval` (add 5 seconds),
+//! `authorization_declined` ends the flow, `bad_verification_code` names an unknown code and
+//! `expired_token` (after `expires_in`, 15 minutes) ends it.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::applications::Application;
+use crate::http::SimResponse;
+use crate::server::Shared;
+
+use super::auth::{entra_error, issue_as};
+
+/// The token endpoint's grant type for the device flow (RFC 8628).
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// How long a device code lives (Entra: 15 minutes).
+const LIFETIME: Duration = Duration::from_secs(900);
+/// Seconds between polls the simulator asks for. Entra says 5; one keeps tests quick.
+const INTERVAL_SECS: u64 = 1;
+
+/// A device code waiting for its user.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingDeviceCode {
+    device_code: String,
+    user_code: String,
+    app: Application,
+    /// Simulator time after which the code is dead.
+    expires: Instant,
+    approved: bool,
+    declined: bool,
+    /// Real time of the last poll, for `slow_down` (simulator time may be frozen).
+    last_poll: Option<Instant>,
+}
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode` with `client_id` and `scope`.
+pub(crate) fn start(
+    shared: &Shared,
+    app: Application,
+    scope: &str,
+    verification_uri: String,
+) -> SimResponse {
+    if scope.split(' ').all(|s| s.is_empty()) {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The provided request must include a 'scope' input parameter.",
+        );
+    }
+    let device_code = uuid::Uuid::new_v4().simple().to_string();
+    // Entra's user codes are nine letters; derive ours from the device code's randomness.
+    let user_code: String = device_code
+        .bytes()
+        .take(9)
+        .map(|b| char::from(b'A' + b % 26))
+        .collect();
+    let mut inner = shared.lock();
+    let expires = inner.clock.now() + LIFETIME;
+    inner.device_codes.push(PendingDeviceCode {
+        device_code: device_code.clone(),
+        user_code: user_code.clone(),
+        app,
+        expires,
+        approved: false,
+        declined: false,
+        last_poll: None,
+    });
+    SimResponse::json(
+        StatusCode::OK,
+        json!({
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": verification_uri,
+            "expires_in": LIFETIME.as_secs(),
+            "interval": INTERVAL_SECS,
+            "message": format!("To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."),
+        }),
+    )
+}
+
+/// The user entered `user_code` and approved (or, with `decline`, refused) the sign-in.
+/// `false` when no live code matches.
+pub(crate) fn approve(shared: &Shared, user_code: &str, decline: bool) -> bool {
+    let mut inner = shared.lock();
+    let now = inner.clock.now();
+    match inner
+        .device_codes
+        .iter_mut()
+        .find(|c| c.user_code.eq_ignore_ascii_case(user_code.trim()) && now < c.expires)
+    {
+        Some(code) => {
+            code.approved = !decline;
+            code.declined = decline;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The token endpoint's `device_code` grant for `client_id`.
+pub(crate) fn redeem(shared: &Shared, client_id: &str, device_code: Option<&str>) -> SimResponse {
+    let bad = StatusCode::BAD_REQUEST;
+    let Some(device_code) = device_code else {
+        return entra_error(
+            bad,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'device_code'.",
+        );
+    };
+    let mut inner = shared.lock();
+    let now = inner.clock.now();
+    let Some(index) = inner
+        .device_codes
+        .iter()
+        .position(|c| c.device_code == device_code)
+    else {
+        return entra_error(
+            bad,
+            "bad_verification_code",
+            70019,
+            "Verification code expired or not recognized.",
+        );
+    };
+    let code = &mut inner.device_codes[index];
+    let app_id = code
+        .app
+        .app_id
+        .as_deref()
+        .unwrap_or(&shared.config.client_id);
+    if app_id != client_id {
+        return entra_error(
+            bad,
+            "invalid_grant",
+            70000,
+            "The device code was issued to another application.",
+        );
+    }
+    if now >= code.expires {
+        inner.device_codes.remove(index);
+        return entra_error(
+            bad,
+            "expired_token",
+            70020,
+            "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
+        );
+    }
+    if code.declined {
+        inner.device_codes.remove(index);
+        return entra_error(
+            bad,
+            "authorization_declined",
+            70018,
+            "The user declined the sign-in.",
+        );
+    }
+    let real_now = Instant::now();
+    let too_soon = code.last_poll.is_some_and(|last| {
+        real_now.duration_since(last) < Duration::from_secs(INTERVAL_SECS).mul_f64(0.9)
+    });
+    code.last_poll = Some(real_now);
+    if too_soon {
+        return entra_error(
+            bad,
+            "slow_down",
+            70016,
+            "The client polled faster than the interval; wait longer between requests.",
+        );
+    }
+    if !code.approved {
+        return entra_error(
+            bad,
+            "authorization_pending",
+            70016,
+            "The provided request has not yet been authorized by the user. The user must input their code.",
+        );
+    }
+    let app = inner.device_codes.remove(index).app;
+    drop(inner);
+    let lifetime = shared.config.token_lifetime;
+    let token = issue_as(shared, &app, true, lifetime);
+    SimResponse::json(
+        StatusCode::OK,
+        json!({
+            "token_type": "Bearer",
+            "scope": app.delegated_scopes.join(" "),
+            "expires_in": lifetime.as_secs(),
+            "ext_expires_in": lifetime.as_secs(),
+            "access_token": token,
+        }),
+    )
+}
