@@ -132,7 +132,8 @@ fn tenant_spec(live: &LiveState) -> String {
 }
 
 /// Whether the environment or the flags name a tenant to sign in to. Without one there is no
-/// tenant to read, so `init` writes the template (and says so) instead of failing.
+/// tenant to read, so `init` writes the template (and says so) instead of failing. Only the
+/// presence of `DEVLIC_ACCESS_TOKEN` is looked at; its value is read by `devlic_graph::auth`.
 fn has_credentials(args: &InitArgs) -> bool {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     args.connect.tenant_id.is_some() || set("AZURE_TENANT_ID") || set("DEVLIC_ACCESS_TOKEN")

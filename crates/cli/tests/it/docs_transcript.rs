@@ -103,12 +103,12 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Helpers every script starts with: `status N` sets `$?` for the next command, `wait_port`
-/// waits until the simulator accepts connections.
+/// Helpers every script starts with: `status N` sets `$?` for the next command, `wait_sim LOG`
+/// waits until the simulator has printed `listening on ...` (it listens by then).
 const PRELUDE: &str = "set -u\n\
 code=0\n\
 status() { return \"$1\"; }\n\
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$DEVLIC_DOCS_PORT) 2>/dev/null && return 0; sleep 0.05; done; echo \"the simulator did not start\"; return 1; }\n";
+wait_sim() { for _ in $(seq 400); do grep -q '^listening on' \"$1\" 2>/dev/null && return 0; sleep 0.05; done; echo \"the simulator did not start\"; cat \"$1\"; return 1; }\n";
 
 /// The bash commands that run `steps` and print the transcript (after [`PRELUDE`]).
 fn script(doc: &str, steps: &[Step]) -> String {
@@ -129,7 +129,7 @@ fn script(doc: &str, steps: &[Step]) -> String {
             // The job's output would interleave with later commands: it goes to a log, and
             // its first line (the simulator's "listening on ...") is shown once it is up.
             s.push_str(&format!(
-                "{background} >\"$DEVLIC_DOCS_LOG\" 2>&1 &\nwait_port && head -n 1 \"$DEVLIC_DOCS_LOG\"\n"
+                "{background} >\"$DEVLIC_DOCS_LOG\" 2>&1 &\nwait_sim \"$DEVLIC_DOCS_LOG\" && head -n 1 \"$DEVLIC_DOCS_LOG\"\n"
             ));
             continue;
         }
@@ -238,7 +238,7 @@ fn transcript(doc: &str, tenant: Option<&str>) -> String {
     if let Some(tenant) = tenant {
         body.push_str(&format!(
             "target/debug/devlic-sim serve --tenant examples/tenants/{tenant}.json --listen 127.0.0.1:$DEVLIC_DOCS_PORT >\"$DEVLIC_DOCS_LOG.harness\" 2>&1 &\n\
-             wait_port || exit 1\n\
+             wait_sim \"$DEVLIC_DOCS_LOG.harness\" || exit 1\n\
              export DEVLIC_GRAPH_URL=http://127.0.0.1:$DEVLIC_DOCS_PORT DEVLIC_AUTHORITY_URL=http://127.0.0.1:$DEVLIC_DOCS_PORT\n"
         ));
     }
