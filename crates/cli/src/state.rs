@@ -9,7 +9,7 @@ use anstyle::{AnsiColor, Style};
 use devlic_applier::{AnyBackend, LicensingBackend, ReadError};
 use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
-use devlic_model::{LiveState, Plan};
+use devlic_model::{BackendChoice, LiveState, Plan};
 use devlic_planner::{PlanErrors, groups_to_inspect};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 
@@ -66,14 +66,20 @@ pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
     }
 }
 
-/// Reads what planning `spec` needs: the live state, then member counts and license errors of
-/// the groups the plan writes to (only those: the counts cost requests).
-pub async fn read_live_for(backend: &AnyBackend, spec: &Spec) -> Result<LiveState, CliError> {
+/// Reads what planning `spec` needs: the live state (recording `choice`, the backend it was
+/// read for and why), then member counts and license errors of the groups the plan writes to
+/// (only those: the counts cost requests).
+pub async fn read_live_for(
+    backend: &AnyBackend,
+    spec: &Spec,
+    choice: BackendChoice,
+) -> Result<LiveState, CliError> {
     let query = live_query(spec);
     let mut live = backend
         .read_live(&query)
         .await
         .map_err(|e| read_error(&e))?;
+    live.backend = Some(choice);
     let mut touched = groups_to_inspect(spec, &live);
     // Groups the tenant reports with license errors are inspected too, so a run with nothing to
     // change still warns about devices left unlicensed (one extra request, not one per group).

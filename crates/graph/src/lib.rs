@@ -29,6 +29,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod auth;
+mod backend_probe;
 mod batch;
 mod client;
 mod cloud_licensing;

@@ -105,6 +105,7 @@ impl GraphClient {
             skus,
             groups,
             allotments: Vec::new(),
+            backend: None,
         })
     }
 

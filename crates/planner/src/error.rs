@@ -224,6 +224,16 @@ pub enum PlanError {
         evidence: String,
     },
 
+    /// The entry names an `allotment`, but the plan goes through group-licensing (chosen by
+    /// `settings.backend: auto`), which has no allotments.
+    #[error("{origin}: `allotment` is set, but devlic chose group-licensing: {reason}")]
+    AllotmentWithoutCloudLicensing {
+        /// The spec entry.
+        origin: Origin,
+        /// Why group-licensing was chosen.
+        reason: String,
+    },
+
     /// The entry changes `disabledPlans` of a subscription the group already holds, and the
     /// backend cannot change them in place.
     #[error(
@@ -284,7 +294,8 @@ impl PlanError {
             | PlanError::AllotmentNotFound { origin, .. }
             | PlanError::AmbiguousAllotment { origin, .. }
             | PlanError::AllotmentNotForDevices { origin, .. }
-            | PlanError::UpdateNotSupported { origin, .. } => Some(origin),
+            | PlanError::UpdateNotSupported { origin, .. }
+            | PlanError::AllotmentWithoutCloudLicensing { origin, .. } => Some(origin),
         }
     }
 
@@ -367,6 +378,10 @@ impl PlanError {
             PlanError::UserSkuDeclaredAsDevice { .. } => "remove it from settings.deviceSkus: \
                  licensing a device group with a user subscription licenses no device (devices \
                  need Microsoft 365 Apps for enterprise (device) or for Education (device))"
+                .to_owned(),
+            PlanError::AllotmentWithoutCloudLicensing { .. } => "remove `allotment` (the plan \
+                 says why the tenant was not planned for cloud-licensing), or set \
+                 `settings.backend: cloud-licensing`"
                 .to_owned(),
             PlanError::UpdateNotSupported { .. } => "keep the group's current `disabledPlans` \
                  in the spec, change them in the Microsoft 365 admin center (Billing > Licenses > \

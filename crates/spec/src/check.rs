@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use devlic_model::{Backend, GroupId};
+use devlic_model::{Backend, BackendSetting, GroupId};
 use serde_saphyr::Spanned;
 
 use crate::error::{Related, SpecError, SpecErrorKind};
@@ -226,8 +226,9 @@ fn merge_settings(
     }
     if let Some(backend) = &raw.backend {
         settings.backend = match backend.value {
-            RawBackend::GroupLicensing => Backend::GroupLicensing,
-            RawBackend::CloudLicensing => Backend::CloudLicensing,
+            RawBackend::Auto => BackendSetting::Auto,
+            RawBackend::GroupLicensing => BackendSetting::Fixed(Backend::GroupLicensing),
+            RawBackend::CloudLicensing => BackendSetting::Fixed(Backend::CloudLicensing),
         };
     }
     (settings, prune_origin)
@@ -329,7 +330,12 @@ fn check_assignment(
     }
 
     if let Some(allotment) = &raw.allotment {
-        if !settings.backend.uses_allotments() {
+        // `auto` may choose cloud-licensing; the planner refuses an allotment when it does not.
+        if settings
+            .backend
+            .fixed()
+            .is_some_and(|b| !b.uses_allotments())
+        {
             sink.push(
                 allotment,
                 (

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use devlic_model::{Backend, GroupId, ServicePlanId};
+use devlic_model::{BackendSetting, GroupId, ServicePlanId};
 
 /// A validated spec (one file, or a folder of files merged).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +38,8 @@ pub struct Settings {
     pub allow_shortfall: bool,
     /// Extra device SKUs beyond the ones devlic knows.
     pub device_skus: Vec<SkuSelector>,
-    /// Which API carries the assignments.
-    pub backend: Backend,
+    /// Which API carries the assignments, or `Auto` (the default): choose from the tenant.
+    pub backend: BackendSetting,
 }
 
 impl Default for Settings {
@@ -51,7 +51,7 @@ impl Default for Settings {
             allow_empty: false,
             allow_shortfall: false,
             device_skus: Vec::new(),
-            backend: Backend::GroupLicensing,
+            backend: BackendSetting::Auto,
         }
     }
 }

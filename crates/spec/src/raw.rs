@@ -89,8 +89,11 @@ pub(crate) struct RawSettings {
     /// knows `OFFICE_PROPLUS_DEVICE1` and `OFFICE_PROPLUS_DEVICE_EDUCATION` already.
     #[schemars(with = "Option<Vec<String>>")]
     pub device_skus: Option<Vec<Spanned<String>>>,
-    /// The Microsoft Graph API that carries the assignments: `group-licensing` (v1.0
-    /// `assignLicense`, the default) or `cloud-licensing` (beta allotments).
+    /// The Microsoft Graph API that carries the assignments: `auto` (the default: devlic reads
+    /// the tenant's beta cloudLicensing allotments and uses `cloud-licensing` when every
+    /// subscription the spec assigns has an allotment assignable to devices, `group-licensing`
+    /// otherwise; the plan says which and why), `group-licensing` (v1.0 `assignLicense`) or
+    /// `cloud-licensing` (beta allotments).
     #[schemars(with = "Option<RawBackend>")]
     pub backend: Option<Spanned<RawBackend>>,
 }
@@ -100,7 +103,10 @@ pub(crate) struct RawSettings {
 #[serde(rename_all = "kebab-case")]
 #[schemars(rename = "Backend")]
 pub(crate) enum RawBackend {
-    /// Graph v1.0 `groups/{id}/assignLicense` (default).
+    /// Choose from the tenant's evidence (default): `cloud-licensing` when the tenant exposes
+    /// an allotment assignable to devices for every subscription the spec assigns.
+    Auto,
+    /// Graph v1.0 `groups/{id}/assignLicense`.
     GroupLicensing,
     /// Graph beta `admin/cloudLicensing` allotments and group assignments.
     CloudLicensing,

@@ -7,6 +7,7 @@
 
 mod apply;
 mod apply_reports;
+mod backend_auto;
 // Unix only: the scratch repository uses a symlink, and the examples are bash for Linux runners.
 #[cfg(unix)]
 mod ci_examples;

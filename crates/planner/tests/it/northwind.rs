@@ -68,6 +68,12 @@ fn northwind() -> (Spec, LiveState) {
             .map(|g| (g.id, g))
             .collect::<BTreeMap<_, _>>(),
         allotments: Vec::new(),
+        // Read for group-licensing, as `--backend group-licensing` records it.
+        backend: Some(devlic_model::BackendChoice {
+            backend: devlic_model::Backend::GroupLicensing,
+            reason: "set by --backend group-licensing".to_owned(),
+            automatic: false,
+        }),
     };
     let names = [
         "Lab - Science Building",
