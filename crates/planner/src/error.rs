@@ -224,6 +224,24 @@ pub enum PlanError {
         evidence: String,
     },
 
+    /// `settings.oneGroupPerSubscription: error`: the entry gives a device subscription to a
+    /// second group. Microsoft's device-based licensing docs allow one group per subscription.
+    #[error(
+        "{origin}: {} is already assigned to \"{}\"; a device subscription can be assigned to only one group",
+        sku.sku_part_number,
+        first
+    )]
+    SubscriptionInSeveralGroups {
+        /// The spec entry of the extra group.
+        origin: Origin,
+        /// The subscription.
+        sku: SkuRef,
+        /// The extra group's display name.
+        group: String,
+        /// The display name of the first group the spec gives the subscription to.
+        first: String,
+    },
+
     /// The entry names an `allotment`, but the plan goes through group-licensing (chosen by
     /// `settings.backend: auto`), which has no allotments.
     #[error("{origin}: `allotment` is set, but devlic chose group-licensing: {reason}")]
@@ -295,7 +313,8 @@ impl PlanError {
             | PlanError::AmbiguousAllotment { origin, .. }
             | PlanError::AllotmentNotForDevices { origin, .. }
             | PlanError::UpdateNotSupported { origin, .. }
-            | PlanError::AllotmentWithoutCloudLicensing { origin, .. } => Some(origin),
+            | PlanError::AllotmentWithoutCloudLicensing { origin, .. }
+            | PlanError::SubscriptionInSeveralGroups { origin, .. } => Some(origin),
         }
     }
 
@@ -379,6 +398,12 @@ impl PlanError {
                  licensing a device group with a user subscription licenses no device (devices \
                  need Microsoft 365 Apps for enterprise (device) or for Education (device))"
                 .to_owned(),
+            PlanError::SubscriptionInSeveralGroups { group, first, .. } => format!(
+                "move the devices of \"{}\" into \"{}\" (on cloud-licensing, nesting the group \
+                 there is enough) and remove this entry, or set \
+                 settings.oneGroupPerSubscription: warn",
+                group, first
+            ),
             PlanError::AllotmentWithoutCloudLicensing { .. } => "remove `allotment` (the plan \
                  says why the tenant was not planned for cloud-licensing), or set \
                  `settings.backend: cloud-licensing`"

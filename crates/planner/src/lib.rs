@@ -45,7 +45,7 @@ mod resolve;
 pub mod wire;
 
 use devlic_model::{Fingerprint, GroupId, GuardSettings, LiveState, Plan};
-use devlic_spec::Spec;
+use devlic_spec::{OneGroupPerSubscription, Spec};
 
 pub use backend_choice::choose_backend;
 pub use checks::{LicenseLoss, LossCause, license_losses};
@@ -79,6 +79,10 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
         });
     }
     errors.extend(core.errors.iter().cloned());
+    let shared = checks::one_group::shared_subscriptions(&core);
+    if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Error {
+        errors.extend(shared.iter().flat_map(checks::one_group::errors));
+    }
     if !choice.backend.uses_allotments() {
         errors.extend(
             spec.assignments
@@ -98,6 +102,13 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
     let mut warnings = checks::warnings(live, &core);
     // First: it is about the whole plan, like `offline`.
     warnings.splice(0..0, backend_choice::warning(&choice));
+    if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Warn {
+        warnings.extend(
+            shared
+                .iter()
+                .map(|s| checks::one_group::warning(s, choice.backend)),
+        );
+    }
     let guard_settings = guard_settings(spec);
     let empty_spec =
         spec.assignments.is_empty() && spec.settings.prune && !spec.settings.allow_empty;

@@ -8,10 +8,13 @@ use devlic_model::{Backend, BackendSetting, GroupId};
 use serde_saphyr::Spanned;
 
 use crate::error::{Related, SpecError, SpecErrorKind};
+use crate::model::OneGroupPerSubscription;
 use crate::model::{Assignment, DesiredState, GroupSelector, Origin, PlanSelector, Settings, Spec};
 use crate::names::{self, Problem};
 use crate::parse::Loc;
-use crate::raw::{RawAssignment, RawBackend, RawFile, RawGroup, RawSettings, RawState};
+use crate::raw::{
+    RawAssignment, RawBackend, RawFile, RawGroup, RawOneGroup, RawSettings, RawState,
+};
 
 /// Collects errors for one file.
 struct Sink<'a> {
@@ -218,6 +221,13 @@ fn merge_settings(
     }
     settings.allow_empty = raw.allow_empty.unwrap_or(false);
     settings.allow_shortfall = raw.allow_shortfall.unwrap_or(false);
+    if let Some(v) = &raw.one_group_per_subscription {
+        settings.one_group_per_subscription = match v.value {
+            RawOneGroup::Warn => OneGroupPerSubscription::Warn,
+            RawOneGroup::Error => OneGroupPerSubscription::Error,
+            RawOneGroup::Off => OneGroupPerSubscription::Off,
+        };
+    }
     for sku in raw.device_skus.iter().flatten() {
         match names::parse_sku(sku.value.trim()) {
             Ok(sel) => settings.device_skus.push(sel),

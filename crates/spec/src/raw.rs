@@ -85,6 +85,12 @@ pub(crate) struct RawSettings {
     /// the devices it licenses, without `--allow-shortfall`. The devices that do not fit stay
     /// without Microsoft 365 Apps. Default `false`: such a plan is refused.
     pub allow_shortfall: Option<bool>,
+    /// What a plan does when one device subscription is assigned to more than one group of the
+    /// spec: `warn` (the default), `error`, or `off`. Microsoft's device-based licensing docs
+    /// say a device license can be assigned to only one group, and suggest nesting groups within
+    /// that one group.
+    #[schemars(with = "Option<RawOneGroup>")]
+    pub one_group_per_subscription: Option<Spanned<RawOneGroup>>,
     /// Device subscriptions devlic does not know yet, by skuPartNumber or skuId GUID. devlic
     /// knows `OFFICE_PROPLUS_DEVICE1` and `OFFICE_PROPLUS_DEVICE_EDUCATION` already.
     #[schemars(with = "Option<Vec<String>>")]
@@ -96,6 +102,19 @@ pub(crate) struct RawSettings {
     /// `cloud-licensing` (beta allotments).
     #[schemars(with = "Option<RawBackend>")]
     pub backend: Option<Spanned<RawBackend>>,
+}
+
+/// `settings.oneGroupPerSubscription`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "OneGroupPerSubscription")]
+pub(crate) enum RawOneGroup {
+    /// The plan warns and suggests nesting the groups in one (default).
+    Warn,
+    /// The plan is an error.
+    Error,
+    /// No check.
+    Off,
 }
 
 /// The Microsoft Graph API that carries the assignments.

@@ -185,3 +185,130 @@ fn an_allotment_in_the_spec_is_an_error_when_auto_chose_group_licensing() {
         PlanError::AllotmentWithoutCloudLicensing { reason, .. } if reason.contains("403")
     )));
 }
+
+mod one_group_per_subscription {
+    use devlic_model::{Backend, BackendSetting, WarningKind};
+    use devlic_planner::{PlanError, plan};
+    use devlic_spec::{OneGroupPerSubscription, Settings, Spec};
+
+    use crate::allotments::live_with;
+    use crate::fixtures::*;
+
+    /// DEVICE1 for two groups, EDU for one.
+    fn shared_spec(setting: OneGroupPerSubscription, backend: Backend) -> Spec {
+        spec(
+            vec![
+                present(
+                    by_name("Shared PCs - Warehouse"),
+                    part("OFFICE_PROPLUS_DEVICE1"),
+                    20,
+                ),
+                present(
+                    by_name("Kiosks - Front Desk"),
+                    part("OFFICE_PROPLUS_DEVICE1"),
+                    24,
+                ),
+                present(
+                    by_name("Training Center PCs"),
+                    part("OFFICE_PROPLUS_DEVICE_EDUCATION"),
+                    28,
+                ),
+            ],
+            Settings {
+                backend: BackendSetting::Fixed(backend),
+                one_group_per_subscription: setting,
+                ..contoso_settings()
+            },
+        )
+    }
+
+    #[test]
+    fn a_subscription_in_two_groups_warns_and_suggests_nesting_on_cloud_licensing() {
+        let p = plan(
+            &shared_spec(OneGroupPerSubscription::Warn, Backend::CloudLicensing),
+            &live_with(None),
+        )
+        .expect("plans");
+        let shared: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
+            .collect();
+        assert_eq!(shared.len(), 1, "only DEVICE1 is shared: {shared:?}");
+        let w = shared[0];
+        assert_eq!(
+            w.sku.as_ref().map(|s| s.sku_part_number.as_str()),
+            Some("OFFICE_PROPLUS_DEVICE1")
+        );
+        assert!(
+            w.message
+                .contains("\"Kiosks - Front Desk\", \"Shared PCs - Warehouse\""),
+            "{}",
+            w.message
+        );
+        assert!(w.message.contains("nest the others"), "{}", w.message);
+    }
+
+    #[test]
+    fn on_group_licensing_the_fix_is_one_group_not_nesting() {
+        let p = plan(
+            &shared_spec(OneGroupPerSubscription::Warn, Backend::GroupLicensing),
+            &contoso_live(),
+        )
+        .expect("plans");
+        let w = p
+            .warnings
+            .iter()
+            .find(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
+            .expect("warned");
+        assert!(
+            w.message
+                .contains("does not reach members of nested groups"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn error_mode_refuses_each_extra_group_at_its_entry() {
+        let errors = plan(
+            &shared_spec(OneGroupPerSubscription::Error, Backend::GroupLicensing),
+            &contoso_live(),
+        )
+        .expect_err("refused");
+        let shared: Vec<_> = errors
+            .iter()
+            .filter_map(|e| match e {
+                PlanError::SubscriptionInSeveralGroups {
+                    origin,
+                    group,
+                    first,
+                    ..
+                } => Some((origin.line, group.clone(), first.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            shared,
+            vec![(
+                24,
+                "Kiosks - Front Desk".to_owned(),
+                "Shared PCs - Warehouse".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn off_says_nothing() {
+        let p = plan(
+            &shared_spec(OneGroupPerSubscription::Off, Backend::GroupLicensing),
+            &contoso_live(),
+        )
+        .expect("plans");
+        assert!(
+            p.warnings
+                .iter()
+                .all(|w| w.kind != WarningKind::SubscriptionInSeveralGroups)
+        );
+    }
+}
