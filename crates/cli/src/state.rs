@@ -159,6 +159,22 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
 
 /// A Graph failure as a message with the next step.
 pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
+    // Graph's 403 does not say which permission it wanted; devlic knows its routes.
+    if let Some(permission) = e.missing_permission() {
+        return CliError::new(
+            format!(
+                "{doing} failed: {} (the app registration lacks the Microsoft Graph permission \
+                 {permission})",
+                sanitize(&e.to_string())
+            ),
+            format!(
+                "grant {permission}: Entra admin center > App registrations > the app > API \
+                 permissions > Add a permission > Microsoft Graph > Application permissions > \
+                 {permission}, then Grant admin consent (SECURITY.md lists what each command \
+                 needs)"
+            ),
+        );
+    }
     let help = match e {
         GraphError::Auth(_) => {
             "check the credential settings (AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret, \

@@ -18,6 +18,7 @@ mod export;
 mod files;
 mod fixtures;
 mod formats;
+mod least_privilege;
 mod one_group;
 mod outputs;
 mod plan;
