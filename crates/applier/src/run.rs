@@ -347,7 +347,19 @@ async fn run_action<B: LicensingBackend>(
             }
             Err(e) => {
                 report.request_ids.extend(e.request_id());
-                report.error = Some(e.to_string());
+                // A 403 names the permission the route needs (Graph's answer does not).
+                report.error = Some(
+                    match e
+                        .graph()
+                        .and_then(devlic_graph::GraphError::missing_permission)
+                    {
+                        Some(p) => format!(
+                            "{e} (the app registration lacks the Microsoft Graph permission {p}: \
+                         grant it in the Entra admin center, with admin consent)"
+                        ),
+                        None => e.to_string(),
+                    },
+                );
                 break;
             }
         }

@@ -7,7 +7,7 @@ use devlic_applier::{
     AnyBackend, ApplyError, ApplyOptions, RunReport, StaleGroup, StopReason, Stopped, apply,
 };
 use devlic_model::display::sanitize;
-use devlic_model::{Backend, GuardViolation, Plan};
+use devlic_model::{BackendSetting, GuardViolation, Plan};
 use devlic_planner::render::{self, TextOptions};
 
 use crate::apply_output::{
@@ -133,7 +133,9 @@ pub async fn run(
                     .unwrap_or_default();
                 Some(RunReport::stopped(
                     tenant,
-                    args.backend.map(Backend::from).unwrap_or_default(),
+                    args.backend
+                        .and_then(|b| BackendSetting::from(b).fixed())
+                        .unwrap_or_default(),
                     stop.plan.as_ref(),
                     started_at,
                     clock.elapsed(),
@@ -172,11 +174,15 @@ async fn run_steps(
     err: &mut dyn Write,
 ) -> Result<Finished, Stop> {
     let options = options(args)?;
-    let backend_override = args.backend.map(Backend::from);
+    let backend_override = args.backend.map(BackendSetting::from);
     let plan = match (&args.plan, &args.path) {
         (Some(file), _) => {
             let plan = read_saved_plan(file)?;
-            if let Some(b) = backend_override.filter(|b| *b != plan.backend) {
+            // `--backend auto` agrees with any saved plan: the plan already chose.
+            if let Some(b) = backend_override
+                .and_then(BackendSetting::fixed)
+                .filter(|b| *b != plan.backend)
+            {
                 return Err(CliError::new(
                     format!(
                         "the saved plan was made for the {} backend; --backend {b} would apply it \

@@ -153,6 +153,9 @@ pub enum CloudArg {
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
+    /// Choose from the tenant: cloud-licensing when it has an allotment assignable to devices
+    /// for every subscription the spec assigns, group-licensing otherwise.
+    Auto,
     /// Graph v1.0 `groups/{id}/assignLicense`.
     GroupLicensing,
     /// Graph beta `admin/cloudLicensing`.
@@ -238,7 +241,7 @@ pub struct PlanArgs {
     /// Plan offline against a file written by `devlic snapshot` (no credentials needed).
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
-    /// Licensing API to plan for [default: the spec's settings.backend].
+    /// Licensing API to plan for [default: the spec's settings.backend, which defaults to auto].
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
     #[command(flatten)]

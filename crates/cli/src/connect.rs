@@ -12,7 +12,7 @@ use devlic_graph::auth::{
     AuthError, AuthMode, Cloud, CredentialArgs, DeviceCodePrompt, Endpoints, token_source,
 };
 use devlic_graph::{ApiVersion, ClientConfig, GraphClient, HttpClient, Timeouts};
-use devlic_model::Backend;
+use devlic_model::{Backend, BackendSetting};
 
 use crate::cli::{BackendArg, CloudArg, ConnectArgs};
 use crate::error::CliError;
@@ -33,11 +33,12 @@ impl From<CloudArg> for Cloud {
     }
 }
 
-impl From<BackendArg> for Backend {
-    fn from(b: BackendArg) -> Backend {
+impl From<BackendArg> for BackendSetting {
+    fn from(b: BackendArg) -> BackendSetting {
         match b {
-            BackendArg::GroupLicensing => Backend::GroupLicensing,
-            BackendArg::CloudLicensing => Backend::CloudLicensing,
+            BackendArg::Auto => BackendSetting::Auto,
+            BackendArg::GroupLicensing => BackendSetting::Fixed(Backend::GroupLicensing),
+            BackendArg::CloudLicensing => BackendSetting::Fixed(Backend::CloudLicensing),
         }
     }
 }
@@ -49,6 +50,27 @@ fn env(name: &str) -> Option<String> {
 
 /// Builds a Graph client for `api_version` from the flags and the environment.
 pub fn client(args: &ConnectArgs, api_version: ApiVersion) -> Result<GraphClient, CliError> {
+    client_from(config(args)?, api_version)
+}
+
+/// Builds a Graph client from a [`config`] for `api_version`. Clients built from clones of one
+/// configuration share its token source, so a second client signs in no second time.
+pub fn client_from(
+    mut config: ClientConfig,
+    api_version: ApiVersion,
+) -> Result<GraphClient, CliError> {
+    config.api_version = api_version;
+    GraphClient::new(config).map_err(|e| {
+        CliError::new(
+            format!("invalid connection settings: {e}"),
+            "check --graph-url and --read-concurrency (at least 1)",
+        )
+    })
+}
+
+/// The Graph client configuration from the flags and the environment (signing in is lazy: the
+/// first request fetches the token).
+pub fn config(args: &ConnectArgs) -> Result<ClientConfig, CliError> {
     let endpoints = Endpoints::resolve(
         args.cloud.into(),
         args.graph_url.as_deref(),
@@ -110,14 +132,8 @@ the API version itself, so it uses {} (give the bare root to silence this note)"
         })?;
     let mut config = ClientConfig::new(graph_url, tokens);
     config.concurrency = args.read_concurrency;
-    config.api_version = api_version;
     config.timeouts = timeouts;
-    GraphClient::new(config).map_err(|e| {
-        CliError::new(
-            format!("invalid connection settings: {e}"),
-            "check --graph-url and --read-concurrency (at least 1)",
-        )
-    })
+    Ok(config)
 }
 
 /// The `--connect-timeout`, `--request-timeout` and `--timeout` flags, validated.

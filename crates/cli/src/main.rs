@@ -7,6 +7,7 @@
 
 mod apply;
 mod apply_output;
+mod backend_choice;
 mod cli;
 mod completions;
 mod connect;

@@ -11,13 +11,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use devlic_model::display::{markdown_text, sanitize, sanitize_lines};
-use devlic_model::{Backend, Plan};
+use devlic_model::{BackendSetting, Plan};
 use devlic_planner::render::{self, TextOptions};
 use devlic_planner::wire::PlanV1;
 use devlic_planner::wire::multi::{MultiPlanV1, TenantOutcomeV1, TenantPlanV1};
 
 use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
-use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::state::{load_spec, make_plan, read_live_for};
@@ -33,7 +32,11 @@ struct TenantPlan {
 }
 
 /// Plans one tenant folder: its spec names the tenant to sign in to.
-async fn plan_one(path: &Path, backend: Option<Backend>, connect: &ConnectArgs) -> TenantPlan {
+async fn plan_one(
+    path: &Path,
+    backend: Option<BackendSetting>,
+    connect: &ConnectArgs,
+) -> TenantPlan {
     let loaded = match load_spec(path) {
         Ok(l) => l,
         Err(e) => {
@@ -56,10 +59,12 @@ async fn plan_one(path: &Path, backend: Option<Backend>, connect: &ConnectArgs) 
         if let Some(b) = backend {
             loaded.spec.settings.backend = b;
         }
+        let backend = backend.and_then(BackendSetting::fixed);
         let mut connect = connect.clone();
         connect.tenant_id = Some(tenant_id.clone());
-        let backend = connect::backend(&connect, loaded.spec.settings.backend)?;
-        let live = read_live_for(&backend, &loaded.spec).await?;
+        let (client, choice) =
+            crate::backend_choice::connect(&connect, backend, Some(&loaded.spec)).await?;
+        let live = read_live_for(&client, &loaded.spec, choice).await?;
         make_plan(&loaded, &live)
     }
     .await;
@@ -88,7 +93,7 @@ pub async fn run(
             "each spec's `tenant:` names the tenant devlic signs in to",
         ));
     }
-    let backend = args.backend.map(Backend::from);
+    let backend = args.backend.map(BackendSetting::from);
     let plans: Vec<TenantPlan> = futures::future::join_all(
         args.paths
             .iter()

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use devlic_model::{Backend, Plan};
+use devlic_model::{BackendSetting, Plan};
 use devlic_planner::render::{self, TextOptions};
 
+use crate::backend_choice;
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::snapshot;
@@ -15,7 +15,7 @@ use crate::state::{LoadedSpec, load_spec, make_plan, read_live_for};
 /// Loads the spec (with `--backend` applied), reads the state and plans. Shared with `apply`.
 pub async fn plan_spec(
     path: &std::path::Path,
-    backend: Option<Backend>,
+    backend: Option<BackendSetting>,
     connect: &crate::cli::ConnectArgs,
     snapshot_file: Option<&std::path::Path>,
 ) -> Result<(LoadedSpec, Plan), CliError> {
@@ -23,11 +23,18 @@ pub async fn plan_spec(
     if let Some(b) = backend {
         loaded.spec.settings.backend = b;
     }
+    // The spec now holds the flag; `fixed` names the flag as the reason when there is one.
+    let backend = backend.and_then(BackendSetting::fixed);
     let live = match snapshot_file {
-        Some(file) => snapshot::read(file)?,
+        Some(file) => {
+            let mut live = snapshot::read(file)?;
+            backend_choice::apply_fixed(backend, Some(&loaded.spec), &mut live);
+            live
+        }
         None => {
-            let backend = connect::backend(connect, loaded.spec.settings.backend)?;
-            read_live_for(&backend, &loaded.spec).await?
+            let (client, choice) =
+                backend_choice::connect(connect, backend, Some(&loaded.spec)).await?;
+            read_live_for(&client, &loaded.spec, choice).await?
         }
     };
     let plan = make_plan(&loaded, &live)?;
@@ -61,7 +68,7 @@ pub async fn run(
     };
     let (_, plan) = plan_spec(
         path,
-        args.backend.map(Backend::from),
+        args.backend.map(BackendSetting::from),
         &args.connect,
         args.snapshot.as_deref(),
     )

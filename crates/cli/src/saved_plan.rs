@@ -9,7 +9,7 @@
 use devlic_applier::{AnyBackend, LicensingBackend};
 use devlic_graph::LiveQuery;
 use devlic_model::display::sanitize;
-use devlic_model::{GroupId, GuardSettings, Plan, StateSource};
+use devlic_model::{BackendChoice, BackendSetting, GroupId, GuardSettings, Plan, StateSource};
 use devlic_planner::{recheck, same_writes};
 
 use crate::cli::ApplyArgs;
@@ -121,8 +121,13 @@ async fn replan_and_compare(
         spec: loaded.spec.clone(),
         sources: loaded.sources.clone(),
     };
-    loaded.spec.settings.backend = saved.backend;
-    let live = read_live_for(backend, &loaded.spec).await?;
+    loaded.spec.settings.backend = BackendSetting::Fixed(saved.backend);
+    let choice = BackendChoice {
+        backend: saved.backend,
+        reason: "set by the saved plan".to_owned(),
+        automatic: false,
+    };
+    let live = read_live_for(backend, &loaded.spec, choice).await?;
     let fresh = make_plan(&loaded, &live)?;
     if !same_writes(&saved, &fresh, &live) {
         return Err(CliError::new(

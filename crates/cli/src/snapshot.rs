@@ -13,11 +13,10 @@ use std::path::Path;
 
 use devlic_applier::{AnyBackend, LicensingBackend};
 use devlic_graph::LiveQuery;
-use devlic_model::{Backend, GroupId, GroupKind, LiveState, StateSource};
+use devlic_model::{GroupId, GroupKind, LiveState, StateSource};
 use devlic_planner::wire::snapshot;
 
 use crate::cli::SnapshotArgs;
-use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::state::{load_spec, read_error, sku_selector};
@@ -83,28 +82,27 @@ pub async fn take(backend: &AnyBackend, query: LiveQuery) -> Result<LiveState, C
     Ok(live)
 }
 
-/// Runs `snapshot`.
+/// Runs `snapshot`. The backend is chosen like `plan` chooses it (the spec's
+/// `settings.backend`, or the tenant's evidence), and recorded in the file.
 pub async fn run(args: &SnapshotArgs, err: &mut dyn Write) -> Result<Exit, CliError> {
-    let mut backend = Backend::GroupLicensing;
-    let query = match &args.path {
-        Some(path) => {
-            let loaded = load_spec(path)?;
-            backend = loaded.spec.settings.backend;
-            LiveQuery {
-                device_skus: loaded
-                    .spec
-                    .settings
-                    .device_skus
-                    .iter()
-                    .map(sku_selector)
-                    .collect(),
-                ..LiveQuery::default()
-            }
-        }
+    let loaded = args.path.as_deref().map(load_spec).transpose()?;
+    let query = match &loaded {
+        Some(loaded) => LiveQuery {
+            device_skus: loaded
+                .spec
+                .settings
+                .device_skus
+                .iter()
+                .map(sku_selector)
+                .collect(),
+            ..LiveQuery::default()
+        },
         None => LiveQuery::default(),
     };
-    let backend = connect::backend(&args.connect, backend)?;
-    let s = take(&backend, query).await?;
+    let spec = loaded.as_ref().map(|l| &l.spec);
+    let (backend, choice) = crate::backend_choice::connect(&args.connect, None, spec).await?;
+    let mut s = take(&backend, query).await?;
+    s.backend = Some(choice);
     let json = snapshot::to_json(&s).map_err(|e| {
         CliError::new(
             format!("cannot encode the snapshot: {e}"),

@@ -10,7 +10,7 @@ use devlic_applier::{AnyBackend, LicensingBackend, ReadError};
 use devlic_graph::auth::AuthError;
 use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
-use devlic_model::{LiveState, Plan};
+use devlic_model::{BackendChoice, LiveState, Plan};
 use devlic_planner::{PlanErrors, groups_to_inspect};
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 
@@ -67,14 +67,20 @@ pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
     }
 }
 
-/// Reads what planning `spec` needs: the live state, then member counts and license errors of
-/// the groups the plan writes to (only those: the counts cost requests).
-pub async fn read_live_for(backend: &AnyBackend, spec: &Spec) -> Result<LiveState, CliError> {
+/// Reads what planning `spec` needs: the live state (recording `choice`, the backend it was
+/// read for and why), then member counts and license errors of the groups the plan writes to
+/// (only those: the counts cost requests).
+pub async fn read_live_for(
+    backend: &AnyBackend,
+    spec: &Spec,
+    choice: BackendChoice,
+) -> Result<LiveState, CliError> {
     let query = live_query(spec);
     let mut live = backend
         .read_live(&query)
         .await
         .map_err(|e| read_error(&e))?;
+    live.backend = Some(choice);
     let mut touched = groups_to_inspect(spec, &live);
     // Groups the tenant reports with license errors are inspected too, so a run with nothing to
     // change still warns about devices left unlicensed (one extra request, not one per group).
@@ -154,6 +160,22 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
 
 /// A Graph failure as a message with the next step.
 pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
+    // Graph's 403 does not say which permission it wanted; devlic knows its routes.
+    if let Some(permission) = e.missing_permission() {
+        return CliError::new(
+            format!(
+                "{doing} failed: {} (the app registration lacks the Microsoft Graph permission \
+                 {permission})",
+                sanitize(&e.to_string())
+            ),
+            format!(
+                "grant {permission}: Entra admin center > App registrations > the app > API \
+                 permissions > Add a permission > Microsoft Graph > Application permissions > \
+                 {permission}, then Grant admin consent (SECURITY.md lists what each command \
+                 needs)"
+            ),
+        );
+    }
     let help: String = match e {
         GraphError::Unreachable { loopback, .. } => unreachable_help(*loopback, "--graph-url"),
         GraphError::Auth(auth) if auth.is_unreachable() => unreachable_help(
@@ -163,9 +185,9 @@ pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
             "--authority-url",
         ),
         GraphError::Auth(AuthError::NoCredential { .. }) => {
-            "choose the mode that fits where devlic runs: --auth client-secret, certificate, \
-             workload-identity, github or token (see docs/quickstart.md); or plan offline \
-             with --snapshot FILE"
+            "choose the mode that fits where devlic runs: as yourself --auth device-code or \
+             azure-cli; as an app --auth client-secret, certificate, workload-identity, github \
+             or token (see docs/quickstart.md); or plan offline with --snapshot FILE"
                 .to_owned()
         }
         GraphError::Auth(AuthError::AzureCli { .. }) => {

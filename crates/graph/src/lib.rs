@@ -29,6 +29,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod auth;
+mod backend_probe;
 mod batch;
 mod client;
 mod cloud_licensing;
@@ -37,6 +38,7 @@ mod error;
 mod http;
 mod live;
 mod paging;
+mod permission_table;
 mod query;
 mod retry;
 mod transport;
@@ -54,6 +56,7 @@ pub use error::{Exhaustion, GraphError};
 pub use http::{HttpClient, USER_AGENT};
 pub use live::{LiveQuery, SkuSelector};
 pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
+pub use permission_table::permission_for;
 pub use query::{MAX_IN_VALUES, MAX_TOP};
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
 pub use transport::{MAX_BODY_BYTES, REQUEST_LOG_TARGET};

@@ -139,6 +139,7 @@ impl GraphClient {
             skus,
             groups,
             allotments: Vec::new(),
+            backend: None,
         })
     }
 

@@ -22,6 +22,56 @@ pub enum Backend {
     CloudLicensing,
 }
 
+/// How a spec picks its backend (`settings.backend`, `--backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BackendSetting {
+    /// Read the tenant's evidence (its cloudLicensing allotments) and choose (default).
+    #[default]
+    Auto,
+    /// This backend, whatever the tenant exposes.
+    Fixed(Backend),
+}
+
+impl BackendSetting {
+    /// The fixed backend, `None` for [`BackendSetting::Auto`].
+    pub const fn fixed(self) -> Option<Backend> {
+        match self {
+            BackendSetting::Auto => None,
+            BackendSetting::Fixed(b) => Some(b),
+        }
+    }
+}
+
+/// The backend a plan goes through, and why: recorded in live states (and so in snapshots) and
+/// in plans, so an offline plan gives the same answer and a reviewer sees the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendChoice {
+    /// The backend.
+    pub backend: Backend,
+    /// One sentence for people: the setting that fixed it, or the tenant's evidence.
+    pub reason: String,
+    /// True when devlic chose from the tenant's evidence (`settings.backend: auto`), false when
+    /// the spec or `--backend` fixed it.
+    #[serde(default)]
+    pub automatic: bool,
+}
+
+/// What the tenant showed when devlic looked for cloudLicensing allotments (the one probe
+/// request of `settings.backend: auto`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllotmentEvidence {
+    /// `GET /beta/admin/cloudLicensing/allotments` answered with these allotments (maybe none).
+    Listed(Vec<crate::Allotment>),
+    /// It answered 403 or 404: the API is not there for this tenant or this identity.
+    Unavailable {
+        /// The HTTP status.
+        status: u16,
+        /// Graph's error code, when it sent one (e.g. `Authorization_RequestDenied`).
+        code: Option<String>,
+    },
+}
+
 /// Every backend, in the order they are listed to people.
 pub const ALL_BACKENDS: [Backend; 2] = [Backend::GroupLicensing, Backend::CloudLicensing];
 

@@ -28,7 +28,10 @@ mod plan;
 pub mod product_names;
 pub mod suggest;
 
-pub use backend::{ALL_BACKENDS, Backend, Capabilities, CapacityPool, GraphApi, WriteProtocol};
+pub use backend::{
+    ALL_BACKENDS, AllotmentEvidence, Backend, BackendChoice, BackendSetting, Capabilities,
+    CapacityPool, GraphApi, WriteProtocol,
+};
 pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
 pub use ids::{GroupId, IdParseError, ServicePlanId, SkuId};
 pub use known_skus::{SkuSelector, is_device_sku};

@@ -33,6 +33,10 @@ pub struct LiveState {
     /// cloud-licensing backend; empty otherwise. Absent in older snapshots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allotments: Vec<Allotment>,
+    /// The backend this state was read for and why (`settings.backend: auto` decides from the
+    /// tenant's allotments). `None` in states of older snapshots and in hand-made states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<crate::BackendChoice>,
 }
 
 impl LiveState {

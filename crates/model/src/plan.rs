@@ -189,6 +189,12 @@ pub enum WarningKind {
     SubscriptionStatus,
     /// The plan was made from a snapshot, not from the live tenant.
     Offline,
+    /// devlic chose group-licensing from the tenant's evidence: Microsoft documents no v1.0
+    /// `assignLicense` for device SKUs.
+    UndocumentedBackend,
+    /// One device subscription is assigned to more than one group of the spec; Microsoft's
+    /// device-based licensing docs allow one group per subscription.
+    SubscriptionInSeveralGroups,
 }
 
 /// A finding that never blocks planning.
@@ -482,6 +488,9 @@ pub struct Plan {
     pub tenant: TenantInfo,
     /// The API the actions go through.
     pub backend: Backend,
+    /// Why this backend: the setting that fixed it, or the tenant's evidence when devlic chose
+    /// (`settings.backend: auto`). `None` in plans saved before devlic recorded it.
+    pub backend_reason: Option<String>,
     /// Where the live state came from (offline plans say so).
     pub source: StateSource,
     /// When the live state was read.

@@ -155,6 +155,12 @@ fn world(n: usize) -> Result<(Spec, LiveState), String> {
         skus,
         groups,
         allotments: Vec::new(),
+        // Read for group-licensing, as `--backend group-licensing` records it.
+        backend: Some(devlic_model::BackendChoice {
+            backend: devlic_model::Backend::GroupLicensing,
+            reason: "set by --backend group-licensing".to_owned(),
+            automatic: false,
+        }),
     };
     Ok((spec, live))
 }

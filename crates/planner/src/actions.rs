@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use devlic_model::{
-    Action, ActionKind, AssignedLicense, Fingerprint, Group, GroupId, GroupRef, LiveState, Reason,
-    ServicePlanId, SkuRef,
+    Action, ActionKind, AssignedLicense, Backend, Fingerprint, Group, GroupId, GroupRef, LiveState,
+    Reason, ServicePlanId, SkuRef,
 };
 use devlic_spec::{DesiredState, Origin, Spec};
 
@@ -23,13 +23,13 @@ pub(crate) struct Core<'a> {
     pub unmanaged: Vec<&'a Group>,
 }
 
-pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
+pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState, backend: Backend) -> Core<'a> {
     let (device, sku_errors) = device_skus(spec, live);
     let (resolved, mut errors) = resolve(spec, live, &device);
     errors.extend(sku_errors);
     let mut actions = Vec::new();
 
-    let cloud = spec.settings.backend.uses_allotments();
+    let cloud = backend.uses_allotments();
     for r in &resolved {
         if !r.complete {
             continue;
@@ -52,13 +52,13 @@ pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState) -> Core<'a> {
         match entry_action(r, live, &device) {
             Ok(Some(a))
                 if a.kind == ActionKind::Update
-                    && !spec.settings.backend.capabilities().updates_disabled_plans =>
+                    && !backend.capabilities().updates_disabled_plans =>
             {
                 errors.push(PlanError::UpdateNotSupported {
                     origin: r.entry.origin.clone(),
                     group: a.group.clone(),
                     sku: a.sku.clone(),
-                    backend: spec.settings.backend,
+                    backend,
                 });
             }
             Ok(Some(mut a)) => {

@@ -228,6 +228,34 @@ pub enum PlanError {
         evidence: String,
     },
 
+    /// `settings.oneGroupPerSubscription: error`: the entry gives a device subscription to a
+    /// second group. Microsoft's device-based licensing docs allow one group per subscription.
+    #[error(
+        "{origin}: {} is already assigned to \"{}\"; a device subscription can be assigned to only one group",
+        sku.sku_part_number,
+        first
+    )]
+    SubscriptionInSeveralGroups {
+        /// The spec entry of the extra group.
+        origin: Origin,
+        /// The subscription.
+        sku: SkuRef,
+        /// The extra group's display name.
+        group: String,
+        /// The display name of the first group the spec gives the subscription to.
+        first: String,
+    },
+
+    /// The entry names an `allotment`, but the plan goes through group-licensing (chosen by
+    /// `settings.backend: auto`), which has no allotments.
+    #[error("{origin}: `allotment` is set, but devlic chose group-licensing: {reason}")]
+    AllotmentWithoutCloudLicensing {
+        /// The spec entry.
+        origin: Origin,
+        /// Why group-licensing was chosen.
+        reason: String,
+    },
+
     /// The entry changes `disabledPlans` of a subscription the group already holds, and the
     /// backend cannot change them in place.
     #[error(
@@ -309,7 +337,9 @@ impl PlanError {
             | PlanError::AllotmentNotFound { origin, .. }
             | PlanError::AmbiguousAllotment { origin, .. }
             | PlanError::AllotmentNotForDevices { origin, .. }
-            | PlanError::UpdateNotSupported { origin, .. } => Some(origin),
+            | PlanError::UpdateNotSupported { origin, .. }
+            | PlanError::AllotmentWithoutCloudLicensing { origin, .. }
+            | PlanError::SubscriptionInSeveralGroups { origin, .. } => Some(origin),
         }
     }
 
@@ -392,6 +422,16 @@ impl PlanError {
             PlanError::UserSkuDeclaredAsDevice { .. } => "remove it from settings.deviceSkus: \
                  licensing a device group with a user subscription licenses no device (devices \
                  need Microsoft 365 Apps for enterprise (device) or for Education (device))"
+                .to_owned(),
+            PlanError::SubscriptionInSeveralGroups { group, first, .. } => format!(
+                "move the devices of \"{}\" into \"{}\" (on cloud-licensing, nesting the group \
+                 there is enough) and remove this entry, or set \
+                 settings.oneGroupPerSubscription: warn",
+                group, first
+            ),
+            PlanError::AllotmentWithoutCloudLicensing { .. } => "remove `allotment` (the plan \
+                 says why the tenant was not planned for cloud-licensing), or set \
+                 `settings.backend: cloud-licensing`"
                 .to_owned(),
             PlanError::UpdateNotSupported { .. } => "keep the group's current `disabledPlans` \
                  in the spec, change them in the Microsoft 365 admin center (Billing > Licenses > \

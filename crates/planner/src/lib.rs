@@ -36,6 +36,7 @@
 
 mod actions;
 mod allotments;
+mod backend_choice;
 mod checks;
 mod error;
 mod recheck;
@@ -44,8 +45,9 @@ mod resolve;
 pub mod wire;
 
 use devlic_model::{Fingerprint, GroupId, GuardSettings, LiveState, Plan};
-use devlic_spec::Spec;
+use devlic_spec::{OneGroupPerSubscription, Spec};
 
+pub use backend_choice::choose_backend;
 pub use checks::{LicenseLoss, LossCause, license_losses};
 pub use error::{PlanError, PlanErrors};
 pub use recheck::{recheck, same_writes};
@@ -63,7 +65,8 @@ pub use recheck::{recheck, same_writes};
 /// spec's `tenant` is not the tenant that was read, or when a group that must change holds several
 /// device SKUs.
 pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
-    let core = actions::core(spec, live);
+    let choice = backend_choice::for_plan(spec, live);
+    let core = actions::core(spec, live, choice.backend);
     let mut errors = Vec::new();
     if let Some(t) = &spec.tenant
         && !live.tenant.matches(t)
@@ -76,12 +79,36 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
         });
     }
     errors.extend(core.errors.iter().cloned());
+    let shared = checks::one_group::shared_subscriptions(&core);
+    if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Error {
+        errors.extend(shared.iter().flat_map(checks::one_group::errors));
+    }
+    if !choice.backend.uses_allotments() {
+        errors.extend(
+            spec.assignments
+                .iter()
+                .filter(|a| a.allotment.is_some())
+                .map(|a| PlanError::AllotmentWithoutCloudLicensing {
+                    origin: a.origin.clone(),
+                    reason: choice.reason.clone(),
+                }),
+        );
+    }
     if !errors.is_empty() {
         return Err(PlanErrors { errors });
     }
 
-    let capacity = checks::capacity(live, spec.settings.backend, &core.actions);
-    let warnings = checks::warnings(live, &core);
+    let capacity = checks::capacity(live, choice.backend, &core.actions);
+    let mut warnings = checks::warnings(live, &core);
+    // First: it is about the whole plan, like `offline`.
+    warnings.splice(0..0, backend_choice::warning(&choice));
+    if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Warn {
+        warnings.extend(
+            shared
+                .iter()
+                .map(|s| checks::one_group::warning(s, choice.backend)),
+        );
+    }
     let guard_settings = guard_settings(spec);
     let empty_spec =
         spec.assignments.is_empty() && spec.settings.prune && !spec.settings.allow_empty;
@@ -97,7 +124,8 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
     let fingerprint = Fingerprint::combine(core.actions.iter().map(|a| &a.before_fingerprint));
     Ok(Plan {
         tenant: live.tenant.clone(),
-        backend: spec.settings.backend,
+        backend: choice.backend,
+        backend_reason: Some(choice.reason),
         source: live.source.clone(),
         state_taken_at: live.taken_at,
         actions: core.actions,
@@ -128,5 +156,6 @@ pub fn guard_settings(spec: &Spec) -> GuardSettings {
 /// is exactly the set of groups of `plan(spec, live)`'s actions; entries that fail to resolve are
 /// skipped here (and reported by [`plan`]).
 pub fn groups_to_inspect(spec: &Spec, live: &LiveState) -> Vec<GroupId> {
-    checks::touched_groups(&actions::core(spec, live).actions)
+    let backend = backend_choice::for_plan(spec, live).backend;
+    checks::touched_groups(&actions::core(spec, live, backend).actions)
 }

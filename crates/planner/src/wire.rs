@@ -32,6 +32,10 @@
 //! - `tenant` (object): the tenant planned against: `id` (tenant GUID), `displayName` (optional),
 //!   `domains` (verified domains).
 //! - `backend` (string): `group-licensing` (Graph v1.0 `assignLicense`) or `cloud-licensing`.
+//! - `backendReason` (string, optional): why that backend: the setting that fixed it
+//!   (`settings.backend: …`, `--backend …`) or, with `settings.backend: auto`, the tenant's
+//!   evidence (its cloudLicensing allotments, or the 403/404 its allotments read answered).
+//!   Plans saved before devlic recorded it lack it.
 //! - `offline` (boolean): `true` when planned from a snapshot file rather than live Graph.
 //! - `graphUrl` (string): the Graph root the state was read from.
 //! - `stateTakenAt` (string, RFC 3339): when the live state (or snapshot) was read.
@@ -53,7 +57,7 @@
 //! - `warnings` (array): `{ "kind", "group" (optional), "sku" (optional), "message" }`; `kind` is
 //!   one of `capacity`, `unsupportedGroupType`, `notSecurityGroup`, `nonDeviceMembers`,
 //!   `nestedGroups`, `licenseErrors`, `processingPending`, `unmanagedHolder`,
-//!   `subscriptionStatus`, `offline`.
+//!   `subscriptionStatus`, `offline`, `undocumentedBackend`, `subscriptionInSeveralGroups`.
 //! - `capacity` (array): per device SKU the plan licenses or frees: `sku`, `prepaidEnabled`,
 //!   `consumed`, `newlyLicensed`, `freed`, `availableAfter`
 //!   (`prepaidEnabled - consumed - newlyLicensed + freed`, negative when short), and on
@@ -184,6 +188,14 @@ pub struct PlanV1 {
     pub tenant: TenantV1,
     /// The API that carries the writes.
     pub backend: BackendV1,
+    /// Why this backend: the setting that fixed it, or the tenant's evidence when devlic chose
+    /// (`settings.backend: auto`). Absent in plans saved before devlic recorded it.
+    #[serde(
+        rename = "backendReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub backend_reason: Option<String>,
     /// True when planned from a snapshot file, not from live Graph.
     pub offline: bool,
     /// The Graph root the state was read from.
@@ -370,6 +382,11 @@ pub enum WarningKindV1 {
     SubscriptionStatus,
     /// Planned from a snapshot.
     Offline,
+    /// devlic chose group-licensing from the tenant's evidence; Microsoft documents no v1.0
+    /// `assignLicense` for device subscriptions.
+    UndocumentedBackend,
+    /// One device subscription is assigned to more than one group of the spec.
+    SubscriptionInSeveralGroups,
 }
 
 /// A warning.

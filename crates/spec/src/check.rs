@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 
-use devlic_model::{Backend, GroupId};
+use devlic_model::{Backend, BackendSetting, GroupId};
 use serde_saphyr::Spanned;
 
 use crate::error::{Related, SpecError, SpecErrorKind};
+use crate::model::OneGroupPerSubscription;
 use crate::model::{Assignment, DesiredState, GroupSelector, Origin, PlanSelector, Settings, Spec};
 use crate::names::{self, Problem};
 use crate::parse::Loc;
-use crate::raw::{RawAssignment, RawBackend, RawFile, RawGroup, RawSettings, RawState};
+use crate::raw::{
+    RawAssignment, RawBackend, RawFile, RawGroup, RawOneGroup, RawSettings, RawState,
+};
 
 /// Collects errors for one file.
 struct Sink<'a> {
@@ -218,6 +221,13 @@ fn merge_settings(
     }
     settings.allow_empty = raw.allow_empty.unwrap_or(false);
     settings.allow_shortfall = raw.allow_shortfall.unwrap_or(false);
+    if let Some(v) = &raw.one_group_per_subscription {
+        settings.one_group_per_subscription = match v.value {
+            RawOneGroup::Warn => OneGroupPerSubscription::Warn,
+            RawOneGroup::Error => OneGroupPerSubscription::Error,
+            RawOneGroup::Off => OneGroupPerSubscription::Off,
+        };
+    }
     for sku in raw.device_skus.iter().flatten() {
         match names::parse_sku(sku.value.trim()) {
             Ok(sel) => settings.device_skus.push(sel),
@@ -226,8 +236,9 @@ fn merge_settings(
     }
     if let Some(backend) = &raw.backend {
         settings.backend = match backend.value {
-            RawBackend::GroupLicensing => Backend::GroupLicensing,
-            RawBackend::CloudLicensing => Backend::CloudLicensing,
+            RawBackend::Auto => BackendSetting::Auto,
+            RawBackend::GroupLicensing => BackendSetting::Fixed(Backend::GroupLicensing),
+            RawBackend::CloudLicensing => BackendSetting::Fixed(Backend::CloudLicensing),
         };
     }
     (settings, prune_origin)
@@ -329,7 +340,12 @@ fn check_assignment(
     }
 
     if let Some(allotment) = &raw.allotment {
-        if !settings.backend.uses_allotments() {
+        // `auto` may choose cloud-licensing; the planner refuses an allotment when it does not.
+        if settings
+            .backend
+            .fixed()
+            .is_some_and(|b| !b.uses_allotments())
+        {
             sink.push(
                 allotment,
                 (

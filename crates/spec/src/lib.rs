@@ -27,7 +27,8 @@ mod suggest;
 pub use encoding::{Utf16Error, to_utf8};
 pub use error::{Related, SpecError, SpecErrorKind, SpecErrors};
 pub use model::{
-    Assignment, DesiredState, GroupSelector, Origin, PlanSelector, Settings, SkuSelector, Spec,
+    Assignment, DesiredState, GroupSelector, OneGroupPerSubscription, Origin, PlanSelector,
+    Settings, SkuSelector, Spec,
 };
 
 /// The largest spec file accepted, in bytes (4 MiB). A spec of 10,000 assignments is about

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use devlic_model::{Backend, GroupId, ServicePlanId};
+use devlic_model::{BackendSetting, GroupId, ServicePlanId};
 
 /// A validated spec (one file, or a folder of files merged).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +36,13 @@ pub struct Settings {
     /// Apply a plan that leaves a device subscription short without `--allow-shortfall`.
     /// Default false.
     pub allow_shortfall: bool,
+    /// What a plan does when one device subscription is assigned to several groups. Default
+    /// [`OneGroupPerSubscription::Warn`].
+    pub one_group_per_subscription: OneGroupPerSubscription,
     /// Extra device SKUs beyond the ones devlic knows.
     pub device_skus: Vec<SkuSelector>,
-    /// Which API carries the assignments.
-    pub backend: Backend,
+    /// Which API carries the assignments, or `Auto` (the default): choose from the tenant.
+    pub backend: BackendSetting,
 }
 
 impl Default for Settings {
@@ -50,8 +53,9 @@ impl Default for Settings {
             max_revoke_percent: 25,
             allow_empty: false,
             allow_shortfall: false,
+            one_group_per_subscription: OneGroupPerSubscription::Warn,
             device_skus: Vec::new(),
-            backend: Backend::GroupLicensing,
+            backend: BackendSetting::Auto,
         }
     }
 }
@@ -114,6 +118,19 @@ impl fmt::Display for PlanSelector {
             PlanSelector::Name(n) => f.write_str(n),
         }
     }
+}
+
+/// `settings.oneGroupPerSubscription`: Microsoft's device-based licensing docs allow one group
+/// per device subscription (nest the others in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OneGroupPerSubscription {
+    /// The plan warns and suggests nesting (default).
+    #[default]
+    Warn,
+    /// The plan fails with an error per extra group.
+    Error,
+    /// No check.
+    Off,
 }
 
 /// `state` of an assignment.

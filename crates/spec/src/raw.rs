@@ -85,14 +85,36 @@ pub(crate) struct RawSettings {
     /// the devices it licenses, without `--allow-shortfall`. The devices that do not fit stay
     /// without Microsoft 365 Apps. Default `false`: such a plan is refused.
     pub allow_shortfall: Option<bool>,
+    /// What a plan does when one device subscription is assigned to more than one group of the
+    /// spec: `warn` (the default), `error`, or `off`. Microsoft's device-based licensing docs
+    /// say a device license can be assigned to only one group, and suggest nesting groups within
+    /// that one group.
+    #[schemars(with = "Option<RawOneGroup>")]
+    pub one_group_per_subscription: Option<Spanned<RawOneGroup>>,
     /// Device subscriptions devlic does not know yet, by skuPartNumber or skuId GUID. devlic
     /// knows `OFFICE_PROPLUS_DEVICE1` and `OFFICE_PROPLUS_DEVICE_EDUCATION` already.
     #[schemars(with = "Option<Vec<String>>")]
     pub device_skus: Option<Vec<Spanned<String>>>,
-    /// The Microsoft Graph API that carries the assignments: `group-licensing` (v1.0
-    /// `assignLicense`, the default) or `cloud-licensing` (beta allotments).
+    /// The Microsoft Graph API that carries the assignments: `auto` (the default: devlic reads
+    /// the tenant's beta cloudLicensing allotments and uses `cloud-licensing` when every
+    /// subscription the spec assigns has an allotment assignable to devices, `group-licensing`
+    /// otherwise; the plan says which and why), `group-licensing` (v1.0 `assignLicense`) or
+    /// `cloud-licensing` (beta allotments).
     #[schemars(with = "Option<RawBackend>")]
     pub backend: Option<Spanned<RawBackend>>,
+}
+
+/// `settings.oneGroupPerSubscription`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "OneGroupPerSubscription")]
+pub(crate) enum RawOneGroup {
+    /// The plan warns and suggests nesting the groups in one (default).
+    Warn,
+    /// The plan is an error.
+    Error,
+    /// No check.
+    Off,
 }
 
 /// The Microsoft Graph API that carries the assignments.
@@ -100,7 +122,10 @@ pub(crate) struct RawSettings {
 #[serde(rename_all = "kebab-case")]
 #[schemars(rename = "Backend")]
 pub(crate) enum RawBackend {
-    /// Graph v1.0 `groups/{id}/assignLicense` (default).
+    /// Choose from the tenant's evidence (default): `cloud-licensing` when the tenant exposes
+    /// an allotment assignable to devices for every subscription the spec assigns.
+    Auto,
+    /// Graph v1.0 `groups/{id}/assignLicense`.
     GroupLicensing,
     /// Graph beta `admin/cloudLicensing` allotments and group assignments.
     CloudLicensing,

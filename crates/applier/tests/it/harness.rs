@@ -162,9 +162,11 @@ pub fn spec(yaml: &str) -> Spec {
 /// state is read with `read_live_cloud`.
 pub async fn plan(env: &Env, spec: &Spec) -> Plan {
     let mut spec = spec.clone();
-    if env.kind == Kind::Cloud {
-        spec.settings.backend = Backend::CloudLicensing;
-    }
+    spec.settings.backend = devlic_model::BackendSetting::Fixed(if env.kind == Kind::Cloud {
+        Backend::CloudLicensing
+    } else {
+        Backend::GroupLicensing
+    });
     let spec = &spec;
     let query = LiveQuery {
         device_skus: spec.settings.device_skus.clone(),

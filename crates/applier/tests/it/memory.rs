@@ -193,6 +193,7 @@ fn plan(actions: Vec<Action>) -> Plan {
             domains: Vec::new(),
         },
         backend: Backend::GroupLicensing,
+        backend_reason: None,
         source: StateSource::Graph {
             graph_url: "http://127.0.0.1".to_owned(),
         },

@@ -182,7 +182,13 @@ fn rerunning_an_applied_plan_sends_no_write() {
 fn dry_run_prints_requests_and_writes_nothing() {
     let sim = TestSim::start("contoso");
     // A dry run says whether the real run would be refused: the Contoso plan trips guards.
-    let guarded = sim.run(&["apply", "examples/contoso", "--dry-run"]);
+    let guarded = sim.run(&[
+        "apply",
+        "examples/contoso",
+        "--dry-run",
+        "--backend",
+        "group-licensing",
+    ]);
     assert_eq!(guarded.code, 3, "{}\n{}", guarded.stdout, guarded.stderr);
     assert!(
         guarded.stderr.contains("apply would refuse this plan"),
@@ -193,6 +199,8 @@ fn dry_run_prints_requests_and_writes_nothing() {
         "apply",
         "examples/contoso",
         "--dry-run",
+        "--backend",
+        "group-licensing",
         "--allow-revoke",
         "--allow-shortfall",
     ]);
@@ -330,8 +338,15 @@ fn a_saved_plan_refuses_another_backend() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     assert_eq!(
-        sim.run(&["plan", "examples/northwind", "--out", s(&plan)])
-            .code,
+        sim.run(&[
+            "plan",
+            "examples/northwind",
+            "--backend",
+            "group-licensing",
+            "--out",
+            s(&plan)
+        ])
+        .code,
         0
     );
     let r = sim.run(&apply_args(&[

@@ -7,6 +7,7 @@
 
 mod apply;
 mod apply_reports;
+mod backend_auto;
 // Unix only: the scratch repository uses a symlink, and the examples are bash for Linux runners.
 #[cfg(unix)]
 mod ci_examples;
@@ -22,6 +23,8 @@ mod fixtures;
 mod formats;
 mod human_signin;
 mod init;
+mod least_privilege;
+mod one_group;
 mod outputs;
 mod plan;
 mod request_log;

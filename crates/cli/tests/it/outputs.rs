@@ -49,6 +49,8 @@ fn dry_run_text() {
         "apply",
         "examples/contoso",
         "--dry-run",
+        "--backend",
+        "group-licensing",
         "--allow-revoke",
         "--allow-shortfall",
     ]);
@@ -122,8 +124,15 @@ fn failed_write_text() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     assert_eq!(
-        sim.run(&["plan", "examples/northwind", "--out", s(&plan)])
-            .code,
+        sim.run(&[
+            "plan",
+            "examples/northwind",
+            "--backend",
+            "group-licensing",
+            "--out",
+            s(&plan),
+        ])
+        .code,
         0
     );
     let mut doc: serde_json::Value =

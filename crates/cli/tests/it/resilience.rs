@@ -113,7 +113,7 @@ fn planned_groups(plan_file: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn sigkill_at_random_points_then_rerun_converges() {
-    kill_and_resume(&[], 16);
+    kill_and_resume(&["--backend", "group-licensing"], 16);
 }
 
 #[test]
@@ -190,24 +190,36 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
 
         // Resume: odd seeds rerun the saved plan, even seeds re-plan from the spec.
         let rerun = if seed % 2 == 1 {
-            sim.run(&[
-                "apply",
-                "--plan",
-                s(&plan_file),
-                "--spec",
-                "examples/contoso",
-                "--auto-approve",
-                "--poll-interval",
-                "0",
-            ])
+            sim.run(
+                &[
+                    &[
+                        "apply",
+                        "--plan",
+                        s(&plan_file),
+                        "--spec",
+                        "examples/contoso",
+                        "--auto-approve",
+                        "--poll-interval",
+                        "0",
+                    ],
+                    backend,
+                ]
+                .concat(),
+            )
         } else {
-            sim.run(&[
-                "apply",
-                "examples/contoso",
-                "--auto-approve",
-                "--poll-interval",
-                "0",
-            ])
+            sim.run(
+                &[
+                    &[
+                        "apply",
+                        "examples/contoso",
+                        "--auto-approve",
+                        "--poll-interval",
+                        "0",
+                    ],
+                    backend,
+                ]
+                .concat(),
+            )
         };
         assert_eq!(
             rerun.code, 0,
@@ -215,7 +227,13 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
             rerun.stderr
         );
         sim.sim.set_faults(Faults::default());
-        let after = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
+        let after = sim.run(
+            &[
+                &["plan", "examples/contoso", "--detailed-exitcode"],
+                backend,
+            ]
+            .concat(),
+        );
         assert_eq!(
             after.code, 0,
             "seed {seed}: not converged:\n{}",
@@ -237,7 +255,7 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
             .filter(|k| !k.starts_with("assignment "))
             .count();
         // v1.0 writes every planned group; cloudLicensing writes a revoke as a delete only.
-        if backend.is_empty() {
+        if backend.contains(&"group-licensing") {
             assert_eq!(groups_written, planned.len(), "seed {seed}: {landed:?}");
         } else {
             assert!(groups_written <= planned.len(), "seed {seed}: {landed:?}");
@@ -268,8 +286,15 @@ fn two_concurrent_applies_of_one_plan_converge() {
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
     assert_eq!(
-        sim.run(&["plan", "examples/contoso", "--out", s(&plan_file)])
-            .code,
+        sim.run(&[
+            "plan",
+            "examples/contoso",
+            "--backend",
+            "group-licensing",
+            "--out",
+            s(&plan_file),
+        ])
+        .code,
         0
     );
     sim.sim.set_faults(Faults {
@@ -302,7 +327,13 @@ fn two_concurrent_applies_of_one_plan_converge() {
         .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
         .collect();
     sim.sim.set_faults(Faults::default());
-    let after = sim.run(&["plan", "examples/contoso", "--detailed-exitcode"]);
+    let after = sim.run(&[
+        "plan",
+        "examples/contoso",
+        "--backend",
+        "group-licensing",
+        "--detailed-exitcode",
+    ]);
     assert_eq!(after.code, 0, "not converged:\n{}", after.stdout);
     for (n, code) in codes.iter().enumerate() {
         // Each run either succeeded or refused because the other moved a group mid-check;

@@ -70,6 +70,14 @@ impl TestSim {
         finish(self.devlic(args))
     }
 
+    /// Runs `devlic` signed in as the tenant file's application `app_id` (e.g. one of
+    /// SECURITY.md's least-privilege identities, `devlic-plan-group`).
+    pub fn run_as(&self, app_id: &str, args: &[&str]) -> Run {
+        let mut cmd = self.devlic(args);
+        cmd.env("AZURE_CLIENT_ID", app_id);
+        finish(cmd)
+    }
+
     /// Counters since start or the last reset.
     pub fn stats(&self) -> Stats {
         self.sim.stats()

@@ -5,6 +5,7 @@
 
 mod capacity;
 mod guards;
+pub(crate) mod one_group;
 mod unlicensed;
 mod warnings;
 

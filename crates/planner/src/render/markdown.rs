@@ -288,8 +288,13 @@ fn diff_section(plan: &Plan) -> String {
 }
 
 fn footer(plan: &Plan) -> String {
+    let reason = plan
+        .backend_reason
+        .as_deref()
+        .map(|r| format!(" ({})", esc(r)))
+        .unwrap_or_default();
     format!(
-        "<sub>backend {} · state read at {} · plan fingerprint {}</sub>\n",
+        "<sub>backend {}{reason} · state read at {} · plan fingerprint {}</sub>\n",
         plan.backend,
         plan.state_taken_at,
         code(&plan.fingerprint.to_string())

@@ -323,6 +323,8 @@ pub(crate) fn warning_kind_text(k: devlic_model::WarningKind) -> &'static str {
         W::UnmanagedHolder => "unmanaged holder",
         W::SubscriptionStatus => "subscription status",
         W::Offline => "offline",
+        W::UndocumentedBackend => "undocumented backend",
+        W::SubscriptionInSeveralGroups => "subscription in several groups",
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
+use devlic_model::display::sanitize;
 use devlic_model::{ActionKind, Plan};
 
 use super::{
@@ -79,6 +80,16 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             )
         )
     );
+    if let Some(reason) = &plan.backend_reason {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.paint(
+                dim,
+                &format!("Backend {}: {}.", plan.backend, sanitize(reason))
+            )
+        );
+    }
     let _ = writeln!(
         out,
         "{}",

@@ -65,6 +65,8 @@ fn warning_kind_v1(k: WarningKind) -> WarningKindV1 {
         WarningKind::UnmanagedHolder => WarningKindV1::UnmanagedHolder,
         WarningKind::SubscriptionStatus => WarningKindV1::SubscriptionStatus,
         WarningKind::Offline => WarningKindV1::Offline,
+        WarningKind::UndocumentedBackend => WarningKindV1::UndocumentedBackend,
+        WarningKind::SubscriptionInSeveralGroups => WarningKindV1::SubscriptionInSeveralGroups,
     }
 }
 
@@ -80,6 +82,8 @@ fn warning_kind_core(k: WarningKindV1) -> WarningKind {
         WarningKindV1::UnmanagedHolder => WarningKind::UnmanagedHolder,
         WarningKindV1::SubscriptionStatus => WarningKind::SubscriptionStatus,
         WarningKindV1::Offline => WarningKind::Offline,
+        WarningKindV1::UndocumentedBackend => WarningKind::UndocumentedBackend,
+        WarningKindV1::SubscriptionInSeveralGroups => WarningKind::SubscriptionInSeveralGroups,
     }
 }
 
@@ -295,6 +299,7 @@ impl PlanV1 {
                 Backend::GroupLicensing => BackendV1::GroupLicensing,
                 Backend::CloudLicensing => BackendV1::CloudLicensing,
             },
+            backend_reason: plan.backend_reason.clone(),
             offline,
             graph_url,
             state_taken_at: plan.state_taken_at,
@@ -383,6 +388,7 @@ impl PlanV1 {
                 BackendV1::GroupLicensing => Backend::GroupLicensing,
                 BackendV1::CloudLicensing => Backend::CloudLicensing,
             },
+            backend_reason: self.backend_reason,
             source: if self.offline {
                 StateSource::Snapshot {
                     graph_url: self.graph_url,

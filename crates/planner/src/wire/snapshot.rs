@@ -30,7 +30,10 @@
 //!   { devices, nonDevices, groups }` and `licenseErrors [{ id, kind, displayName, error }]`;
 //! - `allotments` (optional, cloud-licensing only): `id`, `skuId`, `skuPartNumber`,
 //!   `allottedUnits`, `consumedUnits`, `assignableTo`, `subscriptionIds`, `assignments
-//!   [{ id, group, disabledPlans }]`.
+//!   [{ id, group, disabledPlans }]`;
+//! - `backend` (optional): the backend the state was read for and why, `{ backend, reason,
+//!   automatic }` (`automatic` when `settings.backend: auto` chose it from the tenant's
+//!   allotments), so an offline plan chooses as the live one did.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,6 +121,22 @@ pub struct StateV1 {
     /// cloud-licensing only: the allotments of device SKUs and their group assignments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allotments: Vec<AllotmentV1>,
+    /// The backend the state was read for and why (absent in older snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendChoiceV1>,
+}
+
+/// The backend a state was read for, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendChoiceV1 {
+    /// The backend.
+    pub backend: super::BackendV1,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// True when `settings.backend: auto` chose it from the tenant's evidence.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// The tenant.

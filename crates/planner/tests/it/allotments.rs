@@ -87,7 +87,7 @@ fn cloud_spec(allotment: Option<&str>) -> Spec {
     spec(
         vec![warehouse],
         Settings {
-            backend: Backend::CloudLicensing,
+            backend: devlic_model::BackendSetting::Fixed(Backend::CloudLicensing),
             ..contoso_settings()
         },
     )
@@ -207,7 +207,7 @@ fn ambiguity_error_lists_candidates_and_how_to_fix() {
 #[test]
 fn group_licensing_ignores_allotments() {
     let mut s = cloud_spec(None);
-    s.settings.backend = Backend::GroupLicensing;
+    s.settings.backend = devlic_model::BackendSetting::Fixed(Backend::GroupLicensing);
     let p = plan(&s, &contoso_live()).expect("plan");
     assert!(p.actions.iter().all(|a| a.allotment.is_none()));
     assert!(p.capacity.iter().all(|c| c.allotment.is_none()));
@@ -217,7 +217,7 @@ fn group_licensing_ignores_allotments() {
 fn capacity_per_allotment_and_swap_wording() {
     let live = live_with(None);
     let mut s = contoso_spec();
-    s.settings.backend = Backend::CloudLicensing;
+    s.settings.backend = devlic_model::BackendSetting::Fixed(Backend::CloudLicensing);
     let p = plan(&s, &live).expect("plan");
     let swap = p
         .actions

@@ -151,6 +151,12 @@ pub fn contoso_live() -> LiveState {
             .map(|g| (g.id, g))
             .collect::<BTreeMap<_, _>>(),
         allotments: Vec::new(),
+        // Read for group-licensing, as `--backend group-licensing` records it.
+        backend: Some(devlic_model::BackendChoice {
+            backend: devlic_model::Backend::GroupLicensing,
+            reason: "set by --backend group-licensing".to_owned(),
+            automatic: false,
+        }),
     }
 }
 

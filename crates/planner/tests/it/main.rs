@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod allotments;
+mod backend_choice;
 mod errors;
 mod fixtures;
 mod guards;

@@ -98,6 +98,12 @@ fn world(groups: Vec<(Holds, bool, Option<u64>, Wants, bool)>, prune: bool) -> W
         skus: contoso_skus(),
         groups: map,
         allotments: Vec::new(),
+        // Read for group-licensing, as `--backend group-licensing` records it.
+        backend: Some(devlic_model::BackendChoice {
+            backend: devlic_model::Backend::GroupLicensing,
+            reason: "set by --backend group-licensing".to_owned(),
+            automatic: false,
+        }),
     };
     let settings = Settings {
         prune,

@@ -46,7 +46,7 @@ fn offline() {
 #[test]
 fn cloud_licensing() {
     let mut s = contoso_spec();
-    s.settings.backend = Backend::CloudLicensing;
+    s.settings.backend = devlic_model::BackendSetting::Fixed(Backend::CloudLicensing);
     all_formats(
         "cloud_licensing",
         &plan(&s, &crate::allotments::live_with(None)).expect("plan"),

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use devlic_model::{
-    Allotment, AllotmentAssignment, AssignedLicense, CapabilityStatus, Group, LicenseErrorMember,
-    LiveState, MemberCounts, PrepaidUnits, ProcessingState, ServicePlan, Sku, StateSource,
-    TenantInfo,
+    Allotment, AllotmentAssignment, AssignedLicense, Backend, BackendChoice, CapabilityStatus,
+    Group, LicenseErrorMember, LiveState, MemberCounts, PrepaidUnits, ProcessingState, ServicePlan,
+    Sku, StateSource, TenantInfo,
 };
 
 use super::*;
@@ -37,6 +37,14 @@ impl SnapshotV1 {
                     .map(|(id, g)| (*id, group_v1(g)))
                     .collect(),
                 allotments: live.allotments.iter().map(allotment_v1).collect(),
+                backend: live.backend.as_ref().map(|c| BackendChoiceV1 {
+                    backend: match c.backend {
+                        Backend::GroupLicensing => crate::wire::BackendV1::GroupLicensing,
+                        Backend::CloudLicensing => crate::wire::BackendV1::CloudLicensing,
+                    },
+                    reason: c.reason.clone(),
+                    automatic: c.automatic,
+                }),
             },
         }
     }
@@ -75,6 +83,14 @@ impl SnapshotV1 {
             skus: s.skus.into_iter().map(sku_core).collect(),
             groups,
             allotments: s.allotments.into_iter().map(allotment_core).collect(),
+            backend: s.backend.map(|c| BackendChoice {
+                backend: match c.backend {
+                    crate::wire::BackendV1::GroupLicensing => Backend::GroupLicensing,
+                    crate::wire::BackendV1::CloudLicensing => Backend::CloudLicensing,
+                },
+                reason: c.reason,
+                automatic: c.automatic,
+            }),
         })
     }
 }

@@ -1,0 +1,102 @@
+//! One group per device subscription.
+//!
+//! Microsoft's device-based licensing page for Microsoft 365 Apps (MicrosoftDocs/
+//! OfficeDocs-DeployOffice, `DeployOffice/device-based-licensing.md`) says a device license can
+//! be assigned to only one group, and that groups can be nested within that one group. A spec
+//! that gives one subscription to several groups is therefore warned about (or refused, with
+//! `settings.oneGroupPerSubscription: error`), with nesting as the suggested fix.
+
+use std::collections::BTreeMap;
+
+use devlic_model::{Backend, GroupRef, SkuId, SkuRef, Warning, WarningKind};
+use devlic_spec::{DesiredState, Origin};
+
+use super::gref;
+use crate::actions::Core;
+use crate::error::PlanError;
+use crate::resolve::sku_ref;
+
+/// One device subscription the spec assigns to more than one group.
+pub(crate) struct SharedSubscription {
+    /// The subscription.
+    pub sku: SkuRef,
+    /// The groups, in spec order, with the entry that names each.
+    pub groups: Vec<(GroupRef, Origin)>,
+}
+
+/// Every subscription the spec's present entries give to more than one group, by SKU id.
+pub(crate) fn shared_subscriptions(core: &Core<'_>) -> Vec<SharedSubscription> {
+    let mut by_sku: BTreeMap<SkuId, SharedSubscription> = BTreeMap::new();
+    for r in &core.resolved {
+        let (DesiredState::Present, Some(sku), true) = (r.entry.state, r.sku, r.complete) else {
+            continue;
+        };
+        let shared = by_sku
+            .entry(sku.sku_id)
+            .or_insert_with(|| SharedSubscription {
+                sku: sku_ref(sku),
+                groups: Vec::new(),
+            });
+        if shared.groups.iter().all(|(g, _)| g.id != r.group.id) {
+            shared.groups.push((gref(r.group), r.entry.origin.clone()));
+        }
+    }
+    by_sku
+        .into_values()
+        .filter(|s| s.groups.len() > 1)
+        .collect()
+}
+
+fn by_name(groups: &[(GroupRef, Origin)]) -> Vec<(GroupRef, Origin)> {
+    let mut sorted = groups.to_vec();
+    sorted.sort_by_cached_key(|(g, _)| (g.display_name.to_lowercase(), g.id));
+    sorted
+}
+
+fn names(groups: &[(GroupRef, Origin)]) -> String {
+    groups
+        .iter()
+        .map(|(g, _)| format!("\"{}\"", g.display_name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The warning for one shared subscription (groups by name, so the spec's order does not
+/// matter). Nesting is the fix the device-based licensing docs
+/// give; group-licensing (v1.0 group-based licensing) does not reach members of nested groups,
+/// so there the fix is one group holding the devices.
+pub(crate) fn warning(shared: &SharedSubscription, backend: Backend) -> Warning {
+    let fix = if backend.uses_allotments() {
+        "nest the others in one group and assign it there"
+    } else {
+        "put the devices in one group (group-licensing does not reach members of nested groups)"
+    };
+    Warning {
+        kind: WarningKind::SubscriptionInSeveralGroups,
+        group: None,
+        sku: Some(shared.sku.clone()),
+        message: format!(
+            "{} is assigned to {} groups ({}); Microsoft's device-based licensing docs allow one \
+             group per device subscription: {fix} (or set settings.oneGroupPerSubscription: \
+             error to refuse such plans)",
+            shared.sku.sku_part_number,
+            shared.groups.len(),
+            names(&by_name(&shared.groups))
+        ),
+    }
+}
+
+/// The errors for one shared subscription: one per group after the first.
+pub(crate) fn errors(shared: &SharedSubscription) -> Vec<PlanError> {
+    let Some(((first, _), rest)) = shared.groups.split_first() else {
+        return Vec::new();
+    };
+    rest.iter()
+        .map(|(group, origin)| PlanError::SubscriptionInSeveralGroups {
+            origin: origin.clone(),
+            sku: shared.sku.clone(),
+            group: group.display_name.clone(),
+            first: first.display_name.clone(),
+        })
+        .collect()
+}
