@@ -279,7 +279,7 @@ fn other_disabled_plans_are_an_update_on_cloud_licensing() {
     let spec = spec(
         vec![kiosks],
         Settings {
-            backend: Backend::CloudLicensing,
+            backend: devlic_model::BackendSetting::Fixed(Backend::CloudLicensing),
             ..contoso_settings()
         },
     );
