@@ -299,6 +299,9 @@ impl Api<'_> {
         list::page(self.ctx, self.req, context, items, &o)
     }
 
+    /// `GET /groups/$count`: the number of groups as text, only with `ConsistencyLevel:
+    /// eventual` (`api-reference/v1.0/api/group-list.md`, "Get only a count of groups"). devlic's
+    /// live read uses it to know whether any group exists beyond the license holders.
     pub(crate) fn count_groups(&self, inner: &Inner) -> SimResponse {
         if !self.req.eventual() {
             return self.ctx.bad_request("$count is not currently supported.");
