@@ -65,6 +65,9 @@ proptest! {
     #[test]
     fn plain_http_to_any_other_name_is_refused(name in "[a-z][a-z0-9-]{0,20}(\\.[a-z][a-z0-9-]{0,10}){0,3}") {
         prop_assume!(!name.eq_ignore_ascii_case("localhost"));
+        // A label starting `xn--` is punycode; most such labels (`a.xn--`) are invalid IDNA,
+        // which the url crate refuses before devlic sees the URL (a random run found `a.xn--`).
+        prop_assume!(!name.split('.').any(|label| label.starts_with("xn--")));
         let url = format!("http://{name}/");
         prop_assert_eq!(accepted(&url), (false, false, false), "{}", url);
     }
