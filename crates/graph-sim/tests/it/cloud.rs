@@ -158,7 +158,7 @@ async fn explicit_allotments_from_the_tenant_file() {
 
 #[tokio::test]
 async fn one_licensing_system_v1_to_cloud_and_back() {
-    let env = Env::contoso().await;
+    let env = Env::contoso_with_admin_cloud_writes().await;
     // v1.0 holders show as assignments of the SKU's allotment.
     let kiosks = group_assignments(&env, KIOSKS).await;
     assert_eq!(kiosks.len(), 1);

@@ -80,7 +80,7 @@ async fn one_assignment_on_every_documented_route() {
 
 #[tokio::test]
 async fn patch_updates_disabled_plans_and_shows_in_both_apis() {
-    let env = Env::contoso().await;
+    let env = Env::contoso_with_admin_cloud_writes().await;
     let id = assignment_of(&env, KIOSKS).await;
     let path = format!("/beta/groups/{KIOSKS}/cloudLicensing/assignments/{id}");
     let r = patch(
@@ -174,7 +174,7 @@ async fn the_documented_identity_updates_on_the_group_route_only() {
 
 #[tokio::test]
 async fn scoped_deletes_reach_only_their_own_assignments() {
-    let env = Env::contoso().await;
+    let env = Env::contoso_with_admin_cloud_writes().await;
     let id = assignment_of(&env, CALL_CENTER).await;
     let wrong_group = format!("/beta/groups/{KIOSKS}/cloudLicensing/assignments/{id}");
     assert_eq!(

@@ -76,6 +76,24 @@ impl Env {
         Env::start("contoso", SimConfig::default()).await
     }
 
+    /// Contoso, signed in with the fixture app's roles plus the tenant-wide
+    /// CloudLicensing.AssignLicenses.Organization that the admin write routes
+    /// (`/admin/cloudLicensing/assignments/{id}`, also under an allotment) take
+    /// (cloudlicensing-assignment-delete.md and cloudlicensing-assignment-update.md, admin
+    /// tables). devlic never calls them, so the fixture app no longer holds it.
+    pub(crate) async fn contoso_with_admin_cloud_writes() -> Env {
+        let mut env = Env::contoso().await;
+        env.token = env.sim.issue_token_with_roles(&[
+            "Organization.Read.All",
+            "Group.Read.All",
+            "LicenseAssignment.ReadWrite.All",
+            "CloudLicensing.Read.All",
+            "Group-CloudLicensing.AssignLicenses.Organization",
+            "CloudLicensing.AssignLicenses.Organization",
+        ]);
+        env
+    }
+
     pub(crate) async fn send(
         &self,
         method: &str,
