@@ -38,6 +38,7 @@ mod http;
 mod live;
 mod paging;
 mod query;
+mod request_log;
 mod retry;
 mod transport;
 mod wire;
@@ -55,8 +56,9 @@ pub use http::{HttpClient, USER_AGENT};
 pub use live::{LiveQuery, SkuSelector};
 pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
 pub use query::{MAX_IN_VALUES, MAX_TOP};
+pub use request_log::REQUEST_LOG_TARGET;
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
-pub use transport::{MAX_BODY_BYTES, REQUEST_LOG_TARGET};
+pub use transport::MAX_BODY_BYTES;
 pub use writes::{AddLicense, GroupLicenseState, WriteReceipt, assign_license_body};
 
 impl GraphClient {
