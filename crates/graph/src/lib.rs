@@ -40,6 +40,7 @@ mod live;
 mod paging;
 mod permission_table;
 mod query;
+mod request_log;
 mod retry;
 mod transport;
 mod wire;
@@ -58,8 +59,9 @@ pub use live::{LiveQuery, SkuSelector};
 pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
 pub use permission_table::permission_for;
 pub use query::{MAX_IN_VALUES, MAX_TOP};
+pub use request_log::REQUEST_LOG_TARGET;
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};
-pub use transport::{MAX_BODY_BYTES, REQUEST_LOG_TARGET};
+pub use transport::MAX_BODY_BYTES;
 pub use writes::{AddLicense, GroupLicenseState, WriteReceipt, assign_license_body};
 
 impl GraphClient {

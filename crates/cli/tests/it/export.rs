@@ -99,3 +99,47 @@ fn a_tenant_name_cannot_inject_yaml_into_the_exported_spec() {
     let plan = sim.run(&["plan", s(&spec), "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }
+
+#[test]
+fn export_writes_utf8_without_a_bom_to_stdout_and_files() {
+    // Issue 15: Windows PowerShell 5.1 `>` re-encodes what it is given as UTF-16; devlic itself
+    // always hands over UTF-8 (no byte order mark), on stdout and with --out, on every platform.
+    let mut tenant = crate::sim::fixture("contoso");
+    let name = "Kiosque – Réception 受付";
+    tenant
+        .groups
+        .iter_mut()
+        .find(|g| g.display_name == "Kiosks - Front Desk")
+        .unwrap()
+        .display_name = name.to_owned();
+    let sim = TestSim::with_tenant(tenant);
+    let stdout = sim.devlic(&["export"]).output().unwrap().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("devlic.yaml");
+    let r = sim.run(&["export", "--out", s(&file)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written = std::fs::read(&file).unwrap();
+    for (what, bytes) in [("stdout", &stdout), ("--out", &written)] {
+        let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(!text.starts_with('\u{feff}'), "{what} starts with a BOM");
+        assert!(
+            !bytes.starts_with(&[0xff, 0xfe]) && !bytes.starts_with(&[0xfe, 0xff]),
+            "{what} is UTF-16"
+        );
+        assert!(
+            text.contains(&format!("group: \"{name}\"")),
+            "{what}:\n{text}"
+        );
+    }
+    // The same document either way (the header names the time of reading, so skip it).
+    let body = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .filter(|l| !l.starts_with("# Exported by"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&stdout), body(&written));
+    let plan = sim.run(&["plan", s(&file), "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
