@@ -15,9 +15,8 @@
 //! run; `target/debug` of the scratch folder holds the tested `devlic` and the `devlic-sim` built
 //! beside it) and the simulator's address (`127.0.0.1:8080` becomes a free port). A document
 //! that does not start a simulator itself (adopting.md) gets one from the harness, and its URL
-//! in `DEVLIC_GRAPH_URL`/`DEVLIC_AUTHORITY_URL`; until devlic reads those variables itself, the
-//! `devlic` in `target/debug` is a two-line wrapper that turns them into `--graph-url` and
-//! `--authority-url` for the commands that talk to Graph.
+//! in `DEVLIC_GRAPH_URL`/`DEVLIC_AUTHORITY_URL`, which devlic reads like its `--graph-url` and
+//! `--authority-url` flags.
 //!
 //! The scratch folder is a git repository holding a copy of `examples/`, so the docs may edit
 //! and `git checkout` example files without touching the workspace.
@@ -38,9 +37,6 @@ const SUBSTITUTIONS: &[(&str, &str)] = &[
     ),
     ("127.0.0.1:8080", "127.0.0.1:$DEVLIC_DOCS_PORT"),
 ];
-
-/// Commands of `devlic` that talk to Graph (they take `--graph-url`).
-const GRAPH_COMMANDS: &str = "plan|apply|snapshot|export|skus|init";
 
 /// One command of a document: the text as written (with a heredoc's body) and its line.
 struct Step {
@@ -196,19 +192,8 @@ fn scratch() -> tempfile::TempDir {
         sim.display()
     );
     std::os::unix::fs::symlink(&sim, bin.join("devlic-sim")).unwrap();
-    let devlic = quote(devlic.to_str().unwrap());
-    let wrapper = format!(
-        "#!/usr/bin/env bash\n\
-         # The docs transcript test's devlic: DEVLIC_GRAPH_URL/DEVLIC_AUTHORITY_URL as flags.\n\
-         if [[ \"${{1:-}}\" =~ ^({GRAPH_COMMANDS})$ ]] && [ -n \"${{DEVLIC_GRAPH_URL:-}}\" ] \\\n  \
-           && [[ \" $* \" != *\" --graph-url \"* ]]; then\n  \
-           exec {devlic} \"$@\" --graph-url \"$DEVLIC_GRAPH_URL\" --authority-url \"$DEVLIC_AUTHORITY_URL\"\n\
-         fi\n\
-         exec {devlic} \"$@\"\n"
-    );
-    std::fs::write(bin.join("devlic"), wrapper).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("devlic"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // devlic reads DEVLIC_GRAPH_URL/DEVLIC_AUTHORITY_URL itself: the docs' own commands run as is.
+    std::os::unix::fs::symlink(&devlic, bin.join("devlic")).unwrap();
     dir
 }
 
