@@ -9,7 +9,7 @@ use devlic_graph_sim::Tenant;
 use crate::sim::{TestSim, fixture};
 
 /// (identity, command line) as SECURITY.md documents them. Apply runs the Northwind labs spec,
-/// whose plan only assigns (cloud deletes move to the documented group route separately).
+/// whose plan only assigns; the Contoso test below adds a revoke and a swap.
 const MATRIX: [(&str, &[&str]); 10] = [
     (
         "devlic-plan-group",
@@ -138,5 +138,47 @@ fn one_permission_fewer_is_an_error_that_names_it() {
                 );
             }
         }
+    }
+}
+
+/// The writes that take licenses away or move them (Contoso: a revoke, a swap and an assign)
+/// need nothing beyond the documented apply sets either: cloud deletes go to the group route.
+#[test]
+fn the_documented_apply_identities_swap_and_revoke_on_both_backends() {
+    for (identity, backend) in [
+        ("devlic-apply-group", "group-licensing"),
+        ("devlic-apply-cloud", "cloud-licensing"),
+    ] {
+        let sim = TestSim::start("contoso");
+        // Enough units that the plan is not short: this test is about permissions.
+        assert!(sim.sim.add_units("OFFICE_PROPLUS_DEVICE1", 10));
+        let args = [
+            "apply",
+            "examples/contoso",
+            "--backend",
+            backend,
+            "--auto-approve",
+            "--allow-revoke",
+            "--poll-interval",
+            "0",
+        ];
+        let r = sim.run_as(identity, &args);
+        assert_eq!(r.code, 0, "{identity}:\n{}\n{}", r.stdout, r.stderr);
+        assert_eq!(
+            sim.stats().per_status.get(&403).copied().unwrap_or(0),
+            0,
+            "{identity}: 403s"
+        );
+        let again = sim.run_as(
+            identity,
+            &[
+                "plan",
+                "examples/contoso",
+                "--backend",
+                backend,
+                "--detailed-exitcode",
+            ],
+        );
+        assert_eq!(again.code, 0, "{identity}:\n{}", again.stdout);
     }
 }
