@@ -132,6 +132,11 @@ pub struct Stats {
     pub writes_applied: u64,
     /// Injected faults.
     pub faults: FaultCounts,
+    /// Dependent round trips of Graph requests: the longest chain of top-level requests each
+    /// sent after the previous one was answered (requests in flight together count once). It
+    /// measures how many sequential waits a client made, whatever the latency.
+    #[serde(default)]
+    pub round_trips: u64,
 }
 
 /// How many faults were injected, by kind.

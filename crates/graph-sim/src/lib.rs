@@ -206,6 +206,7 @@ impl Sim {
         let mut inner = self.shared.lock();
         inner.stats = Stats::default();
         inner.clear_log();
+        inner.reset_round_trips();
     }
 
     /// Requests in arrival order; `$batch` items follow their batch, marked by `batch_item`.

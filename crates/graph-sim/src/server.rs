@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     /// Object id -> where it lives in the tenant.
     pub(crate) objects: HashMap<String, ObjRef>,
     log: Vec<LoggedRequest>,
+    /// When the last request counted in [`Stats::round_trips`] was answered.
+    chain_end: Option<Instant>,
     /// Sequence number of `log[0]` (entries are reserved at arrival, filled in later).
     log_base: u64,
 }
@@ -63,6 +65,22 @@ impl Inner {
             fault: None,
         });
         seq
+    }
+
+    /// Counts a Graph request that arrived at `arrived` and is answered now into
+    /// [`Stats::round_trips`]. Answers come in time order, so taking every request that started
+    /// after the last counted one ended is the greedy (earliest-end) longest chain of
+    /// non-overlapping requests, computed online.
+    pub(crate) fn note_round_trip(&mut self, arrived: Instant) {
+        if self.chain_end.is_none_or(|end| arrived >= end) {
+            self.stats.round_trips += 1;
+            self.chain_end = Some(Instant::now());
+        }
+    }
+
+    /// Starts a new round-trip chain (with the stats).
+    pub(crate) fn reset_round_trips(&mut self) {
+        self.chain_end = None;
     }
 
     pub(crate) fn log_batch_item(&mut self, entry: LoggedRequest) {
@@ -131,6 +149,7 @@ impl Shared {
                     .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
                 log: Vec::new(),
+                chain_end: None,
                 log_base: 0,
                 tenant,
             }),
@@ -283,6 +302,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         return finish(&ctx, resp, None);
     }
 
+    let arrived = Instant::now();
     let (rolls, faults) = {
         let mut inner = shared.lock();
         let rolls = Rolls::draw(&mut inner.rng);
@@ -333,6 +353,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         _ => {}
     }
     inner.log_finish(seq, resp.status, fault);
+    inner.note_round_trip(arrived);
     drop(inner);
     let drop_conn = matches!(fault, Some("lost_write") | Some("dropped"));
     finish(&ctx, resp, Some(drop_conn))
