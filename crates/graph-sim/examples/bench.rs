@@ -7,7 +7,8 @@
 //! peak RSS (VmHWM, sampled every 5 ms) and the simulator's CPU time (this process).
 //!
 //! ```text
-//! cargo build --profile perf -p devlic-cli --bin devlic --example bench
+//! cargo build --profile perf -p devlic-cli --bin devlic
+//! cargo build --profile perf -p devlic-graph-sim --example bench
 //! target/perf/examples/bench steady --size 10000
 //! target/perf/examples/bench all            # every scenario at its default sizes
 //! ```
@@ -27,7 +28,6 @@ use std::time::{Duration, Instant};
 use devlic_graph_sim::{AssignedLicense, Faults, Sim, SimConfig, Tenant};
 
 const DEVICE1: &str = "ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7";
-const EDU: &str = "e6564056-c8cb-4977-a87c-45c90fe87ea9";
 
 /// What one `devlic` run cost.
 struct Measure {
@@ -371,7 +371,11 @@ fn main() {
                 );
             }
         }
-        "multi" => multi(b, size.unwrap_or(10_000), flag(&args, "--tenants").unwrap_or(20)),
+        "multi" => multi(
+            b,
+            size.unwrap_or(10_000),
+            flag(&args, "--tenants").unwrap_or(20),
+        ),
         "apply" => apply(
             b,
             size.unwrap_or(1_000),

@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::applications::Caller;
+use crate::budget::{Buckets, Charge, Kind};
 use crate::clock::Clock;
 use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
 use crate::http::{Ctx, SimRequest, SimResponse, http_date};
@@ -35,6 +36,8 @@ pub(crate) struct Inner {
     /// Object id -> where it lives in the tenant.
     pub(crate) objects: HashMap<String, ObjRef>,
     log: Vec<LoggedRequest>,
+    /// Graph's throttling budgets, per app (used only when [`SimConfig::budgets`] is set).
+    pub(crate) buckets: Buckets,
     /// When the last request counted in [`Stats::round_trips`] was answered.
     chain_end: Option<Instant>,
     /// Sequence number of `log[0]` (entries are reserved at arrival, filled in later).
@@ -149,6 +152,7 @@ impl Shared {
                     .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
                 log: Vec::new(),
+                buckets: Buckets::default(),
                 chain_end: None,
                 log_base: 0,
                 tenant,
@@ -231,6 +235,74 @@ pub(crate) fn rejection(
         return Some((resp, "unavailable"));
     }
     None
+}
+
+/// Charges a Graph request or `$batch` item to the caller's budget when budgets are on
+/// (budget.rs). `Err` is the 429 of an empty bucket; `Ok` holds the headers the answer carries
+/// (`x-ms-resource-unit`, and `x-ms-throttle-limit-percentage` past 80 % of the budget).
+pub(crate) fn charge_budget(
+    shared: &Shared,
+    inner: &mut Inner,
+    ctx: &Ctx,
+    req: &SimRequest,
+    app: &str,
+    write: bool,
+) -> Result<Vec<(String, String)>, SimResponse> {
+    let Some(budgets) = shared.config.budgets else {
+        return Ok(Vec::new());
+    };
+    if req.path.ends_with("/$batch") {
+        // The envelope is free; its items are charged one by one.
+        return Ok(Vec::new());
+    }
+    let (kind, units) = if write {
+        (Kind::Write, 1.0)
+    } else {
+        (Kind::Read, crate::budget::read_units(req))
+    };
+    let now = inner.clock.now();
+    match inner.buckets.charge(&budgets, app, kind, units, now) {
+        Charge::Granted { used, units } => {
+            let mut headers = Vec::new();
+            if kind == Kind::Read {
+                headers.push(("x-ms-resource-unit".to_owned(), format!("{units}")));
+            }
+            if used > 0.8 {
+                headers.push((
+                    "x-ms-throttle-limit-percentage".to_owned(),
+                    format!("{:.2}", used.min(1.8)),
+                ));
+            }
+            Ok(headers)
+        }
+        Charge::Throttled { wait } => {
+            inner.stats.throttled_by_budget += 1;
+            let (limit, info) = match kind {
+                Kind::Write => ("Write", "WriteLimitExceeded"),
+                Kind::Read => ("Read", "ResourceUnitLimitExceeded"),
+            };
+            // Retry-After in seconds, decimals allowed (concepts/throttling.md).
+            // Whole milliseconds, rounded up (the 1e-6 keeps float noise from adding one).
+            let secs = (wait.as_secs_f64() * 1000.0 - 1e-6).ceil().max(1.0) / 1000.0;
+            let tenant = inner.tenant.id.clone();
+            Err(ctx
+                .error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Request_ThrottledTemporarily",
+                    &format!(
+                        "Your request is throttled temporarily. Please try after {} seconds.",
+                        secs.ceil() as u64
+                    ),
+                )
+                .with_header("Retry-After", format!("{secs}"))
+                .with_header(
+                    "x-ms-throttle-scope",
+                    format!("Tenant_Application/{limit}/{app}/{tenant}"),
+                )
+                .with_header("x-ms-throttle-information", info.to_owned())
+                .with_header("x-ms-throttle-limit-percentage", "1.8".to_owned()))
+        }
+    }
 }
 
 fn with_retry_after(resp: SimResponse, faults: &Faults) -> SimResponse {
@@ -322,7 +394,14 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Err(resp) => ("unauthenticated".to_owned(), resp, None, false),
         Ok(caller) => {
             let write = routes::is_write(&sreq);
-            if let Some((resp, fault)) =
+            let app = routes::auth::token_app_id(&sreq).unwrap_or_default();
+            let budget = charge_budget(&shared, &mut inner, &ctx, &sreq, &app, write);
+            if let Err(resp) = budget {
+                if write {
+                    inner.stats.writes += 1;
+                }
+                (routes::route_name(&sreq), resp, Some("budget"), write)
+            } else if let Some((resp, fault)) =
                 rejection(&ctx, &faults, rolls.throttle, rolls.unavailable, rolls.kind)
             {
                 if write {
@@ -331,7 +410,9 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 let route = routes::route_name(&sreq);
                 (route, resp, Some(fault), write)
             } else {
-                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
+                let (route, mut resp) =
+                    routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
+                resp.headers.extend(budget.unwrap_or_default());
                 let fault = if write && rolls.lost < faults.lost_write_rate {
                     Some("lost_write")
                 } else if rolls.drop < faults.drop_rate {
