@@ -36,6 +36,7 @@ mod config;
 mod error;
 mod http;
 mod live;
+mod pacing;
 mod paging;
 mod query;
 mod retry;
