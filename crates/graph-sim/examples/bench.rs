@@ -4,7 +4,9 @@
 //! one line: Graph requests (top level, as the simulator saw them), dependent round trips
 //! (the simulator's `round_trips`: the longest chain of requests each sent after the previous one
 //! was answered), wall time, devlic CPU time (user + system, from /proc of the child), devlic
-//! peak RSS (VmHWM, sampled every 5 ms) and the simulator's CPU time (this process).
+//! peak RSS (VmHWM, sampled every 5 ms) and the simulator's CPU time (this process). Every
+//! simulator answer is delayed by `--latency` ms (20 by default), a fast Graph, so wall time
+//! shows what round trips cost.
 //!
 //! ```text
 //! cargo build --profile perf -p devlic-cli --bin devlic
@@ -98,6 +100,9 @@ fn vm_hwm_kib(pid: &str) -> Option<u64> {
 
 struct Bench {
     devlic: PathBuf,
+    /// Added to every simulator answer, so requests in flight together overlap as they would
+    /// against Graph and the round-trip count sees them as one.
+    latency: Duration,
     dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
@@ -108,7 +113,10 @@ impl Bench {
             .rt
             .block_on(Sim::start(tenant, SimConfig::default()))
             .unwrap();
-        sim.set_faults(faults);
+        sim.set_faults(Faults {
+            latency: Some(self.latency),
+            ..faults
+        });
         sim
     }
 
@@ -207,29 +215,38 @@ fn tenant(groups: usize, sku: Option<&str>) -> Tenant {
     t
 }
 
-/// A spec mapping every group of `t` by name; entry `i` gets EDU when `edu(i)`, else DEVICE1.
-fn spec(t: &Tenant, edu: impl Fn(usize) -> bool) -> String {
-    let mut y = String::from(
-        "apiVersion: devlic/v1\nkind: DeviceLicenses\ntenant: generated.onmicrosoft.com\n\
-         settings:\n  prune: false\n  allowShortfall: true\nassignments:\n",
-    );
-    for (i, g) in t.groups.iter().enumerate() {
-        let sku = if edu(i) {
-            "OFFICE_PROPLUS_DEVICE_EDUCATION"
-        } else {
-            "OFFICE_PROPLUS_DEVICE1"
-        };
-        y.push_str(&format!(
-            "  - group: \"{}\"\n    subscription: {sku}\n",
-            g.display_name
-        ));
+/// A spec mapping every group of `t` by name, as a folder of files of at most 20,000 entries
+/// (a spec file is capped at 4 MiB); entry `i` gets EDU when `edu(i)`, else DEVICE1.
+fn spec(b: &Bench, name: &str, t: &Tenant, edu: impl Fn(usize) -> bool) -> PathBuf {
+    let dir = b.dir.path().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (n, chunk) in t.groups.chunks(20_000).enumerate() {
+        let mut y = String::from("apiVersion: devlic/v1\nkind: DeviceLicenses\n");
+        if n == 0 {
+            y.push_str(
+                "tenant: generated.onmicrosoft.com\nsettings:\n  prune: false\n  allowShortfall: true\n",
+            );
+        }
+        y.push_str("assignments:\n");
+        for (k, g) in chunk.iter().enumerate() {
+            let sku = if edu(n * 20_000 + k) {
+                "OFFICE_PROPLUS_DEVICE_EDUCATION"
+            } else {
+                "OFFICE_PROPLUS_DEVICE1"
+            };
+            y.push_str(&format!(
+                "  - group: \"{}\"\n    subscription: {sku}\n",
+                g.display_name
+            ));
+        }
+        b.write(&format!("{name}/part-{n:02}.yaml"), &y);
     }
-    y
+    dir
 }
 
 fn steady(b: &Bench, size: usize) {
     let t = tenant(size, Some(DEVICE1));
-    let path = b.write("steady.yaml", &spec(&t, |_| false));
+    let path = spec(b, "steady", &t, |_| false);
     let id = t.id.clone();
     let sim = b.start(t, Faults::default());
     b.run(&sim, &id, &["plan", path.to_str().unwrap()])
@@ -239,7 +256,7 @@ fn steady(b: &Bench, size: usize) {
 
 fn changed(b: &Bench, size: usize) {
     let t = tenant(size, Some(DEVICE1));
-    let path = b.write("changed.yaml", &spec(&t, |i| i % 2 == 0));
+    let path = spec(b, "changed", &t, |i| i % 2 == 0);
     let id = t.id.clone();
     let sim = b.start(t, Faults::default());
     b.run(&sim, &id, &["plan", path.to_str().unwrap()])
@@ -270,11 +287,10 @@ fn export(b: &Bench, size: usize) -> Duration {
 
 fn multi(b: &Bench, size: usize, tenants: usize) {
     let t = tenant(size, Some(DEVICE1));
-    let text = spec(&t, |_| false);
     let dirs: Vec<String> = (0..tenants)
         .map(|i| {
-            let p = b.write(&format!("multi/t{i:02}/devlic.yaml"), &text);
-            p.parent().unwrap().to_str().unwrap().to_owned()
+            let p = spec(b, &format!("multi-{i:02}"), &t, |_| false);
+            p.to_str().unwrap().to_owned()
         })
         .collect();
     let id = t.id.clone();
@@ -295,7 +311,7 @@ fn multi(b: &Bench, size: usize, tenants: usize) {
 
 fn apply(b: &Bench, size: usize, throttle: f64) {
     let t = tenant(size, None);
-    let path = b.write("apply.yaml", &spec(&t, |_| false));
+    let path = spec(b, "apply", &t, |_| false);
     let id = t.id.clone();
     let sim = b.start(
         t,
@@ -342,6 +358,7 @@ fn main() {
     let size: Option<usize> = flag(&args, "--size");
     let bench = Bench {
         devlic: devlic_path(&args),
+        latency: Duration::from_millis(flag(&args, "--latency").unwrap_or(20)),
         dir: tempfile::tempdir().unwrap(),
         rt: tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
