@@ -10,6 +10,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use futures::StreamExt as _;
+
 use devlic_model::display::{markdown_text, sanitize, sanitize_lines};
 use devlic_model::{BackendSetting, Plan};
 use devlic_planner::render::{self, TextOptions};
@@ -20,6 +22,11 @@ use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::state::{load_spec, make_plan, read_live_for};
+
+/// Tenants read at once by `plan DIR…`: enough to overlap every tenant's Graph round trips
+/// with the others' (each tenant has its own client with its own in-flight limit), few enough
+/// that memory stays at a handful of live states and the sockets at a few dozen.
+const MAX_TENANTS_IN_FLIGHT: usize = 16;
 
 /// GitHub refuses pull-request comments longer than this.
 const MARKDOWN_LIMIT: usize = 65_535;
@@ -94,12 +101,14 @@ pub async fn run(
         ));
     }
     let backend = args.backend.map(BackendSetting::from);
-    let plans: Vec<TenantPlan> = futures::future::join_all(
-        args.paths
-            .iter()
-            .map(|p| plan_one(p, backend, &args.connect)),
-    )
-    .await;
+    // Tenants are read concurrently on the one runtime, at most MAX_TENANTS_IN_FLIGHT at a
+    // time (each with its own client, sign-in and Graph budget: Graph's limits are per app and
+    // tenant, so tenants do not slow each other down at Graph), results in argument order.
+    let plans: Vec<TenantPlan> = futures::stream::iter(&args.paths)
+        .map(|p| plan_one(p, backend, &args.connect))
+        .buffered(MAX_TENANTS_IN_FLIGHT)
+        .collect()
+        .await;
 
     let rendered = match args.format {
         PlanFormat::Text => text(&plans),

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::Budgets;
+
 /// How a simulator instance behaves.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -29,6 +31,9 @@ pub struct SimConfig {
     pub github_request_token: String,
     /// The `sub` claim of tokens from `GET /_sim/github-oidc`.
     pub github_subject: String,
+    /// Graph's throttling budgets (writes per window, read resource units per window), charged
+    /// per app; `None` (the default) enforces none. See [`Budgets`].
+    pub budgets: Option<Budgets>,
 }
 
 impl Default for SimConfig {
@@ -43,6 +48,7 @@ impl Default for SimConfig {
             token_lifetime: Duration::from_secs(3599),
             github_request_token: "devlic-sim-gh-request-token".to_owned(),
             github_subject: "repo:contoso/devlic:environment:production".to_owned(),
+            budgets: None,
         }
     }
 }
@@ -132,6 +138,14 @@ pub struct Stats {
     pub writes_applied: u64,
     /// Injected faults.
     pub faults: FaultCounts,
+    /// Dependent round trips of Graph requests: the longest chain of top-level requests each
+    /// sent after the previous one was answered (requests in flight together count once). It
+    /// measures how many sequential waits a client made, whatever the latency.
+    #[serde(default)]
+    pub round_trips: u64,
+    /// Requests and `$batch` items answered 429 because a budget was empty (not injected).
+    #[serde(default)]
+    pub throttled_by_budget: u64,
 }
 
 /// How many faults were injected, by kind.

@@ -31,6 +31,7 @@
 //! ```
 
 mod applications;
+mod budget;
 mod clock;
 mod config;
 mod filter;
@@ -48,6 +49,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use applications::Application;
+pub use budget::{Budget, Budgets};
 pub use config::{FaultCounts, Faults, LoggedRequest, SimConfig, Stats};
 pub use generate::generate;
 pub use routes::auth::{EXCHANGE_AUDIENCE, GITHUB_ISSUER};
@@ -217,6 +219,7 @@ impl Sim {
         let mut inner = self.shared.lock();
         inner.stats = Stats::default();
         inner.clear_log();
+        inner.reset_round_trips();
     }
 
     /// Requests in arrival order; `$batch` items follow their batch, marked by `batch_item`.

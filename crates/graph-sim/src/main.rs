@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use devlic_graph_sim::{Faults, Sim, SimConfig, Tenant, generate};
+use devlic_graph_sim::{Budgets, Faults, Sim, SimConfig, Tenant, generate};
 
 /// A Microsoft Graph simulator for devlic, on 127.0.0.1.
 #[derive(Parser)]
@@ -58,6 +58,11 @@ enum Command {
         /// License processing delay, in milliseconds.
         #[arg(long, default_value_t = 0)]
         processing_delay_ms: u64,
+        /// Enforce Graph's throttling budgets (3,000 writes per 150 s, 8,000 read resource units
+        /// per 10 s, per app), every capacity and window multiplied by SCALE (1 is Graph's;
+        /// 0.01 keeps the rate but throttles after 30 writes in a burst).
+        #[arg(long, value_name = "SCALE")]
+        budgets: Option<f64>,
         /// The app registration's client id.
         #[arg(long, default_value = "devlic-sim")]
         client_id: String,
@@ -128,6 +133,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             lost_write_rate,
             lag_ms,
             processing_delay_ms,
+            budgets,
             client_id,
             client_secret,
         } => {
@@ -155,6 +161,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     read_after_write_lag: lag_ms.map(Duration::from_millis),
                     ..Faults::default()
                 },
+                budgets: budgets.map(|scale| Budgets::graph().scaled(scale)),
                 ..SimConfig::default()
             };
             let sim = Sim::start_on(tenant, config, listen)

@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::applications::Caller;
+use crate::budget::{Buckets, Charge, Kind};
 use crate::clock::Clock;
 use crate::config::{Faults, LoggedRequest, SimConfig, Stats};
 use crate::http::{Ctx, SimRequest, SimResponse, http_date};
@@ -37,6 +38,10 @@ pub(crate) struct Inner {
     /// Device-code sign-ins waiting for (or approved by) their user.
     pub(crate) device_codes: Vec<crate::routes::device_code::PendingDeviceCode>,
     log: Vec<LoggedRequest>,
+    /// Graph's throttling budgets, per app (used only when [`SimConfig::budgets`] is set).
+    pub(crate) buckets: Buckets,
+    /// When the last request counted in [`Stats::round_trips`] was answered.
+    chain_end: Option<Instant>,
     /// Sequence number of `log[0]` (entries are reserved at arrival, filled in later).
     log_base: u64,
 }
@@ -65,6 +70,22 @@ impl Inner {
             fault: None,
         });
         seq
+    }
+
+    /// Counts a Graph request that arrived at `arrived` and is answered now into
+    /// [`Stats::round_trips`]. Answers come in time order, so taking every request that started
+    /// after the last counted one ended is the greedy (earliest-end) longest chain of
+    /// non-overlapping requests, computed online.
+    pub(crate) fn note_round_trip(&mut self, arrived: Instant) {
+        if self.chain_end.is_none_or(|end| arrived >= end) {
+            self.stats.round_trips += 1;
+            self.chain_end = Some(Instant::now());
+        }
+    }
+
+    /// Starts a new round-trip chain (with the stats).
+    pub(crate) fn reset_round_trips(&mut self) {
+        self.chain_end = None;
     }
 
     pub(crate) fn log_batch_item(&mut self, entry: LoggedRequest) {
@@ -134,6 +155,8 @@ impl Shared {
                     .collect(),
                 device_codes: Vec::new(),
                 log: Vec::new(),
+                buckets: Buckets::default(),
+                chain_end: None,
                 log_base: 0,
                 tenant,
             }),
@@ -217,6 +240,74 @@ pub(crate) fn rejection(
     None
 }
 
+/// Charges a Graph request or `$batch` item to the caller's budget when budgets are on
+/// (budget.rs). `Err` is the 429 of an empty bucket; `Ok` holds the headers the answer carries
+/// (`x-ms-resource-unit`, and `x-ms-throttle-limit-percentage` past 80 % of the budget).
+pub(crate) fn charge_budget(
+    shared: &Shared,
+    inner: &mut Inner,
+    ctx: &Ctx,
+    req: &SimRequest,
+    app: &str,
+    write: bool,
+) -> Result<Vec<(String, String)>, SimResponse> {
+    let Some(budgets) = shared.config.budgets else {
+        return Ok(Vec::new());
+    };
+    if req.path.ends_with("/$batch") {
+        // The envelope is free; its items are charged one by one.
+        return Ok(Vec::new());
+    }
+    let (kind, units) = if write {
+        (Kind::Write, 1.0)
+    } else {
+        (Kind::Read, crate::budget::read_units(req))
+    };
+    let now = inner.clock.now();
+    match inner.buckets.charge(&budgets, app, kind, units, now) {
+        Charge::Granted { used, units } => {
+            let mut headers = Vec::new();
+            if kind == Kind::Read {
+                headers.push(("x-ms-resource-unit".to_owned(), format!("{units}")));
+            }
+            if used > 0.8 {
+                headers.push((
+                    "x-ms-throttle-limit-percentage".to_owned(),
+                    format!("{:.2}", used.min(1.8)),
+                ));
+            }
+            Ok(headers)
+        }
+        Charge::Throttled { wait } => {
+            inner.stats.throttled_by_budget += 1;
+            let (limit, info) = match kind {
+                Kind::Write => ("Write", "WriteLimitExceeded"),
+                Kind::Read => ("Read", "ResourceUnitLimitExceeded"),
+            };
+            // Retry-After in seconds, decimals allowed (concepts/throttling.md).
+            // Whole milliseconds, rounded up (the 1e-6 keeps float noise from adding one).
+            let secs = (wait.as_secs_f64() * 1000.0 - 1e-6).ceil().max(1.0) / 1000.0;
+            let tenant = inner.tenant.id.clone();
+            Err(ctx
+                .error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Request_ThrottledTemporarily",
+                    &format!(
+                        "Your request is throttled temporarily. Please try after {} seconds.",
+                        secs.ceil() as u64
+                    ),
+                )
+                .with_header("Retry-After", format!("{secs}"))
+                .with_header(
+                    "x-ms-throttle-scope",
+                    format!("Tenant_Application/{limit}/{app}/{tenant}"),
+                )
+                .with_header("x-ms-throttle-information", info.to_owned())
+                .with_header("x-ms-throttle-limit-percentage", "1.8".to_owned()))
+        }
+    }
+}
+
 fn with_retry_after(resp: SimResponse, faults: &Faults) -> SimResponse {
     let secs = faults.retry_after_secs.max(0.0);
     let value = if faults.retry_after_as_date {
@@ -286,6 +377,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         return finish(&ctx, resp, None);
     }
 
+    let arrived = Instant::now();
     let (rolls, faults) = {
         let mut inner = shared.lock();
         let rolls = Rolls::draw(&mut inner.rng);
@@ -305,7 +397,14 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Err(resp) => ("unauthenticated".to_owned(), resp, None, false),
         Ok(caller) => {
             let write = routes::is_write(&sreq);
-            if let Some((resp, fault)) =
+            let app = routes::auth::token_app_id(&sreq).unwrap_or_default();
+            let budget = charge_budget(&shared, &mut inner, &ctx, &sreq, &app, write);
+            if let Err(resp) = budget {
+                if write {
+                    inner.stats.writes += 1;
+                }
+                (routes::route_name(&sreq), resp, Some("budget"), write)
+            } else if let Some((resp, fault)) =
                 rejection(&ctx, &faults, rolls.throttle, rolls.unavailable, rolls.kind)
             {
                 if write {
@@ -314,7 +413,9 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 let route = routes::route_name(&sreq);
                 (route, resp, Some(fault), write)
             } else {
-                let (route, resp) = routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
+                let (route, mut resp) =
+                    routes::graph(&shared, &mut inner, &ctx, &sreq, &caller, true);
+                resp.headers.extend(budget.unwrap_or_default());
                 let fault = if write && rolls.lost < faults.lost_write_rate {
                     Some("lost_write")
                 } else if rolls.drop < faults.drop_rate {
@@ -336,6 +437,7 @@ async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         _ => {}
     }
     inner.log_finish(seq, resp.status, fault);
+    inner.note_round_trip(arrived);
     drop(inner);
     let drop_conn = matches!(fault, Some("lost_write") | Some("dropped"));
     finish(&ctx, resp, Some(drop_conn))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::config::{ApiVersion, ClientConfig, ConfigError};
+use crate::pacing::WritePacer;
 use crate::transport::Transport;
 
 /// A Microsoft Graph client. Cheap to clone (clones share the connection pool, the in-flight
@@ -17,6 +18,8 @@ pub struct GraphClient {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub transport: Transport,
+    /// The pace of writes, learned from Graph's throttling answers (pacing.rs).
+    pub write_pacer: WritePacer,
     pub graph_url: Url,
     pub api_version: ApiVersion,
 }
@@ -30,6 +33,9 @@ pub struct ClientStats {
     pub retries: u64,
     /// Time spent waiting between retries, in milliseconds.
     pub retry_wait_ms: u64,
+    /// Spacing between writes the client has learned from Graph's throttling, in
+    /// milliseconds (0: writes are not paced).
+    pub write_spacing_ms: u64,
 }
 
 impl GraphClient {
@@ -39,6 +45,7 @@ impl GraphClient {
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 transport,
+                write_pacer: WritePacer::default(),
                 graph_url: config.graph_url,
                 api_version: config.api_version,
             }),
@@ -71,6 +78,8 @@ impl GraphClient {
             requests: self.inner.transport.requests_made(),
             retries: self.inner.transport.retries_made(),
             retry_wait_ms: u64::try_from(self.inner.transport.waited().as_millis())
+                .unwrap_or(u64::MAX),
+            write_spacing_ms: u64::try_from(self.inner.write_pacer.spacing().as_millis())
                 .unwrap_or(u64::MAX),
         }
     }

@@ -37,6 +37,7 @@ mod config;
 mod error;
 mod http;
 mod live;
+mod pacing;
 mod paging;
 mod permission_table;
 mod query;

@@ -210,6 +210,9 @@ pub(crate) struct Transport {
     root_url: Url,
     tokens: Arc<dyn TokenSource>,
     permits: Semaphore,
+    /// The limit of requests in flight (`ClientConfig::concurrency`), the ceiling of `$batch`'s
+    /// adaptive window.
+    pub concurrency: usize,
     pub policy: RetryPolicy,
     pub jitter: Jitter,
     /// How long to re-read after a lost write response (see `write_loop`).
@@ -240,6 +243,7 @@ impl Transport {
             root_url,
             tokens: config.token_source.clone(),
             permits: Semaphore::new(config.concurrency),
+            concurrency: config.concurrency,
             policy: config.retry,
             jitter: Jitter::new(config.jitter_seed),
             write_settle: config.write_settle,

@@ -120,9 +120,17 @@ impl GraphClient {
         let mut lost_responses = 0u32;
         loop {
             attempts += 1;
+            // Every write takes a slot of the client's pace (pacing.rs), resends included.
+            let pacer = &self.inner.write_pacer;
+            pacer.acquire().await;
             let (crid, outcome) = t.send_once(req, attempts - 1).await;
             let lost = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => {
+                    pacer.accepted(crate::pacing::limit_percentage(
+                        resp.headers
+                            .get("x-ms-throttle-limit-percentage")
+                            .and_then(|v| v.to_str().ok()),
+                    ));
                     return Ok(Sent {
                         request_id: resp.request_id.clone().unwrap_or_else(|| crid.clone()),
                         client_request_id: crid,
@@ -136,6 +144,9 @@ impl GraphClient {
                         |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
                         jiff::Timestamp::now(),
                     );
+                    if resp.status == 429 {
+                        pacer.throttled(ra);
+                    }
                     let last = LastAttempt {
                         outcome: format!("HTTP {}", resp.status),
                         request_id: resp.request_id.clone(),

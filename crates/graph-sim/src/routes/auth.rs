@@ -183,6 +183,13 @@ pub(crate) fn jwt(payload: &Value) -> String {
     )
 }
 
+/// The `appid` claim of the request's bearer token (the app its budget is charged to).
+pub(crate) fn token_app_id(req: &SimRequest) -> Option<String> {
+    let token = req.header("authorization")?.split_once(' ')?.1.trim();
+    let (_, payload) = decode_jwt(token)?;
+    payload.get("appid")?.as_str().map(str::to_owned)
+}
+
 /// Decodes a JWT's header and payload without checking its signature.
 fn decode_jwt(token: &str) -> Option<(Value, Value)> {
     let mut parts = token.split('.');

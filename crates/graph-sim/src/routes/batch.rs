@@ -151,6 +151,7 @@ pub(crate) fn handle(
         Ok(i) => i,
         Err(e) => return e,
     };
+    let app = super::auth::token_app_id(req).unwrap_or_default();
     // Keyed by the lower-cased id: `dependsOn` matches ids case-insensitively too.
     let mut statuses: HashMap<String, u16> = HashMap::new();
     let mut responses: Vec<Value> = Vec::new();
@@ -186,6 +187,13 @@ pub(crate) fn handle(
                 .is_none_or(|s| !(200..300).contains(s))
         });
         let write = super::is_write(&sub);
+        // Items are charged one by one, with the envelope's token (concepts/json-batching.md:
+        // items are throttled individually).
+        let budget = if failed_dep {
+            Ok(Vec::new())
+        } else {
+            crate::server::charge_budget(shared, inner, &item_ctx, &sub, &app, write)
+        };
         let (route, resp, fault) = if failed_dep {
             let resp = item_ctx.error(
                 StatusCode::FAILED_DEPENDENCY,
@@ -193,6 +201,11 @@ pub(crate) fn handle(
                 "Request failed because a request it depends on failed.",
             );
             (super::route_name(&sub), resp, None)
+        } else if let Err(resp) = budget {
+            if write {
+                inner.stats.writes += 1;
+            }
+            (super::route_name(&sub), resp, Some("budget"))
         } else if let Some((resp, fault)) =
             rejection(&item_ctx, &inner.faults, throttle, unavailable, kind)
         {
@@ -201,7 +214,8 @@ pub(crate) fn handle(
             }
             (super::route_name(&sub), resp, Some(fault))
         } else {
-            let (route, resp) = super::graph(shared, inner, &item_ctx, &sub, caller, false);
+            let (route, mut resp) = super::graph(shared, inner, &item_ctx, &sub, caller, false);
+            resp.headers.extend(budget.unwrap_or_default());
             (route, resp, None)
         };
         inner.stats.batch_items += 1;

@@ -39,6 +39,7 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> Option<SimResponse> {
             let mut inner = shared.lock();
             inner.stats = Default::default();
             inner.clear_log();
+            inner.reset_round_trips();
             SimResponse::json(StatusCode::OK, json!({"reset": true}))
         }
         (&Method::GET, "/_sim/clock") => clock_state(shared),

@@ -248,12 +248,13 @@ impl Api<'_> {
             }
         }
         let delay = self.shared.config.processing_delay;
-        let mut rows: Vec<(usize, LicenseView)> = Vec::new();
-        for (i, g) in inner.tenant.groups.iter().enumerate() {
-            let view = inner.lic.view(i, self.now, delay);
-            let keep = match &expr {
-                None => true,
-                Some(e) => filter::eval(
+        let groups = &inner.tenant.groups;
+        let keep = |i: usize| match &expr {
+            None => true,
+            Some(e) => {
+                let g = &groups[i];
+                let view = inner.lic.view(i, self.now, delay);
+                filter::eval(
                     e,
                     &Row {
                         id: &g.id,
@@ -270,33 +271,40 @@ impl Api<'_> {
                             .collect(),
                         has_errors: !inner.lic.errors_of(i).is_empty(),
                     },
-                ),
-            };
-            if keep {
-                rows.push((i, view));
+                )
             }
-        }
-        if let Some((_, desc)) = &o.orderby {
-            rows.sort_by(|(a, _), (b, _)| {
-                let (ga, gb) = (&inner.tenant.groups[*a], &inner.tenant.groups[*b]);
-                ga.display_name
-                    .to_lowercase()
-                    .cmp(&gb.display_name.to_lowercase())
-                    .then(ga.id.cmp(&gb.id))
-            });
-            if *desc {
-                rows.reverse();
-            }
-        }
-        let items = rows
-            .into_iter()
-            .map(|(i, view)| {
-                let g = &inner.tenant.groups[i];
-                (g.id.clone(), self.group_json(g, &view, &o.select))
-            })
-            .collect();
+        };
+        let render = |i: usize| {
+            let view = inner.lic.view(i, self.now, delay);
+            self.group_json(&groups[i], &view, &o.select)
+        };
         let context = self.metadata(&format!("groups{}", Self::select_suffix(&o.select)));
-        list::page(self.ctx, self.req, context, items, &o)
+        // Tenant order is the listing order unless `$orderby` asks otherwise; then the matches
+        // are sorted first (a rare, advanced query), but still only the page is rendered.
+        let Some((_, desc)) = &o.orderby else {
+            return list::Scan {
+                len: groups.len(),
+                id_at: |i: usize| groups[i].id.as_str(),
+                matches: keep,
+                render,
+            }
+            .page(self.ctx, self.req, context, &o);
+        };
+        let mut order: Vec<(String, usize)> = (0..groups.len())
+            .filter(|&i| keep(i))
+            .map(|i| (groups[i].display_name.to_lowercase(), i))
+            .collect();
+        order.sort_by(|(na, a), (nb, b)| na.cmp(nb).then(groups[*a].id.cmp(&groups[*b].id)));
+        if *desc {
+            order.reverse();
+        }
+        list::Scan {
+            len: order.len(),
+            id_at: |k: usize| groups[order[k].1].id.as_str(),
+            matches: |_| true,
+            render: |k: usize| render(order[k].1),
+        }
+        .page(self.ctx, self.req, context, &o)
     }
 
     /// `GET /groups/$count`: the number of groups as text, only with `ConsistencyLevel:

@@ -186,3 +186,86 @@ pub(crate) fn page(
     body.insert("value".to_owned(), Value::Array(value));
     SimResponse::json(StatusCode::OK, Value::Object(body))
 }
+
+/// One page of a listing whose items sit at positions `0..len`, in order, kept when
+/// `matches(position)`. Unlike [`page`], nothing outside the page is rendered and the scan starts
+/// at the page token's position and stops at the first match past the page, so a page costs
+/// O(page / share of positions that match), not O(listing): reading a 100,000-group listing page
+/// by page is linear, not quadratic. Only the first page of an advanced query (`$count=true`)
+/// counts every match, for `@odata.count`.
+pub(crate) struct Scan<I, M, R> {
+    /// Number of positions.
+    pub(crate) len: usize,
+    /// The id of the item at a position (page tokens name the last item sent).
+    pub(crate) id_at: I,
+    /// Whether the item at a position belongs to the listing.
+    pub(crate) matches: M,
+    /// The JSON of the item at a position.
+    pub(crate) render: R,
+}
+
+impl<I, M, R> Scan<I, M, R>
+where
+    M: FnMut(usize) -> bool,
+    R: FnMut(usize) -> Value,
+{
+    /// The page `o` asks for.
+    pub(crate) fn page<'a>(
+        mut self,
+        ctx: &Ctx,
+        req: &SimRequest,
+        context: String,
+        o: &Options,
+    ) -> SimResponse
+    where
+        I: Fn(usize) -> &'a str,
+    {
+        let len = self.len;
+        // Tokens hold the position after the last item sent and its id; if the item moved (a
+        // group was deleted meanwhile), resume after wherever it is now.
+        let start = match &o.after {
+            None => 0,
+            Some((offset, id)) => {
+                if *offset > 0 && *offset <= len && (self.id_at)(offset - 1) == id {
+                    *offset
+                } else if let Some(p) = (0..len).position(|i| (self.id_at)(i) == id) {
+                    p + 1
+                } else {
+                    (*offset).min(len)
+                }
+            }
+        };
+        let top = o.top.unwrap_or(DEFAULT_TOP);
+        let mut hits = Vec::with_capacity(top.min(len));
+        let mut more = false;
+        for i in start..len {
+            if (self.matches)(i) {
+                if hits.len() == top {
+                    more = true;
+                    break;
+                }
+                hits.push(i);
+            }
+        }
+        let mut body = Map::new();
+        body.insert("@odata.context".to_owned(), Value::String(context));
+        if o.advanced && o.after.is_none() {
+            let total = (0..len).filter(|&i| (self.matches)(i)).count();
+            body.insert("@odata.count".to_owned(), Value::from(total));
+        }
+        if more && let Some(&last) = hits.last() {
+            let mut ser = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &req.query {
+                if k != "$skiptoken" {
+                    ser.append_pair(k, v);
+                }
+            }
+            ser.append_pair("$skiptoken", &encode_token(last + 1, (self.id_at)(last)));
+            let link = format!("{}{}?{}", ctx.base, req.path, ser.finish());
+            body.insert("@odata.nextLink".to_owned(), Value::String(link));
+        }
+        let value: Vec<Value> = hits.into_iter().map(&mut self.render).collect();
+        body.insert("value".to_owned(), Value::Array(value));
+        SimResponse::json(StatusCode::OK, Value::Object(body))
+    }
+}

@@ -7,6 +7,7 @@
 
 mod auth;
 mod batch;
+mod budgets;
 mod cli;
 mod cloud;
 mod cloud_api;

@@ -36,13 +36,13 @@ fn valid_body(target: Target) -> serde_json::Value {
             serde_json::json!({"value": [group]}),
             serde_json::json!({"value": []}),
         ]),
+        // One first page of transitiveMembers per group: members told apart by @odata.type.
         Target::CountsBatch => batch(vec![
-            serde_json::json!(12),
-            serde_json::json!("12"),
-            serde_json::json!(0),
-            serde_json::json!(6),
-            serde_json::json!("MzA="),
-            serde_json::json!(0),
+            serde_json::json!({"value": [
+                {"@odata.type": "#microsoft.graph.device", "id": "d1"},
+                {"@odata.type": "#microsoft.graph.group", "id": "g1"},
+                {"@odata.type": "#microsoft.graph.user", "id": "u1"}]}),
+            serde_json::json!({"value": []}),
         ]),
         Target::ErrorsBatch => batch(vec![
             serde_json::json!({"value": [{"@odata.type": "#microsoft.graph.device", "id": "d1",

@@ -41,7 +41,7 @@ pub enum Target {
     Holders,
     /// `$batch` of `id in (...)` / `displayName in (...)` lookups (read_live).
     ResolveBatch,
-    /// `$batch` of `$count` items (read_member_counts).
+    /// `$batch` of first member pages (read_member_counts).
     CountsBatch,
     /// `$batch` of `membersWithLicenseErrors` (read_license_errors).
     ErrorsBatch,
