@@ -7,7 +7,9 @@
 //! `Retry-After` and comes back with the others: a 429 storm that wastes requests (and the
 //! re-reads after each 429) while moving no faster than the budget refills.
 //!
-//! The pacer starts unpaced (a full budget takes a burst). Its first signal, a 429 or a
+//! The pacer starts unpaced (a full budget takes a burst). Its first signal, a budget 429 (one
+//! that carries `x-ms-throttle-scope`, which Graph sends on throttled answers of the identity
+//! limits; a 429 without it is that request's own and only its writer waits) or a
 //! percentage at or above 1.0 on a write's answer, sets a spacing between writes: the
 //! documented sustained rate (150 s / 3,000 = 50 ms), or the 429's `Retry-After` when that is
 //! shorter (a throttled single write is told when one unit has refilled). A 429 also holds every

@@ -144,7 +144,11 @@ impl GraphClient {
                         |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
                         jiff::Timestamp::now(),
                     );
-                    if resp.status == 429 {
+                    // Only a budget 429 paces every writer: Graph marks those with
+                    // `x-ms-throttle-scope` (concepts/throttling-limits.md, "Throttled responses
+                    // requests"); any other 429 or 503 is this request's own, waited out by this
+                    // writer alone.
+                    if resp.status == 429 && resp.headers.contains_key("x-ms-throttle-scope") {
                         pacer.throttled(ra);
                     }
                     let last = LastAttempt {
