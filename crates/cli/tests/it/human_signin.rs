@@ -90,6 +90,66 @@ fn device_code_sign_in_then_plan() {
     assert!(polls.contains(&400), "no pending poll: {polls:?}");
 }
 
+/// The same sign-in on a terminal: devlic runs on a pseudo-terminal (`script(1)`, as a person
+/// at a shell runs it), the prompt and the plan come through the terminal, and the test types
+/// nothing: the person approves the code in a browser.
+#[test]
+fn device_code_sign_in_on_a_terminal() {
+    let sim = TestSim::start("contoso");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let line = [
+        env!("CARGO_BIN_EXE_devlic"),
+        "plan",
+        "examples/contoso",
+        "--auth",
+        "device-code",
+    ]
+    .map(quote)
+    .join(" ");
+    let mut script = Command::new("script");
+    script.args(["-qfec", &line, "/dev/null"]);
+    let devlic = devlic_spawnable(&[]);
+    for (k, v) in devlic.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("AZURE_TENANT_ID", &sim.tenant_id)
+        .env("AZURE_CLIENT_ID", "devlic-sim")
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let mut terminal = BufReader::new(child.stdout.take().unwrap());
+    let mut prompt = String::new();
+    while !prompt.contains("enter the code ") {
+        prompt.clear();
+        assert!(
+            terminal.read_line(&mut prompt).unwrap() > 0,
+            "the terminal closed before the prompt"
+        );
+    }
+    let user_code = prompt
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert!(sim.sim.approve_device_code(&user_code));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut terminal, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("devlic plan for Contoso Ltd"), "{rest}");
+}
+
 #[test]
 fn a_declined_device_code_says_so() {
     let sim = TestSim::start("contoso");
