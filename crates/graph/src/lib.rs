@@ -42,6 +42,7 @@ mod permission_table;
 mod query;
 mod retry;
 mod transport;
+mod usage_rights;
 mod wire;
 mod write_loop;
 mod writes;
