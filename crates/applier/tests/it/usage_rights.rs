@@ -177,3 +177,27 @@ async fn group_licensing_has_no_usage_rights_in_its_report() {
     assert!(!report.to_json().contains("usageRights"));
     assert!(env.backend.usage_rights(&[], 10).await.is_none());
 }
+
+/// The short Contoso apply on cloud-licensing in every report format: the usage-rights section
+/// (JSON `verification.usageRights`, the Markdown table, the JUnit case) with holders < devices.
+#[tokio::test]
+async fn cloud_report_formats() {
+    let env = start_on(Kind::Cloud, &contoso(), Faults::default()).await;
+    let report = apply_contoso(&env).await;
+    insta::with_settings!({filters => vec![
+        (r#""startedAt": "[^"]+""#, r#""startedAt": "[time]""#),
+        (r#""(duration|durationMs)": \d+"#, r#""$1": "[ms]""#),
+        (r#"("requestIds": \[\s*)"[0-9a-f-]{36}""#, r#"$1"[request-id]""#),
+        (r#""[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"(,?)\n(\s*)\]"#, r#""[request-id]"$1
+    $2]"#),
+        (r"\| [0-9a-f-]{36} \|", "| [request-id] |"),
+        (r#"time="[0-9.]+""#, r#"time="[s]""#),
+        (r#"timestamp="[0-9T:-]+""#, r#"timestamp="[time]""#),
+        (r"· [0-9.]+ s", "· [s] s"),
+        (r"since [0-9T:.-]+Z", "since [time]"),
+    ]}, {
+        insta::assert_snapshot!("cloud_report_json", report.to_json());
+        insta::assert_snapshot!("cloud_report_markdown", report.to_markdown());
+        insta::assert_snapshot!("cloud_report_junit", report.to_junit());
+    });
+}
