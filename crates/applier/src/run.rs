@@ -452,24 +452,26 @@ async fn verify<B: LicensingBackend>(
 /// Reads, on a backend that has them, the usage rights of the devices of every group an action
 /// that landed gave (or changed) a subscription: assigns, swaps, moves and updates, each group
 /// and subscription once, in plan order. At most [`crate::USAGE_RIGHTS_DEVICE_CAP`] devices.
+/// `None` when no such action landed, or on a backend without usage rights.
 async fn usage_rights<B: LicensingBackend>(
     plan: &Plan,
     actions: &[ActionReport],
     backend: &B,
 ) -> Option<UsageRightsCheck> {
-    let landed: BTreeSet<GroupId> = actions
-        .iter()
-        .filter(|r| r.outcome.landed())
-        .map(|r| r.group.id)
-        .collect();
     let mut targets = Vec::new();
     let mut refs = Vec::new();
-    for a in &plan.actions {
-        let Some(sku) = a.adds() else { continue };
-        if landed.contains(&a.group.id) && !targets.contains(&(a.group.id, sku)) {
+    // `actions` holds one report per plan action, in plan order.
+    for (a, report) in plan.actions.iter().zip(actions) {
+        let Some(sku) = a.adds().filter(|_| report.outcome.landed()) else {
+            continue;
+        };
+        if !targets.contains(&(a.group.id, sku)) {
             targets.push((a.group.id, sku));
             refs.push((a.group.clone(), a.sku.clone()));
         }
+    }
+    if targets.is_empty() {
+        return None;
     }
     let cap = crate::USAGE_RIGHTS_DEVICE_CAP;
     let mut check = UsageRightsCheck {

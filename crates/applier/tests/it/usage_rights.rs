@@ -188,8 +188,11 @@ async fn cloud_report_formats() {
         (r#""startedAt": "[^"]+""#, r#""startedAt": "[time]""#),
         (r#""(duration|durationMs)": \d+"#, r#""$1": "[ms]""#),
         (r#"("requestIds": \[\s*)"[0-9a-f-]{36}""#, r#"$1"[request-id]""#),
-        (r#""[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"(,?)\n(\s*)\]"#, r#""[request-id]"$1
-    $2]"#),
+        // The second request-id of a swap (create, then delete) sits alone on its line.
+        (
+            r#"(?m)^(\s*)"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"$"#,
+            r#"$1"[request-id]""#,
+        ),
         (r"\| [0-9a-f-]{36} \|", "| [request-id] |"),
         (r#"time="[0-9.]+""#, r#"time="[s]""#),
         (r#"timestamp="[0-9T:-]+""#, r#"timestamp="[time]""#),
