@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use devlic_graph::{ApiVersion, GraphClient, LiveQuery};
-use devlic_model::{Backend, GraphApi, GroupId, LicenseErrorMember, LiveState};
+use devlic_model::{Backend, GraphApi, GroupId, LicenseErrorMember, LiveState, SkuId};
 
 use crate::backend::{
-    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
-    WriteReceipt,
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, UsageRightCount,
+    WriteError, WriteReceipt,
 };
 use crate::{CloudLicensing, GroupLicensing};
 
@@ -118,6 +118,17 @@ impl LicensingBackend for AnyBackend {
         match self {
             AnyBackend::Group(b) => b.preview(group, change),
             AnyBackend::Cloud(b) => b.preview(group, change),
+        }
+    }
+
+    async fn usage_rights(
+        &self,
+        targets: &[(GroupId, SkuId)],
+        cap: usize,
+    ) -> Option<Result<Vec<UsageRightCount>, ReadError>> {
+        match self {
+            AnyBackend::Group(b) => b.usage_rights(targets, cap).await,
+            AnyBackend::Cloud(b) => b.usage_rights(targets, cap).await,
         }
     }
 }

@@ -207,4 +207,31 @@ pub trait LicensingBackend: Sync {
 
     /// The exact requests `write` would send, for `--dry-run`.
     fn preview(&self, group: GroupId, change: &Change) -> Vec<RequestPreview>;
+
+    /// How many devices of each `(group, subscription)` hold a usage right for that
+    /// subscription, reading at most `cap` distinct devices in all. `None` on a backend without
+    /// device usage rights (group-licensing), which is the default.
+    fn usage_rights(
+        &self,
+        targets: &[(GroupId, SkuId)],
+        cap: usize,
+    ) -> impl Future<Output = Option<Result<Vec<UsageRightCount>, ReadError>>> + Send {
+        let _ = (targets, cap);
+        async { None }
+    }
+}
+
+/// One group's device usage rights for one subscription, as a backend counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageRightCount {
+    /// The group.
+    pub group: GroupId,
+    /// The subscription.
+    pub sku: SkuId,
+    /// Transitive device members of the group.
+    pub devices: u64,
+    /// Devices whose usage rights were read (fewer than `devices` once the cap is reached).
+    pub devices_read: u64,
+    /// Devices read that hold a usage right for `sku`.
+    pub holders: u64,
 }

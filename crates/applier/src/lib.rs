@@ -18,17 +18,18 @@ mod graph_backend;
 
 mod report;
 mod run;
+mod usage_rights_report;
 
 pub use any::{AnyBackend, api_version};
 pub use backend::{
-    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, WriteError,
-    WriteReceipt,
+    Change, GroupLicenseState, LicensingBackend, ReadError, RequestPreview, UsageRightCount,
+    WriteError, WriteReceipt,
 };
-pub use cloud_backend::CloudLicensing;
+pub use cloud_backend::{CloudLicensing, USAGE_RIGHTS_DEVICE_CAP};
 pub use graph_backend::GroupLicensing;
 
 pub use report::{
-    ActionOutcome, ActionReport, GroupErrors, REPORT_FORMAT_VERSION, RunReport, StaleGroup,
-    StopReason, Stopped, UnknownState, Verification,
+    ActionOutcome, ActionReport, GroupErrors, GroupUsageRights, REPORT_FORMAT_VERSION, RunReport,
+    StaleGroup, StopReason, Stopped, UnknownState, UsageRightsCheck, Verification,
 };
 pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};

@@ -11,6 +11,8 @@ use devlic_model::{
 };
 use serde::Serialize;
 
+pub use crate::usage_rights_report::{GroupUsageRights, UsageRightsCheck};
+
 /// The run report format version; bump on any incompatible change.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
 
@@ -140,18 +142,28 @@ pub struct Verification {
     pub license_errors: Vec<GroupErrors>,
     /// A read that failed during verification.
     pub read_error: Option<String>,
+    /// cloud-licensing only: how many devices of each touched group hold a usage right for the
+    /// group's subscription after apply. Absent on group-licensing (no such concept there) and
+    /// in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_rights: Option<UsageRightsCheck>,
     /// Wall time of the verification, in milliseconds.
     pub duration_ms: u64,
 }
 
 impl Verification {
-    /// True when every touched group finished processing without errors.
+    /// True when every touched group finished processing without errors (and, on
+    /// cloud-licensing, the devices' usage rights could be read).
     pub fn is_clean(&self) -> bool {
         self.pending_groups.is_empty()
             && self.vanished_groups.is_empty()
             && self.unknown_states.is_empty()
             && self.license_errors.is_empty()
             && self.read_error.is_none()
+            && self
+                .usage_rights
+                .as_ref()
+                .is_none_or(|u| u.read_error.is_none())
     }
 }
 
@@ -405,6 +417,9 @@ impl RunReport {
                     markdown_text(e)
                 );
             }
+            if let Some(u) = &v.usage_rights {
+                md.push_str(&u.to_markdown());
+            }
         }
         for u in &self.unlicensed {
             let _ = writeln!(
@@ -500,6 +515,9 @@ impl RunReport {
                 if let Some(e) = &v.read_error {
                     why.push(e.clone());
                 }
+                if let Some(e) = v.usage_rights.as_ref().and_then(|u| u.read_error.as_ref()) {
+                    why.push(format!("reading the devices' usage rights failed: {e}"));
+                }
                 ("failure", "LicenseProcessing", why.join("; "))
             });
             suite.case(
@@ -508,6 +526,10 @@ impl RunReport {
                 v.duration_ms,
                 outcome,
             );
+            if let Some(u) = &v.usage_rights {
+                let outcome = u.shortfall().map(|why| ("failure", "UsageRights", why));
+                suite.case("devlic.verify", "device usage rights", 0, outcome);
+            }
         }
         for u in &self.unlicensed {
             suite.case(

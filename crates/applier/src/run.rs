@@ -10,7 +10,8 @@ use futures::StreamExt;
 
 use crate::backend::{Change, GroupLicenseState, LicensingBackend, ReadError, WriteError};
 use crate::report::{
-    ActionOutcome, ActionReport, GroupErrors, RunReport, StaleGroup, UnknownState, Verification,
+    ActionOutcome, ActionReport, GroupErrors, GroupUsageRights, RunReport, StaleGroup,
+    UnknownState, UsageRightsCheck, Verification,
 };
 
 /// How to apply.
@@ -179,7 +180,9 @@ pub async fn apply<B: LicensingBackend>(
         .collect();
     let verification = if options.verify && !touched.is_empty() {
         progress.event(Event::VerifyStarted);
-        Some(verify(backend, &touched, options, progress).await)
+        let mut v = verify(backend, &touched, options, progress).await;
+        v.usage_rights = usage_rights(plan, &actions, backend).await;
+        Some(v)
     } else {
         None
     };
@@ -441,6 +444,65 @@ async fn verify<B: LicensingBackend>(
         unknown_states,
         license_errors,
         read_error,
+        usage_rights: None,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
+}
+
+/// Reads, on a backend that has them, the usage rights of the devices of every group an action
+/// that landed gave (or changed) a subscription: assigns, swaps, moves and updates, each group
+/// and subscription once, in plan order. At most [`crate::USAGE_RIGHTS_DEVICE_CAP`] devices.
+/// `None` when no such action landed, or on a backend without usage rights.
+async fn usage_rights<B: LicensingBackend>(
+    plan: &Plan,
+    actions: &[ActionReport],
+    backend: &B,
+) -> Option<UsageRightsCheck> {
+    let mut targets = Vec::new();
+    let mut refs = Vec::new();
+    // `actions` holds one report per plan action, in plan order.
+    for (a, report) in plan.actions.iter().zip(actions) {
+        let Some(sku) = a.adds().filter(|_| report.outcome.landed()) else {
+            continue;
+        };
+        if !targets.contains(&(a.group.id, sku)) {
+            targets.push((a.group.id, sku));
+            refs.push((a.group.clone(), a.sku.clone()));
+        }
+    }
+    if targets.is_empty() {
+        return None;
+    }
+    let cap = crate::USAGE_RIGHTS_DEVICE_CAP;
+    let mut check = UsageRightsCheck {
+        device_cap: cap as u64,
+        truncated: false,
+        groups: Vec::new(),
+        read_error: None,
+    };
+    match backend.usage_rights(&targets, cap).await? {
+        Ok(counts) => {
+            for (count, (group, sku)) in counts.into_iter().zip(refs) {
+                check.truncated |= count.devices_read < count.devices;
+                check.groups.push(GroupUsageRights {
+                    group,
+                    sku,
+                    devices: count.devices,
+                    devices_read: count.devices_read,
+                    holders: count.holders,
+                });
+            }
+        }
+        // A 403 names the permission the route needs (Graph's answer does not).
+        Err(e) => {
+            check.read_error = Some(match e.error.missing_permission() {
+                Some(p) => format!(
+                    "{e} (the app registration lacks the Microsoft Graph permission {p}: grant \
+                     it in the Entra admin center, with admin consent)"
+                ),
+                None => e.to_string(),
+            });
+        }
+    }
+    Some(check)
 }

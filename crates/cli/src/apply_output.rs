@@ -280,6 +280,28 @@ pub fn failure_text(report: &RunReport, plan: &Plan) -> String {
                 sanitize(e)
             );
         }
+        if let Some(u) = &v.usage_rights {
+            for g in &u.groups {
+                let style = if g.holders < g.devices_read {
+                    BAD
+                } else {
+                    BOLD
+                };
+                let _ = writeln!(
+                    out,
+                    "{style}usage rights:{style:#} {}: {}",
+                    name(&g.group.id),
+                    sanitize(&g.sentence())
+                );
+            }
+            if let Some(e) = &u.read_error {
+                let _ = writeln!(
+                    out,
+                    "{BAD}usage rights unread:{BAD:#} {} (rerun apply to check again)",
+                    sanitize(e)
+                );
+            }
+        }
     }
     out.push_str(&unlicensed_text(&report.unlicensed));
     out

@@ -79,6 +79,7 @@ const APPLY_CLOUD: &[&str] = &[
     "Group.Read.All",
     "CloudLicensing.Read.All",
     "Group-CloudLicensing.AssignLicenses.Organization",
+    "CloudLicensing-UsageRights.Read.All",
 ];
 /// Delegated scopes of the same four identities.
 const PLAN_GROUP_SCP: &[&str] = &["User.Read", "LicenseAssignment.Read.All", "Group.Read.All"];
@@ -100,11 +101,12 @@ const APPLY_CLOUD_SCP: &[&str] = &[
     "Group.Read.All",
     "CloudLicensing.Read",
     "Group-CloudLicensing.AssignLicenses.Organization",
+    "CloudLicensing-UsageRights.Read",
 ];
 /// The configured app of the bundled fixtures: what devlic's own tests sign in as. Both apply
-/// sets, plus one permission devlic does not document yet: CloudLicensing-UsageRights.Read.All
-/// (the device `usageRights` read issue 13 plans for verification). Every cloud write goes to a
-/// group route, so the tenant-wide CloudLicensing.AssignLicenses.Organization is not needed.
+/// sets (the cloud one includes CloudLicensing-UsageRights.Read.All, which the device
+/// `usageRights` read of verification needs). Every cloud write goes to a group route, so the
+/// tenant-wide CloudLicensing.AssignLicenses.Organization is not needed.
 const DEFAULT_APP: &[&str] = &[
     "Organization.Read.All",
     "Group.Read.All",

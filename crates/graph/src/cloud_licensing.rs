@@ -200,7 +200,7 @@ fn malformed(path: &str, detail: &str) -> GraphError {
 }
 
 impl GraphClient {
-    fn require_beta(&self) -> Result<(), GraphError> {
+    pub(crate) fn require_beta(&self) -> Result<(), GraphError> {
         if self.api_version() == ApiVersion::Beta {
             Ok(())
         } else {

@@ -44,6 +44,7 @@ mod query;
 mod request_log;
 mod retry;
 mod transport;
+mod usage_rights;
 mod wire;
 mod write_loop;
 mod writes;

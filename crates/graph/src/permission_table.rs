@@ -35,7 +35,13 @@ pub fn permission_for(method: &str, path: &str) -> Option<&'static str> {
         // beta/cloudlicensing-admincloudlicensing-list-allotments-permissions.md and its
         // waitingMembers and assignments siblings.
         ("GET", ["admin", "cloudLicensing", ..]) => "CloudLicensing.Read.All",
-        // beta/cloudlicensing-devicecloudlicensing-list-usagerights-permissions.md.
+        // beta/cloudlicensing-devicecloudlicensing-list-usagerights-permissions.md: its own
+        // permission, not CloudLicensing.Read.All (verification after a cloud apply reads it).
+        ("GET", ["devices", _, "cloudLicensing", "usageRights", ..]) => {
+            "CloudLicensing-UsageRights.Read.All"
+        }
+        // The device's other cloudLicensing lists (assignments, waitingMembers), which devlic
+        // does not call.
         ("GET", ["devices", _, "cloudLicensing", ..]) => "CloudLicensing.Read.All",
         // Group reads (v1/group-list-permissions.md, transitiveMembers, membersWithLicenseErrors,
         // group cloudLicensing assignments): SECURITY.md grants Group.Read.All for all of them.
@@ -80,6 +86,11 @@ mod tests {
                 "POST",
                 &format!("/v1.0/groups/{g}/assignLicense"),
                 "LicenseAssignment.ReadWrite.All",
+            ),
+            (
+                "GET",
+                &format!("/beta/devices/{g}/cloudLicensing/usageRights?$select=skuId"),
+                "CloudLicensing-UsageRights.Read.All",
             ),
             (
                 "GET",

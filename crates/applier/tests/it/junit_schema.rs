@@ -493,6 +493,7 @@ fn junit_with_hostile_strings_fits_the_schema() {
                 }],
             }],
             read_error: None,
+            usage_rights: None,
             vanished_groups: vec![group],
             unknown_states: Vec::new(),
             duration_ms: 4,

@@ -11,3 +11,4 @@ mod harness;
 mod junit_schema;
 mod memory;
 mod run;
+mod usage_rights;

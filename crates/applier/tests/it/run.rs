@@ -430,6 +430,7 @@ fn hostile_strings_never_reach_the_report_raw() {
                 }],
             }],
             read_error: Some(format!("read failed {HOSTILE}")),
+            usage_rights: None,
             duration_ms: 3,
             vanished_groups: vec![group],
             unknown_states: vec![devlic_applier::UnknownState {

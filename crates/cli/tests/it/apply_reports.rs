@@ -197,10 +197,26 @@ fn a_partial_failure_writes_all_three_reports() {
     assert_eq!(json["success"], false);
     assert!(json.get("stopped").is_none(), "{json}");
     assert!(markdown.contains("❌ devlic apply failed"), "{markdown}");
+    // License processing (devices waiting) and the devices' usage rights both fail.
     assert!(
-        suite_tag(&junit).contains("failures=\"1\" errors=\"0\""),
+        suite_tag(&junit).contains("failures=\"2\" errors=\"0\""),
         "{junit}"
     );
+    assert!(junit.contains("type=\"UsageRights\""), "{junit}");
+    // 120 enabled - 113 consumed: 7 units left, so 7 of the 55 devices hold the right.
+    let groups = json["verification"]["usageRights"]["groups"]
+        .as_array()
+        .unwrap();
+    let sum = |k: &str| groups.iter().map(|g| g[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(
+        (sum("holders"), sum("devicesRead"), sum("devices")),
+        (7, 55, 55)
+    );
+    assert!(
+        markdown.contains("Device usage rights after apply"),
+        "{markdown}"
+    );
+    assert!(r.stdout.contains("usage rights:") || r.stderr.contains("usage rights:"));
 }
 
 #[test]

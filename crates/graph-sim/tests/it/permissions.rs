@@ -91,6 +91,21 @@ fn apply_cloud_calls(sim_url: &str) -> Vec<Call> {
         body: None,
         ok: 204,
     });
+    // Verification after a cloud apply reads the devices' usage rights
+    // (cloudlicensing-devicecloudlicensing-list-usagerights-permissions.md).
+    let kiosk = fixture("contoso")
+        .groups
+        .iter()
+        .find(|g| g.id == KIOSKS)
+        .unwrap()
+        .members[0]
+        .clone();
+    calls.push(Call {
+        method: "GET",
+        path: format!("/beta/devices/{kiosk}/cloudLicensing/usageRights?$select=skuId"),
+        body: None,
+        ok: 200,
+    });
     calls
 }
 
@@ -185,7 +200,8 @@ async fn the_fixtures_grant_securitys_least_privilege_sets() {
             "Organization.Read.All",
             "Group.Read.All",
             "CloudLicensing.Read.All",
-            "Group-CloudLicensing.AssignLicenses.Organization"
+            "Group-CloudLicensing.AssignLicenses.Organization",
+            "CloudLicensing-UsageRights.Read.All"
         ]
     );
 }
@@ -434,11 +450,20 @@ async fn a_tenant_without_applications_grants_nothing() {
 async fn broader_permissions_from_the_tables_are_accepted() {
     let env = Env::contoso().await;
     let directory = env.sim.issue_token_with_roles(&["Directory.ReadWrite.All"]);
+    let usage_rights = env
+        .sim
+        .issue_token_with_roles(&["CloudLicensing-UsageRights.ReadWrite.All"]);
     for c in apply_cloud_calls(&env.sim.url()) {
         if c.path.contains("{id}") {
             continue;
         }
-        let r = send_as(&env, &directory, c.method, &c.path, c.body).await;
+        // The usageRights table lists only its own two permissions, no Directory.* one.
+        let token = if c.path.contains("/usageRights") {
+            &usage_rights
+        } else {
+            &directory
+        };
+        let r = send_as(&env, token, c.method, &c.path, c.body).await;
         assert_eq!(r.status, c.ok, "{} {}: {}", c.method, c.path, r.text);
     }
     // GroupMember.Read.All lists groups but not their licenses (docs issue #18753).
