@@ -8,7 +8,7 @@ use url::Url;
 use crate::transport::{Failure, Request, Response};
 
 /// The `tracing` target of the request log: one `INFO` event per HTTP exchange with Graph, sent
-/// from [`Transport`]'s one send path and nowhere else. Fields: `method`, `path` (path and query,
+/// from `Transport`'s one send path and nowhere else. Fields: `method`, `path` (path and query,
 /// paging tokens elided), then `status` and `request_id` for an answer or `error` for none,
 /// `duration_ms` and `retries` (how many times this request was sent before). It never carries
 /// a header, a body or a token. The CLI prints it with `-v`.

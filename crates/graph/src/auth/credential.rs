@@ -120,7 +120,7 @@ pub struct CredentialArgs {
 /// with: the default client id of device-code sign-in when `AZURE_CLIENT_ID` is not set.
 pub const GRAPH_CLI_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
-/// Shows the device-code sign-in message ("open https://microsoft.com/devicelogin and enter the
+/// Shows the device-code sign-in message ("open <https://microsoft.com/devicelogin> and enter the
 /// code ...") to a person. The message holds no secret: the user code is useless without the
 /// device code, which never leaves devlic.
 #[derive(Clone)]
