@@ -32,7 +32,9 @@ fn main() {
                         harness.bless(&scenario).map_err(Failed::from)
                     })];
                 }
-                Backend::ALL
+                scenario
+                    .backends
+                    .clone()
                     .into_iter()
                     .map(|backend| {
                         let (harness, scenario) = (harness.clone(), scenario.clone());

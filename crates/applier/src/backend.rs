@@ -25,6 +25,10 @@ pub struct Change {
     /// action): written in place where the API can (cloud-licensing: a PATCH of the assignment).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub in_place: bool,
+    /// A move (cloud-licensing): the allotment whose assignment of `add`'s SKU is deleted once
+    /// the assignment on `allotment` exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub move_from: Option<String>,
 }
 
 impl Change {
@@ -34,6 +38,7 @@ impl Change {
             add: action.adds().map(|sku_id| AssignedLicense {
                 sku_id,
                 disabled_plans: action.disabled_plans.clone(),
+                allotment_id: None,
             }),
             remove: action.removes(),
             allotment: action
@@ -42,6 +47,11 @@ impl Change {
                 .filter(|_| action.adds().is_some())
                 .map(|a| a.id.clone()),
             in_place: action.kind == ActionKind::Update,
+            move_from: action
+                .from_allotment
+                .as_ref()
+                .filter(|_| action.kind == ActionKind::Move)
+                .map(|a| a.id.clone()),
         }
     }
 }

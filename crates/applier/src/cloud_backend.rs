@@ -62,6 +62,7 @@ fn licenses(list: &[CloudAssignment]) -> Vec<AssignedLicense> {
         .map(|a| AssignedLicense {
             sku_id: a.sku_id,
             disabled_plans: a.disabled_plans.clone(),
+            allotment_id: Some(a.allotment_id.clone()),
         })
         .collect();
     out.sort();
@@ -119,8 +120,19 @@ impl LicensingBackend for CloudLicensing {
             .assignments_of(group)
             .await
             .map_err(WriteError::from_graph)?;
+        // The assignment the change wants: its SKU, from the plan's allotment when it names one
+        // (during a move the group may hold the SKU from the old allotment too).
+        let wanted = |a: &CloudAssignment| {
+            change.add.as_ref().is_some_and(|add| {
+                a.sku_id == add.sku_id
+                    && change
+                        .allotment
+                        .as_ref()
+                        .is_none_or(|want| a.allotment_id.eq_ignore_ascii_case(want))
+            })
+        };
         if let Some(add) = &change.add {
-            match current.iter().find(|a| a.sku_id == add.sku_id) {
+            match current.iter().find(|a| wanted(a)) {
                 Some(a) if a.disabled_plans == add.disabled_plans => {}
                 Some(a) => {
                     // The group holds the SKU with other disabled plans: change them in place
@@ -152,7 +164,7 @@ impl LicensingBackend for CloudLicensing {
                             receipt.note = created.note;
                         }
                         Err(e @ GraphError::OutcomeUnknown { .. }) => {
-                            if change.remove.is_empty() {
+                            if change.remove.is_empty() && change.move_from.is_none() {
                                 // Nothing else to do: the applier re-reads and judges.
                                 return Err(WriteError::OutcomeUnknown(e));
                             }
@@ -161,7 +173,7 @@ impl LicensingBackend for CloudLicensing {
                             let landed = self
                                 .assignments_of(group)
                                 .await
-                                .is_ok_and(|now| now.iter().any(|a| a.sku_id == add.sku_id));
+                                .is_ok_and(|now| now.iter().any(wanted));
                             if !landed {
                                 return Err(WriteError::OutcomeUnknown(e));
                             }
@@ -175,8 +187,21 @@ impl LicensingBackend for CloudLicensing {
             }
         }
         let created = receipt.request_ids.clone();
-        for sku in &change.remove {
-            for a in current.iter().filter(|a| a.sku_id == *sku) {
+        // What goes once the wanted assignment exists: every assignment of a removed SKU, and
+        // for a move the assignment of the same SKU on the old allotment.
+        let old = |a: &&CloudAssignment| {
+            change.remove.contains(&a.sku_id)
+                || change.move_from.as_ref().is_some_and(|from| {
+                    change
+                        .add
+                        .as_ref()
+                        .is_some_and(|add| a.sku_id == add.sku_id)
+                        && a.allotment_id.eq_ignore_ascii_case(from)
+                })
+        };
+        {
+            for a in current.iter().filter(old) {
+                let sku = a.sku_id;
                 match self.client.delete_assignment(group, &a.id).await {
                     Ok(sent) => {
                         receipt.request_ids.push(sent.request_id);
@@ -193,7 +218,7 @@ impl LicensingBackend for CloudLicensing {
                     Err(error) if change.add.is_some() => {
                         return Err(WriteError::HalfDone {
                             created,
-                            assignment: format!("{} of {sku}", a.id),
+                            assignment: format!("{} of {sku} (allotment {})", a.id, a.allotment_id),
                             error,
                         });
                     }
@@ -308,6 +333,20 @@ impl LicensingBackend for CloudLicensing {
                     body: None,
                 }),
             }
+        }
+        if let (Some(from), Some(add)) = (&change.move_from, &change.add) {
+            let url = match self.client.delete_assignment_url(group, "{assignmentId}") {
+                Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
+                Err(e) => format!("(could not build the URL: {e})"),
+            };
+            out.push(RequestPreview {
+                method: "DELETE".to_owned(),
+                url: format!(
+                    "{url}  (the assignment of {} from allotment {from} held by group {group})",
+                    add.sku_id
+                ),
+                body: None,
+            });
         }
         for sku in &change.remove {
             // The assignment id is only known at write time (it is re-read then).

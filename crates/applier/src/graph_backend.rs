@@ -76,6 +76,15 @@ impl LicensingBackend for GroupLicensing {
     }
 
     async fn write(&self, group: GroupId, change: &Change) -> Result<WriteReceipt, WriteError> {
+        if change.move_from.is_some() {
+            // v1.0 `assignLicense` names SKUs, not allotments: the planner never moves on this
+            // backend, and a hand-made plan that does is refused rather than half-understood.
+            return Err(WriteError::Unsupported {
+                reason: "group-licensing cannot move a group between allotments; re-plan with \
+                         settings.backend: cloud-licensing"
+                    .to_owned(),
+            });
+        }
         self.client
             .assign_license(group, &adds(change), &change.remove)
             .await

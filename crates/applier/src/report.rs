@@ -152,8 +152,9 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// True when every touched group finished processing without errors (and, on
-    /// cloud-licensing, the devices' usage rights could be read).
+    /// True when every touched group finished processing without errors and, on
+    /// cloud-licensing, every device read holds a usage right for its group's subscription
+    /// (green means licensed: a device without the right is not licensed, whatever else says).
     pub fn is_clean(&self) -> bool {
         self.pending_groups.is_empty()
             && self.vanished_groups.is_empty()
@@ -163,7 +164,7 @@ impl Verification {
             && self
                 .usage_rights
                 .as_ref()
-                .is_none_or(|u| u.read_error.is_none())
+                .is_none_or(|u| u.shortfall().is_none())
     }
 }
 
@@ -641,6 +642,7 @@ fn kind_word(kind: ActionKind) -> &'static str {
         ActionKind::Revoke => "revoke",
         ActionKind::Swap => "swap",
         ActionKind::Update => "update",
+        ActionKind::Move => "move",
     }
 }
 

@@ -197,12 +197,14 @@ pub async fn apply<B: LicensingBackend>(
     ))
 }
 
-/// The order writes go out in: revokes (free units), then swaps (free one pool, take from
-/// another), then assigns (take units), then updates (neutral). Each phase keeps plan order.
+/// The order writes go out in: revokes (free units), then swaps and moves (free one pool, take
+/// from another), then assigns (take units), then updates (neutral). Each phase keeps plan
+/// order.
 fn write_phases(plan: &Plan, todo: &[usize]) -> Vec<Vec<usize>> {
     [
         ActionKind::Revoke,
         ActionKind::Swap,
+        ActionKind::Move,
         ActionKind::Assign,
         ActionKind::Update,
     ]
@@ -262,24 +264,25 @@ fn classify(
     }
 }
 
-/// The fingerprint of a swap whose new SKU landed while the old one is still there: a backend
-/// that needs two calls (cloud-licensing creates, then deletes) can stop in between, and the
-/// group then holds both. On such a backend that state is safe (the devices stay licensed) and
-/// the action is still to do, not stale. On group-licensing one call does both, so "both" can
-/// only come from someone else and stays a stale plan. `None` for kinds other than swap.
+/// The fingerprint of a swap (or move) whose new assignment landed while the old one is still
+/// there: a backend that needs two calls (cloud-licensing creates, then deletes) can stop in
+/// between, and the group then holds both. On such a backend that state is safe (the devices
+/// stay licensed) and the action is still to do, not stale. On group-licensing one call does
+/// both, so "both" can only come from someone else and stays a stale plan. `None` for the other
+/// kinds.
 fn half_applied(action: &Action) -> Option<Fingerprint> {
-    if action.kind != ActionKind::Swap {
+    let removes = action.removes();
+    let from = action.from_allotment.as_ref().map(|a| a.id.as_str());
+    let old = |l: &&devlic_model::AssignedLicense| match action.kind {
+        ActionKind::Swap => removes.contains(&l.sku_id),
+        ActionKind::Move => l.sku_id == action.sku.sku_id && l.allotment_id.as_deref() == from,
+        _ => false,
+    };
+    if !matches!(action.kind, ActionKind::Swap | ActionKind::Move) {
         return None;
     }
-    let removes = action.removes();
     let mut both = action.expected_after();
-    both.extend(
-        action
-            .before
-            .iter()
-            .filter(|l| removes.contains(&l.sku_id))
-            .cloned(),
-    );
+    both.extend(action.before.iter().filter(old).cloned());
     both.sort();
     Some(Fingerprint::of_group(action.group.id, &both))
 }

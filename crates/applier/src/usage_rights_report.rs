@@ -111,3 +111,60 @@ impl UsageRightsCheck {
         md
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use devlic_model::{GroupId, SkuId};
+
+    use super::*;
+    use crate::Verification;
+
+    fn verification(holders: u64, devices_read: u64) -> Verification {
+        Verification {
+            pending_groups: Vec::new(),
+            vanished_groups: Vec::new(),
+            unknown_states: Vec::new(),
+            license_errors: Vec::new(),
+            read_error: None,
+            usage_rights: Some(UsageRightsCheck {
+                device_cap: 1000,
+                truncated: false,
+                groups: vec![GroupUsageRights {
+                    group: GroupRef {
+                        id: GroupId::parse("1a2b3c4d-0001-4a5b-8c6d-000000000001").unwrap(),
+                        display_name: "Kiosks".to_owned(),
+                    },
+                    sku: SkuRef {
+                        sku_id: SkuId::parse("ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7").unwrap(),
+                        sku_part_number: "OFFICE_PROPLUS_DEVICE1".to_owned(),
+                    },
+                    devices: devices_read,
+                    devices_read,
+                    holders,
+                }],
+                read_error: None,
+            }),
+            duration_ms: 0,
+        }
+    }
+
+    /// Green means licensed: a device read without a usage right makes verification unclean
+    /// (so the run fails) even when Graph reported no waiting member for it.
+    #[test]
+    fn a_device_without_its_usage_right_makes_verification_unclean() {
+        assert!(verification(12, 12).is_clean());
+        let short = verification(11, 12);
+        assert!(!short.is_clean());
+        assert_eq!(
+            short
+                .usage_rights
+                .as_ref()
+                .and_then(UsageRightsCheck::shortfall),
+            Some(
+                "Kiosks: 11 of 12 device(s) hold OFFICE_PROPLUS_DEVICE1 (Microsoft 365 Apps for \
+                 enterprise (device))"
+                    .to_owned()
+            )
+        );
+    }
+}

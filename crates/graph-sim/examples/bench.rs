@@ -203,6 +203,7 @@ fn tenant(groups: usize, sku: Option<&str>) -> Tenant {
                 vec![AssignedLicense {
                     sku_id: s.to_owned(),
                     disabled_plans: Vec::new(),
+                    allotment_id: None,
                 }]
             })
             .unwrap_or_default();

@@ -57,6 +57,7 @@ pub fn generate(groups: usize, devices: usize, seed: u64) -> Tenant {
                         vec![AssignedLicense {
                             sku_id: s.to_owned(),
                             disabled_plans: Vec::new(),
+                            allotment_id: None,
                         }]
                     })
                     .unwrap_or_default(),

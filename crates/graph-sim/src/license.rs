@@ -84,7 +84,7 @@ pub(crate) struct MemberError {
 /// Why a cloudLicensing write was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum CloudWriteError {
-    /// The group already holds the SKU (from this or another allotment).
+    /// The group already holds an assignment of this allotment.
     AlreadyHolds(String),
     /// No assignment has this id.
     NoSuchAssignment,
@@ -146,15 +146,29 @@ impl Licensing {
         for g in &tenant.groups {
             let mut entries = Vec::new();
             for l in &g.assigned_licenses {
-                let pool = lic
-                    .default_pool(&l.sku_id)
-                    .ok_or_else(|| TenantError::UnknownSku {
-                        group: g.id.clone(),
-                        sku: l.sku_id.clone(),
-                    })?;
+                let pool = match &l.allotment_id {
+                    Some(id) => lic
+                        .pool_index(id)
+                        .filter(|&p| lic.pools[p].sku_id == l.sku_id)
+                        .ok_or_else(|| TenantError::UnknownAllotment {
+                            group: g.id.clone(),
+                            sku: l.sku_id.clone(),
+                            allotment: id.clone(),
+                        })?,
+                    None => lic
+                        .default_pool(&l.sku_id)
+                        .ok_or_else(|| TenantError::UnknownSku {
+                            group: g.id.clone(),
+                            sku: l.sku_id.clone(),
+                        })?,
+                };
                 let assignment_id = lic.new_assignment_id();
                 entries.push(Entry {
-                    license: l.clone(),
+                    // The allotment is the entry's `pool`; the served license is Graph's shape.
+                    license: AssignedLicense {
+                        allotment_id: None,
+                        ..l.clone()
+                    },
                     pool,
                     assignment_id,
                 });
@@ -357,11 +371,11 @@ impl Licensing {
         lag: Option<Duration>,
     ) -> Result<Entry, CloudWriteError> {
         let sku = self.pools[pool].sku_id.clone();
-        if self.groups[i]
-            .assigned
-            .iter()
-            .any(|e| e.license.sku_id == sku)
-        {
+        // One assignment per allotment and group. Two allotments of one SKU may both be
+        // assigned to a group (a move between subscriptions holds both for a moment): Graph
+        // counts "one license from each allotment to which they're directly or indirectly
+        // assigned" (resources/cloudlicensing-assignment.md), which `reallocate` models.
+        if self.groups[i].assigned.iter().any(|e| e.pool == pool) {
             return Err(CloudWriteError::AlreadyHolds(sku));
         }
         let before = self.view(i, now, delay);
@@ -369,6 +383,7 @@ impl Licensing {
             license: AssignedLicense {
                 sku_id: sku,
                 disabled_plans,
+                allotment_id: None,
             },
             pool,
             assignment_id: self.new_assignment_id(),
@@ -567,11 +582,17 @@ impl Licensing {
 
     /// Writes the current assignments, processing states and unit counts back into a tenant.
     pub(crate) fn write_into(&self, tenant: &mut Tenant, now: Instant, delay: Duration) {
+        // A tenant file with its own allotments says which one each license draws from, so the
+        // written tenant loads back the same (and shows a move between allotments).
+        let explicit = !tenant.allotments.is_empty();
         for (i, g) in tenant.groups.iter_mut().enumerate() {
             g.assigned_licenses = self.groups[i]
                 .assigned
                 .iter()
-                .map(|e| e.license.clone())
+                .map(|e| AssignedLicense {
+                    allotment_id: explicit.then(|| self.pools[e.pool].id.clone()),
+                    ..e.license.clone()
+                })
                 .collect();
             g.license_processing_state = Some(LicenseProcessingState {
                 state: self.state(i, now, delay).as_str().to_owned(),

@@ -300,6 +300,11 @@ pub struct AssignedLicense {
     /// Service plans turned off.
     #[serde(default)]
     pub disabled_plans: Vec<String>,
+    /// Tenant files only, never served: the allotment (by id) the group's license draws from,
+    /// for tenants with several allotments of one SKU. Without it, the SKU's first allotment
+    /// assignable to groups or devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment_id: Option<String>,
 }
 
 /// Graph's `licenseProcessingState`.
@@ -385,6 +390,18 @@ pub enum TenantError {
         group: String,
         /// The unknown SKU.
         sku: String,
+    },
+    /// A group's license names an allotment the tenant does not have for that SKU.
+    #[error(
+        "group {group} holds SKU {sku} from allotment {allotment}, which is not an allotment of that SKU"
+    )]
+    UnknownAllotment {
+        /// The group.
+        group: String,
+        /// The SKU.
+        sku: String,
+        /// The allotment id the tenant file gave.
+        allotment: String,
     },
     /// `consumedUnits` is lower than the devices the groups license.
     #[error(

@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         g.assigned_licenses = vec![AssignedLicense {
             sku_id: sku.to_owned(),
             disabled_plans: Vec::new(),
+            allotment_id: None,
         }];
     }
     let names: Vec<String> = tenant

@@ -29,9 +29,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use devlic_model::{
-    Allotment, AllotmentAssignment, AssignedLicense, GroupId, LiveState, ServicePlanId, SkuId,
-};
+use devlic_model::{Allotment, AllotmentAssignment, GroupId, LiveState, ServicePlanId, SkuId};
 use serde::Deserialize;
 use url::Url;
 
@@ -284,21 +282,7 @@ impl GraphClient {
                 .extend(a.assignments.iter().map(|x| x.group));
         }
         let mut live = self.read_live(&query).await?;
-        let mut held: BTreeMap<GroupId, Vec<AssignedLicense>> = BTreeMap::new();
-        for a in &allotments {
-            for x in &a.assignments {
-                held.entry(x.group).or_default().push(AssignedLicense {
-                    sku_id: a.sku_id,
-                    disabled_plans: x.disabled_plans.clone(),
-                });
-            }
-        }
-        for (id, g) in &mut live.groups {
-            let mut licenses = held.remove(id).unwrap_or_default();
-            licenses.sort();
-            g.assigned_licenses = licenses;
-        }
-        live.allotments = allotments;
+        live.set_cloud_view(allotments);
         Ok(live)
     }
 

@@ -155,6 +155,7 @@ impl WireAssignedLicense {
                 .unwrap_or_default()
                 .into_iter()
                 .collect::<BTreeSet<_>>(),
+            allotment_id: None,
         }
     }
 }

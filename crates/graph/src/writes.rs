@@ -214,6 +214,7 @@ mod tests {
             assigned_licenses: vec![AssignedLicense {
                 sku_id: d1,
                 disabled_plans: BTreeSet::new(),
+                allotment_id: None,
             }],
             processing_state: None,
         };

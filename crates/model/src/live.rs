@@ -56,6 +56,59 @@ impl LiveState {
     pub fn allotments_of(&self, sku: SkuId) -> impl Iterator<Item = &Allotment> + '_ {
         self.allotments.iter().filter(move |a| a.sku_id == sku)
     }
+
+    /// Sets [`LiveState::allotments`] and replaces every group's `assigned_licenses` by its
+    /// cloudLicensing assignments (SKU, disabled plans and allotment), sorted. The one place the
+    /// cloud view of a group is built, for a live read and for a snapshot alike, so a plan and a
+    /// saved plan's stale check compare the same thing. Groups with no assignment hold nothing.
+    pub fn set_cloud_view(&mut self, allotments: Vec<Allotment>) {
+        let mut held: BTreeMap<GroupId, Vec<AssignedLicense>> = BTreeMap::new();
+        for a in &allotments {
+            for x in &a.assignments {
+                held.entry(x.group).or_default().push(AssignedLicense {
+                    sku_id: a.sku_id,
+                    disabled_plans: x.disabled_plans.clone(),
+                    allotment_id: Some(a.id.clone()),
+                });
+            }
+        }
+        for (id, g) in &mut self.groups {
+            let mut licenses = held.remove(id).unwrap_or_default();
+            licenses.sort();
+            g.assigned_licenses = licenses;
+        }
+        self.allotments = allotments;
+    }
+
+    /// Fills the missing `allotment_id` of cloud-licensing licenses from
+    /// [`LiveState::allotments`]: each license without one takes the first allotment of its SKU
+    /// with an assignment to the group that no other license of the group has taken. For states
+    /// recorded before licenses carried their allotment (older snapshots).
+    pub fn attach_allotment_ids(&mut self) {
+        for g in self.groups.values_mut() {
+            let mut taken: Vec<String> = g
+                .assigned_licenses
+                .iter()
+                .filter_map(|l| l.allotment_id.clone())
+                .collect();
+            for l in g
+                .assigned_licenses
+                .iter_mut()
+                .filter(|l| l.allotment_id.is_none())
+            {
+                let found = self.allotments.iter().find(|a| {
+                    a.sku_id == l.sku_id
+                        && !taken.contains(&a.id)
+                        && a.assignments.iter().any(|x| x.group == g.id)
+                });
+                if let Some(a) = found {
+                    taken.push(a.id.clone());
+                    l.allotment_id = Some(a.id.clone());
+                }
+            }
+            g.assigned_licenses.sort();
+        }
+    }
 }
 
 /// The tenant a state or plan belongs to.
@@ -276,6 +329,12 @@ pub struct AssignedLicense {
     /// `disabledPlans` (service plan ids), kept sorted.
     #[serde(default)]
     pub disabled_plans: BTreeSet<ServicePlanId>,
+    /// cloud-licensing only: the allotment the group's assignment draws from. A group may hold
+    /// one SKU from two allotments while it moves between them, and which allotment it holds
+    /// is part of its state (a move changes nothing else). `None` on group-licensing, whose
+    /// `assignedLicenses` has no such field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment_id: Option<String>,
 }
 
 /// `group.licenseProcessingState.state`.

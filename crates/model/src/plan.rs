@@ -58,6 +58,11 @@ impl Fingerprint {
             for p in &l.disabled_plans {
                 canonical.push_str(&format!(",off:{p}"));
             }
+            // Only cloud-licensing states carry allotments, so group-licensing fingerprints
+            // are what they always were.
+            if let Some(a) = &l.allotment_id {
+                canonical.push_str(&format!(",allotment:{a}"));
+            }
         }
         Fingerprint::of_text(&canonical)
     }
@@ -98,6 +103,10 @@ pub enum ActionKind {
     Update,
     /// Take a device SKU away: the apps on the group's devices become read-only.
     Revoke,
+    /// cloud-licensing: keep the SKU but take it from another allotment (another subscription
+    /// of the same product). Two writes, never an unlicensed window: create the assignment on
+    /// the new allotment, then delete the one on the old.
+    Move,
 }
 
 /// Why an action is in the plan.
@@ -144,6 +153,10 @@ pub struct Action {
     /// from (`None` on group-licensing and for revokes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allotment: Option<AllotmentRef>,
+    /// For a move: the allotment the group's assignment comes from now (deleted once the new
+    /// assignment exists). `None` for every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_allotment: Option<AllotmentRef>,
 }
 
 impl Action {
@@ -160,7 +173,8 @@ impl Action {
         match self.kind {
             ActionKind::Revoke => vec![self.sku.sku_id],
             ActionKind::Swap => self.from_sku.iter().map(|s| s.sku_id).collect(),
-            ActionKind::Assign | ActionKind::Update => Vec::new(),
+            // A move removes an assignment, not a SKU: see `from_allotment`.
+            ActionKind::Assign | ActionKind::Update | ActionKind::Move => Vec::new(),
         }
     }
 }
@@ -457,6 +471,9 @@ pub struct PlanSummary {
     pub swap: u64,
     /// Updates.
     pub update: u64,
+    /// Moves between allotments (cloud-licensing).
+    #[serde(default)]
+    pub r#move: u64,
 }
 
 impl PlanSummary {
@@ -469,6 +486,7 @@ impl PlanSummary {
                 ActionKind::Revoke => s.revoke += 1,
                 ActionKind::Swap => s.swap += 1,
                 ActionKind::Update => s.update += 1,
+                ActionKind::Move => s.r#move += 1,
             }
         }
         s
@@ -476,7 +494,7 @@ impl PlanSummary {
 
     /// Total number of actions.
     pub fn total(&self) -> u64 {
-        self.assign + self.revoke + self.swap + self.update
+        self.assign + self.revoke + self.swap + self.update + self.r#move
     }
 }
 
@@ -550,7 +568,8 @@ impl Plan {
 
 impl Action {
     /// The group's `assignedLicenses` once this action has landed: `before` minus the removed
-    /// SKUs, with the added SKU (and its `disabled_plans`) replacing any entry for the same SKU.
+    /// SKUs, with the added SKU (and its `disabled_plans`, and on cloud-licensing its allotment)
+    /// replacing every entry for the same SKU, whichever allotment it came from.
     ///
     /// The applier uses it to tell "already applied" (a rerun after a crash) from "moved by
     /// someone else" (a stale plan), and to check a write whose response was lost.
@@ -567,6 +586,7 @@ impl Action {
             after.push(AssignedLicense {
                 sku_id,
                 disabled_plans: self.disabled_plans.clone(),
+                allotment_id: self.allotment.as_ref().map(|a| a.id.clone()),
             });
         }
         after.sort();

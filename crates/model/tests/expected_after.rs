@@ -34,6 +34,7 @@ fn lic(id: &str, off: &[&str]) -> AssignedLicense {
     AssignedLicense {
         sku_id: SkuId::parse(id).expect("test SKU id"),
         disabled_plans: plans(off),
+        allotment_id: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn action(
         before_fingerprint: Fingerprint::of_group(group, &before),
         before,
         allotment: None,
+        from_allotment: None,
     }
 }
 

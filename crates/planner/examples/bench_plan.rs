@@ -50,6 +50,7 @@ fn holding(ids: &[SkuId]) -> Vec<AssignedLicense> {
         .map(|&sku_id| AssignedLicense {
             sku_id,
             disabled_plans: BTreeSet::new(),
+            allotment_id: None,
         })
         .collect()
 }

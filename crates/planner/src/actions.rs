@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use devlic_model::{
-    Action, ActionKind, AssignedLicense, Backend, Fingerprint, Group, GroupId, GroupRef, LiveState,
-    Reason, ServicePlanId, SkuRef,
+    Action, ActionKind, AllotmentRef, AssignedLicense, Backend, Fingerprint, Group, GroupId,
+    GroupRef, LiveState, Reason, ServicePlanId, SkuId, SkuRef,
 };
 use devlic_spec::{DesiredState, Origin, Spec};
 
@@ -49,7 +49,7 @@ pub(crate) fn core<'a>(spec: &'a Spec, live: &'a LiveState, backend: Backend) ->
             }
             _ => None,
         };
-        match entry_action(r, live, &device) {
+        match entry_action(r, live, &device, allotment.as_ref()) {
             Ok(Some(a))
                 if a.kind == ActionKind::Update
                     && !backend.capabilities().updates_disabled_plans =>
@@ -128,10 +128,37 @@ fn conflict(
     }
 }
 
+/// The allotment a group's assignment of the entry's SKU comes from when it is not the one the
+/// spec resolves to (allotment drift): the group then needs a move. `None` when the group holds
+/// the SKU from the wanted allotment (also during a half-done move, when it holds both: the
+/// move is then still to finish), from no known allotment, or not at all.
+fn drifted_from(
+    held: &[&AssignedLicense],
+    sku: SkuId,
+    wanted: &AllotmentRef,
+    live: &LiveState,
+) -> Option<AllotmentRef> {
+    held.iter()
+        .filter(|l| l.sku_id == sku)
+        .filter_map(|l| l.allotment_id.as_deref())
+        .find(|id| !id.eq_ignore_ascii_case(&wanted.id))
+        .map(|id| {
+            live.allotments
+                .iter()
+                .find(|a| a.id.eq_ignore_ascii_case(id))
+                .map(AllotmentRef::from)
+                .unwrap_or_else(|| AllotmentRef {
+                    id: id.to_owned(),
+                    subscription_ids: Vec::new(),
+                })
+        })
+}
+
 fn entry_action(
     r: &Resolved<'_>,
     live: &LiveState,
     device: &DeviceSkus,
+    allotment: Option<&AllotmentRef>,
 ) -> Result<Option<Action>, PlanError> {
     let g = r.group;
     let origin = &r.entry.origin;
@@ -150,6 +177,20 @@ fn entry_action(
                 .copied()
                 .filter(|l| l.sku_id != sku.sku_id)
                 .collect();
+            // cloud-licensing: the SKU is held, but from another allotment than the spec's.
+            let drift = allotment.and_then(|want| drifted_from(&held, sku.sku_id, want, live));
+            if let (true, Some(from)) = (others.is_empty(), drift) {
+                let mut a = make_action(
+                    ActionKind::Move,
+                    g,
+                    sku_ref(sku),
+                    None,
+                    r.disabled.clone(),
+                    reason,
+                );
+                a.from_allotment = Some(from);
+                return Ok(Some(a));
+            }
             let kind_from = match (others.as_slice(), mine) {
                 ([], None) => Some((ActionKind::Assign, None)),
                 ([], Some(m)) if m.disabled_plans == r.disabled => None,
@@ -167,7 +208,7 @@ fn entry_action(
             let reason = Reason::Absent {
                 origin: origin.to_string(),
             };
-            let target: Vec<&AssignedLicense> = match r.sku {
+            let mut target: Vec<&AssignedLicense> = match r.sku {
                 Some(sku) => held
                     .iter()
                     .copied()
@@ -175,6 +216,11 @@ fn entry_action(
                     .collect(),
                 None => held,
             };
+            // A group moving between allotments holds one SKU twice; revoking it is one action.
+            let skus: BTreeSet<SkuId> = target.iter().map(|l| l.sku_id).collect();
+            if skus.len() == 1 {
+                target.truncate(1);
+            }
             match target.as_slice() {
                 [] => Ok(None),
                 [one] => Ok(Some(make_action(
@@ -216,5 +262,6 @@ fn make_action(
         before,
         before_fingerprint,
         allotment: None,
+        from_allotment: None,
     }
 }

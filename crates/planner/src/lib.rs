@@ -79,7 +79,7 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
         });
     }
     errors.extend(core.errors.iter().cloned());
-    let shared = checks::one_group::shared_subscriptions(&core);
+    let shared = checks::one_group::shared_subscriptions(&core, live, choice.backend);
     if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Error {
         errors.extend(shared.iter().flat_map(checks::one_group::errors));
     }

@@ -1,7 +1,7 @@
 //! The versioned JSON format of a plan: what `devlic plan --format json` prints and what
 //! `devlic plan --out FILE` saves for `devlic apply --plan FILE`.
 //!
-//! The format is [`PlanV1`]: one JSON object, `"formatVersion": 2`. Its JSON Schema is
+//! The format is [`PlanV1`]: one JSON object, `"formatVersion": 3`. Its JSON Schema is
 //! [`plan_json_schema`], committed as `schemas/plan.schema.json`. The core [`Plan`] type may
 //! evolve; this format only changes by adding a new version, and readers refuse versions they do
 //! not know ([`WireError::UnsupportedVersion`]).
@@ -21,6 +21,10 @@
 //!   whose absence would change a plan) is a new `formatVersion`.
 //! - Plans of `formatVersion` 1 still read: they lack `guardSettings` (read as the defaults,
 //!   the strictest thresholds) and `unlicensed` (read as none).
+//! - Plans of `formatVersion` 1 and 2 for group-licensing still read. Cloud-licensing plans of
+//!   those versions are refused ([`WireError::CloudPlanWithoutAllotments`]): they do not record
+//!   which allotment each license of `before` comes from, so apply could not tell a group that
+//!   moved between allotments from one that did not.
 //! - Earlier builds of devlic wrote plans with `format_version` and `state_taken_at`; both
 //!   spellings are still read ([`LEGACY_VERSION_KEY`]), and written as `formatVersion` and
 //!   `stateTakenAt`.
@@ -28,7 +32,8 @@
 //! # Format, field by field
 //!
 //! Top level ([`PlanV1`]):
-//! - `formatVersion` (integer, `2`; `1` is still read): the version of this format. Read it first.
+//! - `formatVersion` (integer, `3`; `1` and `2` are still read, see above): the version of this
+//!   format. Read it first.
 //! - `tenant` (object): the tenant planned against: `id` (tenant GUID), `displayName` (optional),
 //!   `domains` (verified domains).
 //! - `backend` (string): `group-licensing` (Graph v1.0 `assignLicense`) or `cloud-licensing`.
@@ -40,7 +45,7 @@
 //! - `graphUrl` (string): the Graph root the state was read from.
 //! - `stateTakenAt` (string, RFC 3339): when the live state (or snapshot) was read.
 //! - `actions` (array of objects), in apply order (group display name, case-insensitive, then id):
-//!   - `action`: `assign`, `swap`, `update` or `revoke`;
+//!   - `action`: `assign`, `swap`, `update`, `revoke` or (format 3, cloud-licensing) `move`;
 //!   - `group`: `{ "id": GUID, "displayName": string }`;
 //!   - `sku`: `{ "skuId": GUID, "skuPartNumber": string }`: the SKU added (assign, swap, update)
 //!     or removed (revoke);
@@ -49,11 +54,14 @@
 //!   - `devices`: devices in the group (transitive), `null` when not read;
 //!   - `reason`: `{ "kind": "desired" | "absent", "origin": "file:line:col" }` or
 //!     `{ "kind": "pruned" }`;
-//!   - `before`: the group's `assignedLicenses` when planned (`[{ "skuId", "disabledPlans" }]`);
+//!   - `before`: the group's `assignedLicenses` when planned (`[{ "skuId", "disabledPlans" }]`,
+//!     on cloud-licensing also `"allotmentId"`, the allotment each assignment draws from);
 //!   - `beforeFingerprint`: `sha256:<hex>` of `before`; apply re-reads the group and refuses when
 //!     it no longer matches (the stale-plan check);
 //!   - `allotment` (optional, cloud-licensing only): `{ "id", "subscriptionIds" }`, the allotment
-//!     an assign, swap or update takes licenses from.
+//!     an assign, swap, update or move takes licenses from;
+//!   - `fromAllotment` (format 3, a move only): the allotment the group's assignment comes from
+//!     now, deleted once the assignment on `allotment` exists.
 //! - `warnings` (array): `{ "kind", "group" (optional), "sku" (optional), "message" }`; `kind` is
 //!   one of `capacity`, `unsupportedGroupType`, `notSecurityGroup`, `nonDeviceMembers`,
 //!   `nestedGroups`, `licenseErrors`, `processingPending`, `unmanagedHolder`,
@@ -74,7 +82,8 @@
 //! - `unlicensed` (format 2): groups of the spec whose devices are not all licensed:
 //!   `{ "group", "sku" (optional), "devices", "causes": [{ "code", "devices", "inferred"
 //!   (optional), "description" }] }`.
-//! - `summary`: `{ "assign", "revoke", "swap", "update" }` action counts.
+//! - `summary`: `{ "assign", "revoke", "swap", "update", "move" }` action counts (`move` from
+//!   format 3).
 //! - `fingerprint`: `sha256:<hex>` over every action's `beforeFingerprint`, in order.
 //!
 //! Readers reject unknown fields, and [`PlanV1::into_plan`] checks that `summary` and
@@ -91,11 +100,15 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 /// The only format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Every format version [`parse`] reads. Format 1 lacks `guardSettings` and `unlicensed`: a
 /// format-1 plan reads with the default (strictest) thresholds and no unlicensed groups.
-pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
+/// Formats 1 and 2 lack allotment ids, so only their group-licensing plans read.
+pub const READABLE_VERSIONS: [u32; 3] = [1, 2, 3];
+
+/// The first format that records allotments in `before` (and has `move` actions).
+pub const ALLOTMENTS_SINCE: u32 = 3;
 
 /// The key that holds the format version in every JSON document devlic writes (plans,
 /// snapshots, the multi-tenant plan, the run report).
@@ -129,6 +142,17 @@ pub enum WireError {
     UnsupportedVersion {
         /// The version found in the file.
         found: u64,
+    },
+    /// A cloud-licensing plan written before plans recorded which allotment each license comes
+    /// from: apply could not check it against the tenant.
+    #[error(
+        "this cloud-licensing plan has formatVersion {found}, written before plans recorded \
+         which allotment each license comes from, so apply cannot check it against the tenant; \
+         re-create it with `devlic plan --out` and review it again"
+    )]
+    CloudPlanWithoutAllotments {
+        /// The version found in the file.
+        found: u32,
     },
     /// `summary` does not count what `actions` holds.
     #[error("the plan's summary does not match its actions: the file was edited or is corrupt")]
@@ -178,7 +202,7 @@ fn version(_: &mut SchemaGenerator) -> Schema {
 /// A saved plan, format version 2. See the [module documentation](self) for every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "devlic plan (formatVersion 2)")]
+#[schemars(title = "devlic plan (formatVersion 3)")]
 pub struct PlanV1 {
     /// 2 for this format (1 is still read: it lacks `guardSettings` and `unlicensed`).
     #[serde(rename = "formatVersion", alias = "format_version")]
@@ -286,6 +310,9 @@ pub enum ActionKindV1 {
     Update,
     /// Remove `sku`: the apps on the group's devices become read-only.
     Revoke,
+    /// cloud-licensing: take `sku` from `allotment` instead of `fromAllotment` (create the new
+    /// assignment, then delete the old).
+    Move,
 }
 
 /// Why an action is planned.
@@ -316,13 +343,16 @@ pub struct LicenseV1 {
     /// Disabled service plan ids.
     #[schemars(schema_with = "guids")]
     pub disabled_plans: BTreeSet<ServicePlanId>,
+    /// cloud-licensing (format 3): the allotment the assignment draws from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment_id: Option<String>,
 }
 
 /// One write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionV1 {
-    /// `assign`, `swap`, `update` or `revoke`.
+    /// `assign`, `swap`, `update`, `revoke` or `move`.
     pub action: ActionKindV1,
     /// The group written to.
     pub group: GroupV1,
@@ -342,9 +372,12 @@ pub struct ActionV1 {
     /// Fingerprint of `before`, checked by apply.
     #[schemars(schema_with = "fingerprint")]
     pub before_fingerprint: Fingerprint,
-    /// cloud-licensing only: the allotment an assign, swap or update takes licenses from.
+    /// cloud-licensing only: the allotment an assign, swap, update or move takes licenses from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allotment: Option<AllotmentV1>,
+    /// A move only: the allotment the group's assignment comes from now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_allotment: Option<AllotmentV1>,
 }
 
 /// An allotment (cloud-licensing): a pool of licenses of one SKU.
@@ -551,6 +584,9 @@ pub struct SummaryV1 {
     pub swap: u64,
     /// Updates.
     pub update: u64,
+    /// Moves between allotments (format 3; 0 when absent).
+    #[serde(default)]
+    pub r#move: u64,
 }
 
 /// The JSON Schema (draft 2020-12) of [`PlanV1`], as committed in `schemas/plan.schema.json`.

@@ -47,9 +47,14 @@ pub fn compare(
 }
 
 /// Writes the expected files for `name` from both backends' outputs: the shared file from the
-/// primary backend, an override for the other only where it differs (and no stale override).
+/// primary backend (or the only one the scenario runs on), an override for the other only where it differs (and no stale override).
 pub fn bless(dir: &Path, name: &str, outputs: &[(Backend, String)]) -> Result<(), ScenarioError> {
-    let Some((_, primary)) = outputs.iter().find(|(b, _)| *b == Backend::PRIMARY) else {
+    // A scenario that runs on one backend only keeps that backend's outputs as the shared files.
+    let Some((_, primary)) = outputs
+        .iter()
+        .find(|(b, _)| *b == Backend::PRIMARY)
+        .or(outputs.first())
+    else {
         return Ok(());
     };
     write_or_remove(&dir.join(name), primary, false)?;

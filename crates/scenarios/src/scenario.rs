@@ -26,6 +26,9 @@ pub struct ScenarioFile {
     pub apply: ApplyStep,
     /// The `devlic plan --detailed-exitcode` after the apply.
     pub replan: ExitStep,
+    /// The backends to run on (`group-licensing`, `cloud-licensing`); default both. For
+    /// stories only one API can tell, such as moving a group between allotments.
+    pub backends: Option<Vec<String>>,
 }
 
 /// What the first plan must do.
@@ -89,6 +92,8 @@ pub struct Scenario {
     pub tenant_path: PathBuf,
     /// The spec of `change_before_apply`, relative to the workspace root.
     pub change: Option<String>,
+    /// The backends it runs on, the one whose outputs are the shared expected files first.
+    pub backends: Vec<crate::Backend>,
 }
 
 impl Scenario {
@@ -143,6 +148,33 @@ impl Scenario {
             .change_before_apply
             .as_deref()
             .map(|c| join_rel(rel_dir, c));
+        let backends = match &file.backends {
+            None => crate::Backend::ALL.to_vec(),
+            Some(names) => {
+                let mut out = Vec::new();
+                for n in names {
+                    let Some(b) = crate::Backend::ALL.into_iter().find(|b| b.name() == n) else {
+                        return Err(ScenarioError::Layout {
+                            dir,
+                            problem: format!(
+                                "scenario.yaml names the backend `{n}`; use group-licensing or \
+                                 cloud-licensing"
+                            ),
+                        });
+                    };
+                    if !out.contains(&b) {
+                        out.push(b);
+                    }
+                }
+                if out.is_empty() {
+                    return Err(ScenarioError::Layout {
+                        dir,
+                        problem: "scenario.yaml has an empty `backends` list".to_owned(),
+                    });
+                }
+                out
+            }
+        };
         Ok(Scenario {
             name,
             rel_dir: rel_dir.to_owned(),
@@ -151,6 +183,7 @@ impl Scenario {
             spec,
             tenant_path,
             change,
+            backends,
         })
     }
 

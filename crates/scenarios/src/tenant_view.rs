@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 ///
 /// `holdings` maps a device to the SKU ids it holds a unit of (`Sim::device_licenses`). A
 /// display name that several groups share is followed by the group id, so no group hides
-/// another. A subscription with disabled service plans reads `SKU without PLAN, PLAN`.
+/// another. A subscription with disabled service plans reads `SKU without PLAN, PLAN`; in a
+/// tenant file with its own allotments, `SKU from ALLOTMENT`.
 pub fn license_state(tenant: &Tenant, holdings: &BTreeMap<String, Vec<String>>) -> Value {
     let sku_name: HashMap<&str, &str> = tenant
         .subscribed_skus
@@ -45,7 +46,11 @@ pub fn license_state(tenant: &Tenant, holdings: &BTreeMap<String, Vec<String>>) 
             .assigned_licenses
             .iter()
             .map(|l| {
-                let sku = name_of(&l.sku_id);
+                // Tenants with their own allotments show which one each license draws from.
+                let sku = match &l.allotment_id {
+                    Some(a) => format!("{} from {a}", name_of(&l.sku_id)),
+                    None => name_of(&l.sku_id),
+                };
                 if l.disabled_plans.is_empty() {
                     return sku;
                 }

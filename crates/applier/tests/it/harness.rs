@@ -58,7 +58,7 @@ pub fn expected_writes(kind: Kind, plan: &Plan) -> u64 {
         .sum()
 }
 
-fn repo(path: &str) -> String {
+pub fn repo(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
 

@@ -10,5 +10,6 @@ mod faults;
 mod harness;
 mod junit_schema;
 mod memory;
+mod moves;
 mod run;
 mod usage_rights;

@@ -152,6 +152,7 @@ fn lic(sku: &str) -> AssignedLicense {
     AssignedLicense {
         sku_id: SkuId::parse(sku).unwrap(),
         disabled_plans: BTreeSet::new(),
+        allotment_id: None,
     }
 }
 
@@ -182,6 +183,7 @@ fn action(kind: ActionKind, n: u8, before: Vec<AssignedLicense>) -> Action {
         before_fingerprint: Fingerprint::of_group(gid(n), &before),
         before,
         allotment: None,
+        from_allotment: None,
     }
 }
 

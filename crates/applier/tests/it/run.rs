@@ -46,7 +46,7 @@ both_backends!(
 fn phase(kind: ActionKind) -> u8 {
     match kind {
         ActionKind::Revoke => 0,
-        ActionKind::Swap => 1,
+        ActionKind::Swap | ActionKind::Move => 1,
         ActionKind::Assign => 2,
         ActionKind::Update => 3,
     }

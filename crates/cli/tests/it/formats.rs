@@ -116,7 +116,7 @@ fn saved_plan_with_the_old_key_spelling_still_applies() {
     let r = sim.run(&["plan", "examples/northwind", "--out", s(&plan)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&plan).unwrap();
-    assert!(text.contains("\"formatVersion\": 2"), "{text}");
+    assert!(text.contains("\"formatVersion\": 3"), "{text}");
     let old = text
         .replace("\"formatVersion\"", "\"format_version\"")
         .replace("\"stateTakenAt\"", "\"state_taken_at\"");

@@ -139,7 +139,7 @@ fn saved_plan_is_the_json_format() {
     assert!(r.stderr.contains("devlic apply --plan"), "{}", r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(v["formatVersion"], 2);
+    assert_eq!(v["formatVersion"], 3);
     assert_eq!(v["summary"]["assign"], 2);
 }
 

@@ -40,6 +40,7 @@ pub(crate) fn parse_assign(
         adds.push(AssignedLicense {
             sku_id: sku,
             disabled_plans: plans,
+            allotment_id: None,
         });
     }
     let removes = remove

@@ -364,3 +364,97 @@ async fn kiota_cast_aliases_are_accepted() {
         .json();
     assert_eq!(v["value"][0]["@odata.type"], "#microsoft.graph.device");
 }
+
+/// A group may hold one SKU from two allotments (a move between subscriptions holds both for a
+/// moment), each device then using a unit of each ("one license from each allotment to which
+/// they're directly or indirectly assigned", resources/cloudlicensing-assignment.md); the same
+/// allotment twice is refused.
+#[tokio::test]
+async fn one_sku_from_two_allotments_but_not_one_allotment_twice() {
+    let text = std::fs::read_to_string(format!(
+        "{}/../../tests/scenarios/allotment-move/tenant.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("tenant readable");
+    let sim = devlic_graph_sim::Sim::start(
+        devlic_graph_sim::Tenant::from_json(&text).expect("tenant valid"),
+        devlic_graph_sim::SimConfig::default(),
+    )
+    .await
+    .expect("sim starts");
+    let token = sim.issue_token();
+    let env = Env {
+        sim,
+        http: reqwest::Client::new(),
+        token,
+    };
+    const STUDIO: &str = "5ca1ab1e-0001-4000-8000-0000000000d1";
+    let post = |allotment: &str| {
+        json!({
+            "allotment@odata.bind": format!(
+                "https://graph.microsoft.com/beta/admin/cloudLicensing/allotments/{allotment}"
+            ),
+            "disabledServicePlanIds": [],
+        })
+    };
+    let path = format!("/beta/groups/{STUDIO}/cloudLicensing/assignments");
+    assert_eq!(
+        allotment_units(&env).await,
+        vec![
+            ("a11o7-2025-woodgrove".to_owned(), 10),
+            ("a11o7-2026-woodgrove".to_owned(), 0)
+        ]
+    );
+    let r = env
+        .send("POST", &path, &[], Some(post("a11o7-2026-woodgrove")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let held = env
+        .get(&format!("{path}?$expand=allotment($select=id,skuId)"))
+        .await
+        .json();
+    let mut pools: Vec<&str> = held["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["allotment"]["id"].as_str().unwrap())
+        .collect();
+    pools.sort_unstable();
+    assert_eq!(pools, ["a11o7-2025-woodgrove", "a11o7-2026-woodgrove"]);
+    // Every device of the studio now uses a unit of both allotments.
+    assert_eq!(
+        allotment_units(&env).await,
+        vec![
+            ("a11o7-2025-woodgrove".to_owned(), 10),
+            ("a11o7-2026-woodgrove".to_owned(), 10)
+        ]
+    );
+    let again = env
+        .send("POST", &path, &[], Some(post("a11o7-2026-woodgrove")))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert!(
+        again.text.contains("a11o7-2026-woodgrove"),
+        "{}",
+        again.text
+    );
+}
+
+/// `(allotment id, consumedUnits)` of every allotment, in listing order.
+async fn allotment_units(env: &Env) -> Vec<(String, i64)> {
+    let v = env
+        .get("/beta/admin/cloudLicensing/allotments?$select=id,consumedUnits")
+        .await
+        .json();
+    v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_owned(),
+                a["consumedUnits"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}

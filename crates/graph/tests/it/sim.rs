@@ -194,6 +194,7 @@ fn all_holding(groups: usize, sku: &str) -> Tenant {
         g.assigned_licenses = vec![devlic_graph_sim::AssignedLicense {
             sku_id: sku.to_owned(),
             disabled_plans: Vec::new(),
+            allotment_id: None,
         }];
     }
     tenant

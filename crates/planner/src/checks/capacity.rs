@@ -49,6 +49,13 @@ pub(crate) fn capacity(
                 let key = (a.sku.sku_id, source(a, a.sku.sku_id));
                 moves.entry(key).or_default().1 += n;
             }
+            ActionKind::Move => {
+                // During the move each device holds a unit of both allotments (Graph counts one
+                // unit per allotment a device is assigned from); afterwards only the new one.
+                moves.entry(pool_key(a)).or_default().0 += n;
+                let from = a.from_allotment.as_ref().map(|x| x.id.clone());
+                moves.entry((a.sku.sku_id, from)).or_default().1 += n;
+            }
             ActionKind::Update => {}
         }
     }

@@ -18,8 +18,8 @@ use super::capacity::pool_key;
 pub enum LossCause {
     /// The device subscription is revoked: the apps become read-only.
     Revoke,
-    /// A swap into a subscription (or allotment) without room for the group's devices: the old
-    /// license goes, and some devices get no new one.
+    /// A swap into a subscription (or a move into an allotment) without room for the group's
+    /// devices: the old license goes, and some devices get no new one.
     NoRoom,
     /// `disabledPlans` switch off the Office apps of the device subscription the group keeps.
     OfficeDisabled,
@@ -80,10 +80,14 @@ pub fn license_losses(
     for a in actions {
         let loss = match a.kind {
             ActionKind::Revoke => Some((LossCause::Revoke, a.devices)),
-            ActionKind::Swap | ActionKind::Update if disables_office(a, live) => {
+            ActionKind::Swap | ActionKind::Move | ActionKind::Update
+                if disables_office(a, live) =>
+            {
                 Some((LossCause::OfficeDisabled, a.devices))
             }
-            ActionKind::Swap => line_of(capacity, a)
+            // A move into an allotment without room loses the apps like a swap: the old
+            // assignment is deleted, and the devices that did not fit get nothing.
+            ActionKind::Swap | ActionKind::Move => line_of(capacity, a)
                 .filter(|l| l.available_after < 0)
                 .map(|l| {
                     let short = l.available_after.unsigned_abs();
@@ -156,7 +160,12 @@ pub(crate) fn guards(
         let short = line.available_after.unsigned_abs();
         let groups: Vec<GroupRef> = actions
             .iter()
-            .filter(|a| matches!(a.kind, ActionKind::Assign | ActionKind::Swap))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    ActionKind::Assign | ActionKind::Swap | ActionKind::Move
+                )
+            })
             .filter(|a| line_of(std::slice::from_ref(line), a).is_some())
             .map(|a| a.group.clone())
             .collect();

@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use devlic_model::{Backend, GroupRef, SkuId, SkuRef, Warning, WarningKind};
+use devlic_model::{
+    AllotmentRef, Backend, GroupRef, LiveState, SkuId, SkuRef, Warning, WarningKind,
+};
 use devlic_spec::{DesiredState, Origin};
 
 use super::gref;
@@ -20,23 +22,42 @@ use crate::resolve::sku_ref;
 pub(crate) struct SharedSubscription {
     /// The subscription.
     pub sku: SkuRef,
+    /// On cloud-licensing, when the product has several allotments, the one shared: two
+    /// allotments of one SKU are two subscriptions, each of which may go to its own group.
+    pub allotment: Option<AllotmentRef>,
     /// The groups, in spec order, with the entry that names each.
     pub groups: Vec<(GroupRef, Origin)>,
 }
 
-/// Every subscription the spec's present entries give to more than one group, by SKU id.
-pub(crate) fn shared_subscriptions(core: &Core<'_>) -> Vec<SharedSubscription> {
-    let mut by_sku: BTreeMap<SkuId, SharedSubscription> = BTreeMap::new();
+/// Every subscription the spec's present entries give to more than one group, by SKU id (and
+/// on cloud-licensing by allotment; an entry whose allotment does not resolve is reported by
+/// the allotment check and left out here).
+pub(crate) fn shared_subscriptions(
+    core: &Core<'_>,
+    live: &LiveState,
+    backend: Backend,
+) -> Vec<SharedSubscription> {
+    let mut by_sku: BTreeMap<(SkuId, Option<String>), SharedSubscription> = BTreeMap::new();
     for r in &core.resolved {
         let (DesiredState::Present, Some(sku), true) = (r.entry.state, r.sku, r.complete) else {
             continue;
         };
-        let shared = by_sku
-            .entry(sku.sku_id)
-            .or_insert_with(|| SharedSubscription {
-                sku: sku_ref(sku),
-                groups: Vec::new(),
-            });
+        let allotment = if backend.uses_allotments() {
+            match crate::allotments::resolve(r.entry, sku, live) {
+                Ok(a) => Some(a),
+                Err(_) => continue,
+            }
+        } else {
+            None
+        };
+        let key = (sku.sku_id, allotment.as_ref().map(|a| a.id.clone()));
+        // The warning names the allotment only where the product has several.
+        let allotment = allotment.filter(|_| live.allotments_of(sku.sku_id).count() > 1);
+        let shared = by_sku.entry(key).or_insert_with(|| SharedSubscription {
+            sku: sku_ref(sku),
+            allotment,
+            groups: Vec::new(),
+        });
         if shared.groups.iter().all(|(g, _)| g.id != r.group.id) {
             shared.groups.push((gref(r.group), r.entry.origin.clone()));
         }
@@ -45,6 +66,10 @@ pub(crate) fn shared_subscriptions(core: &Core<'_>) -> Vec<SharedSubscription> {
         .into_values()
         .filter(|s| s.groups.len() > 1)
         .collect()
+}
+
+fn a_label(a: &AllotmentRef) -> String {
+    crate::render::allotment_label(a)
 }
 
 fn by_name(groups: &[(GroupRef, Origin)]) -> Vec<(GroupRef, Origin)> {
@@ -79,7 +104,10 @@ pub(crate) fn warning(shared: &SharedSubscription, backend: Backend) -> Warning 
             "{} is assigned to {} groups ({}); Microsoft's device-based licensing docs allow one \
              group per device subscription: {fix} (or set settings.oneGroupPerSubscription: \
              error to refuse such plans)",
-            shared.sku.sku_part_number,
+            match &shared.allotment {
+                Some(a) => format!("{} ({})", shared.sku.sku_part_number, a_label(a)),
+                None => shared.sku.sku_part_number.clone(),
+            },
             shared.groups.len(),
             names(&by_name(&shared.groups))
         ),

@@ -81,10 +81,15 @@ fn head(plan: &Plan) -> String {
     for kind in [
         ActionKind::Assign,
         ActionKind::Swap,
+        ActionKind::Move,
         ActionKind::Update,
         ActionKind::Revoke,
     ] {
         let (n, d) = kind_devices(plan, kind);
+        // Moves exist only on cloud-licensing; a row of zeros elsewhere would only puzzle.
+        if kind == ActionKind::Move && n == 0 {
+            continue;
+        }
         let _ = writeln!(out, "| {} {} | {n} | {d} |", code(symbol(kind)), verb(kind));
     }
     let _ = writeln!(out, "\n**{}**\n", summary_line(plan));
@@ -135,6 +140,20 @@ fn head(plan: &Plan) -> String {
              unlicensed in between.\n"
         );
     }
+    let moves = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Move)
+        .count();
+    if moves > 0 {
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> **Moves between allotments** ({moves}): each group keeps its \
+             subscription's product but takes it from another allotment (another subscription). \
+             The new assignment is created first, then the old one is removed, so the devices \
+             are never unlicensed in between.\n"
+        );
+    }
     if !plan.guard_violations.is_empty() {
         let _ = writeln!(
             out,
@@ -154,6 +173,18 @@ fn action_row(a: &Action) -> String {
         (ActionKind::Swap, Some(from)) => {
             format!("{} → {}", esc(&from.label()), esc(&a.sku.label()))
         }
+        (ActionKind::Move, _) => format!(
+            "{} ({} → {})",
+            esc(&a.sku.label()),
+            esc(&a
+                .from_allotment
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), super::allotment_label)),
+            esc(&a
+                .allotment
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), super::allotment_label))
+        ),
         (ActionKind::Update, _) => format!(
             "{} (disabled plans: {} → {})",
             esc(&a.sku.label()),
@@ -253,6 +284,22 @@ fn mappings(plan: &Plan) -> (String, String) {
                     &a.sku.sku_part_number,
                     &a.disabled_plans,
                 ));
+            }
+            ActionKind::Move => {
+                let via = |x: &Option<devlic_model::AllotmentRef>| {
+                    format!(
+                        "{} via {}",
+                        a.sku.sku_part_number,
+                        x.as_ref()
+                            .map_or_else(|| "?".to_owned(), super::allotment_label)
+                    )
+                };
+                current.push_str(&mapping_line(
+                    name,
+                    &via(&a.from_allotment),
+                    &super::current_disabled(a),
+                ));
+                desired.push_str(&mapping_line(name, &via(&a.allotment), &a.disabled_plans));
             }
             ActionKind::Update => {
                 current.push_str(&mapping_line(

@@ -33,13 +33,14 @@ pub fn json(plan: &Plan) -> String {
     out
 }
 
-/// The symbol of an action kind: `+` assign, `-` revoke, `~` update, `⇄` swap.
+/// The symbol of an action kind: `+` assign, `-` revoke, `~` update, `⇄` swap, `→` move.
 pub fn symbol(kind: ActionKind) -> &'static str {
     match kind {
         ActionKind::Assign => "+",
         ActionKind::Revoke => "-",
         ActionKind::Update => "~",
         ActionKind::Swap => "⇄",
+        ActionKind::Move => "→",
     }
 }
 
@@ -50,10 +51,12 @@ pub(crate) fn verb(kind: ActionKind) -> &'static str {
         ActionKind::Revoke => "revoke",
         ActionKind::Update => "update",
         ActionKind::Swap => "swap",
+        ActionKind::Move => "move",
     }
 }
 
-/// `Plan: N to assign, N to revoke, N to swap, N to update.` or the no-change sentence.
+/// `Plan: N to assign, N to revoke, N to swap, N to update.` (with `, N to move` when the plan
+/// moves groups between allotments) or the no-change sentence.
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
     let unlicensed = plan.unlicensed_devices();
@@ -68,11 +71,16 @@ pub fn summary_line(plan: &Plan) -> String {
             if n == 1 { "is" } else { "are" }
         ),
         (_, n) => format!(
-            "Plan: {} to assign, {} to revoke, {} to swap, {} to update.{}",
+            "Plan: {} to assign, {} to revoke, {} to swap, {} to update{}.{}",
             s.assign,
             s.revoke,
             s.swap,
             s.update,
+            if s.r#move == 0 {
+                String::new()
+            } else {
+                format!(", {} to move", s.r#move)
+            },
             if n == 0 {
                 String::new()
             } else {
@@ -189,9 +197,9 @@ pub(crate) fn describe(a: &Action, plan: &Plan) -> String {
     sanitize(&describe_raw(a, plan.backend, at_risk(a, plan))).into_owned()
 }
 
-/// Devices of a swap that the target pool has no room for, if any.
+/// Devices of a swap (or move) that the target pool has no room for, if any.
 fn at_risk(a: &Action, plan: &Plan) -> Option<u64> {
-    if a.kind != ActionKind::Swap {
+    if !matches!(a.kind, ActionKind::Swap | ActionKind::Move) {
         return None;
     }
     let line = plan.capacity.iter().find(|l| {
@@ -252,6 +260,41 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
                 .map_or_else(|| "?".to_owned(), SkuRef::label),
             a.sku.label()
         ),
+        ActionKind::Move => {
+            let from = a
+                .from_allotment
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), allotment_label);
+            let to = a
+                .allotment
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), allotment_label);
+            let plans = if a.disabled_plans == current_disabled(a) {
+                String::new()
+            } else {
+                format!(
+                    "; disabled plans {} → {}",
+                    plans_text(&current_disabled(a)),
+                    plans_text(&a.disabled_plans)
+                )
+            };
+            match at_risk {
+                Some(n) => format!(
+                    "move {} on {devices} from {from} to {to}{plans}: the new allotment has no \
+                     room for all the devices the plan licenses; up to {} of these may be left \
+                     without Microsoft 365 Apps (the new assignment is created first, then the \
+                     old one is removed)",
+                    a.sku.label(),
+                    devices_text(Some(n))
+                ),
+                None => format!(
+                    "move {} on {devices} from {from} to {to}{plans}: the new assignment is \
+                     created first, then the old one is removed, so the devices are never \
+                     unlicensed in between",
+                    a.sku.label()
+                ),
+            }
+        }
         ActionKind::Update => format!(
             "update {} on {devices}: disabled plans {} → {}",
             a.sku.label(),
@@ -268,6 +311,15 @@ fn describe_raw(a: &Action, backend: Backend, at_risk: Option<u64>) -> String {
                 "those devices"
             }
         ),
+    }
+}
+
+/// An allotment as plans name it: `allotment ID (subscription S)`, or the id alone when its
+/// subscriptions are unknown.
+pub(crate) fn allotment_label(a: &devlic_model::AllotmentRef) -> String {
+    match a.subscription_ids.as_slice() {
+        [] => format!("allotment {}", a.id),
+        subs => format!("allotment {} (subscription {})", a.id, subs.join(", ")),
     }
 }
 

@@ -41,11 +41,12 @@ fn kind_style(kind: ActionKind) -> Style {
         ActionKind::Revoke => AnsiColor::Red.on_default().bold(),
         ActionKind::Update => AnsiColor::Yellow.on_default(),
         ActionKind::Swap => AnsiColor::Cyan.on_default(),
+        ActionKind::Move => AnsiColor::Blue.on_default(),
     }
 }
 
 /// The plan as terminal text: a header, one block per action (`+` assign, `-` revoke,
-/// `~` update, `⇄` swap), capacity arithmetic, warnings, tripped guards, and the summary line
+/// `~` update, `⇄` swap, `→` move), capacity arithmetic, warnings, tripped guards, and the summary line
 /// `Plan: N to assign, N to revoke, N to swap, N to update.` (or `No changes. …`).
 pub fn text(plan: &Plan, opts: &TextOptions) -> String {
     let p = Painter { color: opts.color };

@@ -41,6 +41,7 @@ fn kind_v1(k: ActionKind) -> ActionKindV1 {
         ActionKind::Swap => ActionKindV1::Swap,
         ActionKind::Update => ActionKindV1::Update,
         ActionKind::Revoke => ActionKindV1::Revoke,
+        ActionKind::Move => ActionKindV1::Move,
     }
 }
 
@@ -50,6 +51,7 @@ fn kind_core(k: ActionKindV1) -> ActionKind {
         ActionKindV1::Swap => ActionKind::Swap,
         ActionKindV1::Update => ActionKind::Update,
         ActionKindV1::Revoke => ActionKind::Revoke,
+        ActionKindV1::Move => ActionKind::Move,
     }
 }
 
@@ -110,10 +112,12 @@ fn action_v1(a: &Action) -> ActionV1 {
             .map(|l| LicenseV1 {
                 sku_id: l.sku_id,
                 disabled_plans: l.disabled_plans.clone(),
+                allotment_id: l.allotment_id.clone(),
             })
             .collect(),
         before_fingerprint: a.before_fingerprint.clone(),
         allotment: a.allotment.as_ref().map(allotment_v1),
+        from_allotment: a.from_allotment.as_ref().map(allotment_v1),
     }
 }
 
@@ -140,10 +144,39 @@ fn action_core(a: ActionV1) -> Result<Action, WireError> {
                 problem: "a swap needs `fromSku`",
             });
         }
-        (ActionKind::Assign | ActionKind::Update | ActionKind::Revoke, Some(_)) => {
+        (
+            ActionKind::Assign | ActionKind::Update | ActionKind::Revoke | ActionKind::Move,
+            Some(_),
+        ) => {
             return Err(WireError::InvalidAction {
                 group: a.group.id,
                 problem: "only a swap has `fromSku`",
+            });
+        }
+        _ => {}
+    }
+    match (kind, &a.allotment, &a.from_allotment) {
+        // A move deletes the assignment on `fromAllotment`, so `before` must show the group
+        // holding the SKU there: an edited file cannot aim the delete anywhere else.
+        (ActionKind::Move, Some(to), Some(from))
+            if !to.id.eq_ignore_ascii_case(&from.id)
+                && a.before.iter().any(|l| {
+                    l.sku_id == a.sku.sku_id
+                        && l.allotment_id
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(&from.id))
+                }) => {}
+        (ActionKind::Move, _, _) => {
+            return Err(WireError::InvalidAction {
+                group: a.group.id,
+                problem: "a move needs `allotment`, and a different `fromAllotment` that \
+                          `before` shows the group holding the SKU from",
+            });
+        }
+        (_, _, Some(_)) => {
+            return Err(WireError::InvalidAction {
+                group: a.group.id,
+                problem: "only a move has `fromAllotment`",
             });
         }
         _ => {}
@@ -166,10 +199,12 @@ fn action_core(a: ActionV1) -> Result<Action, WireError> {
             .map(|l| AssignedLicense {
                 sku_id: l.sku_id,
                 disabled_plans: l.disabled_plans,
+                allotment_id: l.allotment_id,
             })
             .collect(),
         before_fingerprint: a.before_fingerprint,
         allotment: a.allotment.map(allotment_core),
+        from_allotment: a.from_allotment.map(allotment_core),
     })
 }
 
@@ -340,6 +375,7 @@ impl PlanV1 {
                 revoke: s.revoke,
                 swap: s.swap,
                 update: s.update,
+                r#move: s.r#move,
             },
             fingerprint: plan.fingerprint.clone(),
         }
@@ -358,6 +394,11 @@ impl PlanV1 {
                 found: u64::from(self.format_version),
             });
         }
+        if self.format_version < ALLOTMENTS_SINCE && self.backend == BackendV1::CloudLicensing {
+            return Err(WireError::CloudPlanWithoutAllotments {
+                found: self.format_version,
+            });
+        }
         let actions = self
             .actions
             .into_iter()
@@ -365,12 +406,13 @@ impl PlanV1 {
             .collect::<Result<Vec<_>, _>>()?;
         let s = PlanSummary::of(&actions);
         let declared = self.summary;
-        if (s.assign, s.revoke, s.swap, s.update)
+        if (s.assign, s.revoke, s.swap, s.update, s.r#move)
             != (
                 declared.assign,
                 declared.revoke,
                 declared.swap,
                 declared.update,
+                declared.r#move,
             )
         {
             return Err(WireError::SummaryMismatch);

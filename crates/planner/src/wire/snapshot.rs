@@ -26,7 +26,9 @@
 //!   [{ servicePlanId, servicePlanName }]`;
 //! - `groups`: an object keyed by group id; each value has `id` (the same as its key),
 //!   `displayName`, `securityEnabled`, `mailEnabled`, `groupTypes`, `assignedLicenses
-//!   [{ skuId, disabledPlans }]`, and when read `licenseProcessingState`, `members
+//!   [{ skuId, disabledPlans, allotmentId (optional, cloud-licensing: the allotment the
+//!   assignment draws from; older snapshots lack it and it is taken from `allotments`) }]`,
+//!   and when read `licenseProcessingState`, `members
 //!   { devices, nonDevices, groups }` and `licenseErrors [{ id, kind, displayName, error }]`;
 //! - `allotments` (optional, cloud-licensing only): `id`, `skuId`, `skuPartNumber`,
 //!   `allottedUnits`, `consumedUnits`, `assignableTo`, `subscriptionIds`, `assignments
@@ -284,6 +286,10 @@ pub struct LicenseV1 {
     #[serde(default)]
     #[schemars(schema_with = "guids")]
     pub disabled_plans: BTreeSet<ServicePlanId>,
+    /// cloud-licensing: the allotment the assignment draws from. Optional: snapshots written
+    /// before devlic recorded it get it from `allotments[].assignments` when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allotment_id: Option<String>,
 }
 
 /// Member counts of a group.

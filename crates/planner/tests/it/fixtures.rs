@@ -59,6 +59,7 @@ pub fn lic(id: &str) -> AssignedLicense {
     AssignedLicense {
         sku_id: sku_id(id),
         disabled_plans: BTreeSet::new(),
+        allotment_id: None,
     }
 }
 

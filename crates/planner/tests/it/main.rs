@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod guards;
 mod license_loss;
+mod moves;
 mod northwind;
 mod props;
 mod render;

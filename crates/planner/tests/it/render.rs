@@ -120,7 +120,7 @@ fn json_is_pretty_plan_v1() {
     let v: serde_json::Value = serde_json::from_str(&j).expect("json");
     assert_eq!(
         v["summary"],
-        serde_json::json!({"assign": 1, "revoke": 1, "swap": 1, "update": 0})
+        serde_json::json!({"assign": 1, "revoke": 1, "swap": 1, "update": 0, "move": 0})
     );
     assert_eq!(
         v["actions"][2]["fromSku"]["skuPartNumber"],

@@ -42,7 +42,7 @@ fn plan_json_validates_against_the_schema() {
         &plan(&contoso_spec(), &contoso_live()).expect("plan"),
     ))
     .expect("json");
-    doc["formatVersion"] = 3.into();
+    doc["formatVersion"] = 4.into();
     assert!(!validator.is_valid(&doc));
 }
 
@@ -50,7 +50,7 @@ fn plan_json_validates_against_the_schema() {
 fn round_trip() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let text = render::json(&p);
-    assert!(text.starts_with("{\n  \"formatVersion\": 2,"), "{text}");
+    assert!(text.starts_with("{\n  \"formatVersion\": 3,"), "{text}");
     assert!(text.contains("\"stateTakenAt\": "), "{text}");
     assert_eq!(wire::parse(&text).expect("parse"), p);
     let v1: wire::PlanV1 = serde_json::from_str(&text).expect("v1");
@@ -61,15 +61,15 @@ fn round_trip() {
 fn unknown_format_version_is_refused_clearly() {
     let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
     let mut doc: serde_json::Value = serde_json::from_str(&render::json(&p)).expect("json");
-    doc["formatVersion"] = 3.into();
+    doc["formatVersion"] = 4.into();
     doc["somethingNew"] = true.into();
-    let err = wire::parse(&doc.to_string()).expect_err("v3");
+    let err = wire::parse(&doc.to_string()).expect_err("v4");
     assert!(matches!(
         err,
-        wire::WireError::UnsupportedVersion { found: 3 }
+        wire::WireError::UnsupportedVersion { found: 4 }
     ));
     assert!(
-        err.to_string().contains("formatVersion 3 is not supported"),
+        err.to_string().contains("formatVersion 4 is not supported"),
         "{err}"
     );
 
@@ -149,10 +149,10 @@ fn plans_with_the_old_snake_case_keys_still_read() {
 
     // An old plan of a newer version is refused by its version, not by a field error.
     let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
-    doc["format_version"] = 3.into();
+    doc["format_version"] = 4.into();
     assert!(matches!(
         wire::parse(&doc.to_string()),
-        Err(wire::WireError::UnsupportedVersion { found: 3 })
+        Err(wire::WireError::UnsupportedVersion { found: 4 })
     ));
     // Both spellings at once is not a plan devlic wrote.
     let mut doc: serde_json::Value = serde_json::from_str(&old).expect("json");
@@ -173,8 +173,8 @@ fn every_format_uses_the_same_version_key() {
             .expect("snapshot"),
         serde_json::to_value(wire::multi::MultiPlanV1::new(Vec::new())).expect("multi"),
     ];
-    // The plan is format 2 (green means licensed); snapshots and the multi-tenant plan 1.
-    for (doc, version) in documents.into_iter().zip([2, 1, 1]) {
+    // The plan is format 3 (allotment moves); snapshots and the multi-tenant plan 1.
+    for (doc, version) in documents.into_iter().zip([3, 1, 1]) {
         assert_eq!(doc[wire::VERSION_KEY], version, "{doc}");
         assert!(doc.get(wire::LEGACY_VERSION_KEY).is_none(), "{doc}");
     }
@@ -222,7 +222,7 @@ fn multi_plan_json_validates_and_round_trips() {
     let text = doc.to_json().expect("encode");
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(value["formatVersion"], 1);
-    assert_eq!(value["tenants"][0]["plan"]["formatVersion"], 2);
+    assert_eq!(value["tenants"][0]["plan"]["formatVersion"], 3);
     assert!(value["tenants"][0].get("error").is_none());
     assert_eq!(value["tenants"][1]["tenant"], serde_json::Value::Null);
     assert!(value["tenants"][1].get("plan").is_none());

@@ -134,7 +134,9 @@ impl Cloud<'_> {
             Err(CloudWriteError::AlreadyHolds(sku)) => self.ctx.error(
                 StatusCode::CONFLICT,
                 "Request_BadRequest",
-                &format!("The group already has an assignment for SKU {sku}."),
+                &format!(
+                    "The group already has an assignment of allotment '{allotment_id}' (SKU {sku})."
+                ),
             ),
             Err(CloudWriteError::NoSuchAssignment) => self.ctx.not_found(allotment_id),
         }

@@ -69,7 +69,7 @@ impl SnapshotV1 {
             }
             groups.insert(key, group_core(g));
         }
-        Ok(LiveState {
+        let mut live = LiveState {
             tenant: TenantInfo {
                 id: s.tenant.id,
                 display_name: s.tenant.display_name,
@@ -91,7 +91,18 @@ impl SnapshotV1 {
                 reason: c.reason,
                 automatic: c.automatic,
             }),
-        })
+        };
+        // A cloud-licensing snapshot written before licenses recorded their allotment: take it
+        // from the allotments' assignments, so an offline plan sees the same allotment drift as
+        // a live one.
+        if live
+            .backend
+            .as_ref()
+            .is_some_and(|c| c.backend.uses_allotments())
+        {
+            live.attach_allotment_ids();
+        }
+        Ok(live)
     }
 }
 
@@ -188,6 +199,7 @@ fn group_v1(g: &Group) -> GroupV1 {
             .map(|l| LicenseV1 {
                 sku_id: l.sku_id,
                 disabled_plans: l.disabled_plans.clone(),
+                allotment_id: l.allotment_id.clone(),
             })
             .collect(),
         license_processing_state: g.license_processing_state.as_ref().map(processing_v1),
@@ -223,6 +235,7 @@ fn group_core(g: GroupV1) -> Group {
             .map(|l| AssignedLicense {
                 sku_id: l.sku_id,
                 disabled_plans: l.disabled_plans,
+                allotment_id: l.allotment_id,
             })
             .collect(),
         license_processing_state: g.license_processing_state.map(processing_core),
