@@ -143,7 +143,7 @@ pub async fn run(
             ..LiveQuery::default()
         })
         .await
-        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+        .map_err(|e| graph_error(&e, "reading the tenant", client.token_kind()))?;
     let yaml = spec_yaml(&live);
     match &args.out {
         Some(path) => {

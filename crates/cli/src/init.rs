@@ -162,7 +162,7 @@ pub async fn run(args: &InitArgs, err: &mut dyn Write) -> Result<Exit, CliError>
                 ..LiveQuery::default()
             })
             .await
-            .map_err(|e| graph_error(&e, "reading the tenant"))?;
+            .map_err(|e| graph_error(&e, "reading the tenant", client.token_kind()))?;
         let name = live.tenant.display_name.as_deref().unwrap_or("the tenant");
         (
             tenant_spec(&live),

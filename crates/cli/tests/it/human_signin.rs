@@ -34,45 +34,105 @@ fn devlic_spawnable(args: &[&str]) -> Command {
     cmd
 }
 
-#[test]
-fn device_code_sign_in_then_plan() {
-    let sim = TestSim::start("contoso");
-    let mut child = devlic_spawnable(&["plan", "examples/contoso", "--auth", "device-code"])
+/// `devlic ARGS --auth device-code` against `sim`, signing in to the tenant file's app
+/// `client_id` (`devlic-sim` is the configured one), with piped output.
+pub fn device_code_devlic(sim: &TestSim, args: &[&str], client_id: &str) -> Command {
+    let mut cmd = devlic_spawnable(args);
+    cmd.args(["--auth", "device-code"])
         .env("AZURE_TENANT_ID", &sim.tenant_id)
-        .env("AZURE_CLIENT_ID", "devlic-sim")
+        .env("AZURE_CLIENT_ID", client_id)
         .env("DEVLIC_GRAPH_URL", sim.sim.url())
         .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The prompt is the first thing on stderr; nothing is on stdout until signed in.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut prompt = String::new();
-    stderr.read_line(&mut prompt).unwrap();
-    let user_code = prompt
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// The user code of devlic's sign-in prompt, the line that holds "enter the code".
+fn user_code(prompt: &str) -> String {
+    prompt
         .split("enter the code ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no code in {prompt:?}"))
-        .to_owned();
-    assert!(
-        prompt.starts_with(&format!(
-            "To sign in, use a web browser to open the page {}/_sim/devicelogin",
-            sim.sim.url()
-        )),
-        "{prompt}"
-    );
-    // devlic polls while the person signs in.
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(sim.sim.approve_device_code(&user_code));
+        .to_owned()
+}
+
+/// Reads `output` up to the sign-in prompt: what came before it, and the prompt line.
+fn read_prompt(output: &mut impl BufRead) -> (String, String) {
+    let mut before = String::new();
+    let mut prompt = String::new();
+    while !prompt.contains("enter the code ") {
+        before.push_str(&prompt);
+        prompt.clear();
+        assert!(
+            output.read_line(&mut prompt).unwrap() > 0,
+            "the output closed before the prompt: {before}"
+        );
+    }
+    (before, prompt)
+}
+
+/// A finished device-code run: the prompt it showed, its exit code and outputs.
+pub struct SignedIn {
+    /// stderr before the prompt.
+    pub before_prompt: String,
+    /// The prompt line.
+    pub prompt: String,
+    /// The exit code.
+    pub code: Option<i32>,
+    /// All of stdout.
+    pub stdout: String,
+    /// stderr after the prompt.
+    pub stderr: String,
+}
+
+/// Runs a [`device_code_devlic`] command, approving its code after `wait` as the person
+/// would in a browser.
+pub fn sign_in_and_run(sim: &TestSim, mut cmd: Command, wait: Duration) -> SignedIn {
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (before_prompt, prompt) = read_prompt(&mut stderr);
+    std::thread::sleep(wait);
+    assert!(sim.sim.approve_device_code(&user_code(&prompt)));
     let output = child.wait_with_output().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(0), "{rest}");
-    assert!(stdout.contains("devlic plan for Contoso Ltd"), "{stdout}");
+    SignedIn {
+        before_prompt,
+        prompt,
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: rest,
+    }
+}
+
+#[test]
+fn device_code_sign_in_then_plan() {
+    let sim = TestSim::start("contoso");
+    let started = Instant::now();
+    // devlic polls while the person signs in.
+    let run = sign_in_and_run(
+        &sim,
+        device_code_devlic(&sim, &["plan", "examples/contoso"], "devlic-sim"),
+        Duration::from_millis(1500),
+    );
+    // The prompt is the first thing on stderr.
+    assert_eq!(run.before_prompt, "");
+    assert!(
+        run.prompt.starts_with(&format!(
+            "To sign in, use a web browser to open the page {}/_sim/devicelogin",
+            sim.sim.url()
+        )),
+        "{}",
+        run.prompt
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("devlic plan for Contoso Ltd"),
+        "{}",
+        run.stdout
+    );
     assert!(started.elapsed() < Duration::from_secs(15));
     // The simulator saw the device flow: one code, polls answered pending, then the token.
     let log = sim.sim.request_log();
@@ -153,21 +213,14 @@ fn device_code_sign_in_on_a_terminal() {
 #[test]
 fn a_declined_device_code_says_so() {
     let sim = TestSim::start("contoso");
-    let mut child = devlic_spawnable(&["skus", "--auth", "device-code"])
-        .env("AZURE_TENANT_ID", &sim.tenant_id)
-        .env("AZURE_CLIENT_ID", "devlic-sim")
-        .env("DEVLIC_GRAPH_URL", sim.sim.url())
-        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
+    let mut child = device_code_devlic(&sim, &["skus"], "devlic-sim")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut prompt = String::new();
-    stderr.read_line(&mut prompt).unwrap();
-    let user_code = prompt.split("enter the code ").nth(1).unwrap();
-    let user_code = user_code.split_whitespace().next().unwrap();
-    assert!(sim.sim.decline_device_code(user_code));
+    let (before, prompt) = read_prompt(&mut stderr);
+    assert_eq!(before, "");
+    assert!(sim.sim.decline_device_code(&user_code(&prompt)));
     let status = child.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
@@ -181,7 +234,7 @@ fn a_declined_device_code_says_so() {
 
 /// Writes an executable `az` into `dir` that records its arguments and runs `body`.
 #[cfg(unix)]
-fn fake_az(dir: &Path, body: &str) {
+pub fn fake_az(dir: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("az");
     std::fs::write(
@@ -195,8 +248,9 @@ fn fake_az(dir: &Path, body: &str) {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `PATH` with `dir` first.
 #[cfg(unix)]
-fn with_path(dir: &Path) -> String {
+pub fn with_path(dir: &Path) -> String {
     format!(
         "{}:{}",
         dir.display(),

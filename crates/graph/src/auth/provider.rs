@@ -12,7 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::http::HttpClient;
 use crate::retry::{Jitter, RetryPolicy, next_delay};
 
-use super::{AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenSource, flows};
+use super::{
+    AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenKind, TokenSource, flows,
+};
 
 /// Where the provider reads the time. Tests pass a settable clock to exercise expiry without
 /// waiting an hour; production uses [`Timestamp::now`].
@@ -196,5 +198,9 @@ impl TokenSource for TokenProvider {
         rejected: &'a AccessToken,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(TokenProvider::invalidate(self, rejected))
+    }
+
+    fn kind(&self) -> TokenKind {
+        self.credential.token_kind()
     }
 }
