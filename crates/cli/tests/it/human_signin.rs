@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::sim::{TestSim, clean_devlic, finish};
+use devlic_graph_sim::{Faults, SimConfig};
+
+use crate::sim::{TestSim, clean_devlic, finish, fixture};
 use crate::support::root;
 
 /// The real binary with piped output, in an environment cleared of credential variables.
@@ -88,22 +90,46 @@ pub struct SignedIn {
 }
 
 /// Runs a [`device_code_devlic`] command, approving its code after `wait` as the person
-/// would in a browser.
+/// would in a browser. A run that is not done within a minute (e.g. waiting for a second code
+/// nobody approves) is killed and fails the test.
 pub fn sign_in_and_run(sim: &TestSim, mut cmd: Command, wait: Duration) -> SignedIn {
     let mut child = cmd.spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
     let (before_prompt, prompt) = read_prompt(&mut stderr);
     std::thread::sleep(wait);
     assert!(sim.sim.approve_device_code(&user_code(&prompt)));
-    let output = child.wait_with_output().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let read_all = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            from.read_to_string(&mut text).unwrap();
+            text
+        })
+    };
+    let stdout = read_all(Box::new(stdout));
+    let stderr = read_all(Box::new(stderr));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // Our own child, by its handle.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "devlic still ran after a minute:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     SignedIn {
         before_prompt,
         prompt,
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: rest,
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
@@ -148,6 +174,54 @@ fn device_code_sign_in_then_plan() {
     assert_eq!(device, 1);
     assert_eq!(polls.last(), Some(&200), "{polls:?}");
     assert!(polls.contains(&400), "no pending poll: {polls:?}");
+}
+
+/// A run that outlives its access token (the simulator's live 2 s here, Entra's an hour) is
+/// renewed with the sign-in's refresh token: one code, one prompt, no second sign-in, and the
+/// refresh token shows in no output, not even at `-vv`.
+#[test]
+fn a_device_code_run_that_outlives_its_token_refreshes_without_a_second_prompt() {
+    let sim = TestSim::with_config(
+        fixture("contoso"),
+        SimConfig {
+            token_lifetime: Duration::from_secs(2),
+            faults: Faults {
+                latency: Some(Duration::from_millis(300)),
+                ..Faults::default()
+            },
+            ..SimConfig::default()
+        },
+    );
+    let run = sign_in_and_run(
+        &sim,
+        device_code_devlic(&sim, &["plan", "examples/contoso", "-vv"], "devlic-sim"),
+        Duration::ZERO,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("devlic plan for Contoso Ltd"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stderr.contains("enter the code"), "{}", run.stderr);
+    let log = sim.sim.request_log();
+    let count = |suffix: &str| {
+        log.iter()
+            .filter(|r| r.path_and_query.ends_with(suffix) && r.status == 200)
+            .count()
+    };
+    assert_eq!(count("/oauth2/v2.0/devicecode"), 1);
+    // The reads took longer than a token lives: the code's token, then refreshed ones.
+    let refreshes = count("/oauth2/v2.0/token") - 1;
+    assert!(refreshes >= 1, "{log:?}");
+    // Each refresh returned a new refresh token; none of them, nor the first, was printed.
+    let issued = sim.sim.issued_refresh_tokens();
+    assert_eq!(issued.len(), refreshes + 1);
+    for rt in issued {
+        assert!(!run.stderr.contains(&rt) && !run.stdout.contains(&rt));
+    }
+    // Graph never saw an expired token.
+    assert!(log.iter().all(|r| r.status != 401), "{log:?}");
 }
 
 /// The same sign-in on a terminal: devlic runs on a pseudo-terminal (`script(1)`, as a person

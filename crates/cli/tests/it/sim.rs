@@ -33,6 +33,11 @@ impl TestSim {
 
     /// Serves a tenant.
     pub fn with_tenant(tenant: Tenant) -> TestSim {
+        TestSim::with_config(tenant, SimConfig::default())
+    }
+
+    /// Serves a tenant with a simulator configuration (token lifetime, faults...).
+    pub fn with_config(tenant: Tenant, config: SimConfig) -> TestSim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -40,7 +45,7 @@ impl TestSim {
             .expect("runtime");
         let tenant_id = tenant.id.clone();
         let sim = rt
-            .block_on(Sim::start(tenant, SimConfig::default()))
+            .block_on(Sim::start(tenant, config))
             .expect("simulator starts");
         TestSim {
             sim,

@@ -340,6 +340,22 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
             };
             return super::device_code::redeem(shared, client_id, field("device_code"));
         }
+        Some(super::device_code::REFRESH_TOKEN_GRANT) => {
+            let Some(client_id) = field("client_id") else {
+                return entra_error(
+                    bad,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                );
+            };
+            return super::device_code::refresh(
+                shared,
+                client_id,
+                field("refresh_token"),
+                field("scope"),
+            );
+        }
         Some(other) => {
             return entra_error(
                 bad,
