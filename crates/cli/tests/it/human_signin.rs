@@ -13,40 +13,31 @@ use devlic_graph_sim::{Faults, SimConfig};
 use crate::sim::{TestSim, clean_devlic, finish, fixture};
 use crate::support::root;
 
-/// The real binary with piped output, in an environment cleared of credential variables.
-fn devlic_spawnable(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_devlic"));
-    cmd.current_dir(root()).args(args).env("NO_COLOR", "1");
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if [
-            "AZURE_",
-            "DEVLIC_",
-            "ACTIONS_ID_TOKEN",
-            "IDENTITY_",
-            "MSI_",
-            "IMDS_",
-        ]
-        .iter()
-        .any(|p| k.starts_with(p))
-        {
-            cmd.env_remove(&key);
-        }
+/// Prepares `command` (devlic, or something that starts it) for a device-code sign-in against
+/// `sim`: from the workspace root, without colour, none of the machine's credential variables,
+/// and the tenant, the app `client_id` and the simulator as Graph and authority.
+fn for_device_code(command: &mut Command, sim: &TestSim, client_id: &str) {
+    command.current_dir(root());
+    for key in devlic_scenarios::inherited_credential_variables() {
+        command.env_remove(key);
     }
-    cmd
+    command
+        .env("NO_COLOR", "1")
+        .env("AZURE_TENANT_ID", &sim.tenant_id)
+        .env("AZURE_CLIENT_ID", client_id)
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url());
 }
 
 /// `devlic ARGS --auth device-code` against `sim`, signing in to the tenant file's app
 /// `client_id` (`devlic-sim` is the configured one), with piped output.
 pub fn device_code_devlic(sim: &TestSim, args: &[&str], client_id: &str) -> Command {
-    let mut cmd = devlic_spawnable(args);
-    cmd.args(["--auth", "device-code"])
-        .env("AZURE_TENANT_ID", &sim.tenant_id)
-        .env("AZURE_CLIENT_ID", client_id)
-        .env("DEVLIC_GRAPH_URL", sim.sim.url())
-        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_devlic"));
+    cmd.args(args)
+        .args(["--auth", "device-code"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    for_device_code(&mut cmd, sim, client_id);
     cmd
 }
 
@@ -242,41 +233,17 @@ fn device_code_sign_in_on_a_terminal() {
     .join(" ");
     let mut script = Command::new("script");
     script.args(["-qfec", &line, "/dev/null"]);
-    let devlic = devlic_spawnable(&[]);
-    for (k, v) in devlic.get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
+    for_device_code(&mut script, &sim, "devlic-sim");
     let mut child = script
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("AZURE_TENANT_ID", &sim.tenant_id)
-        .env("AZURE_CLIENT_ID", "devlic-sim")
-        .env("DEVLIC_GRAPH_URL", sim.sim.url())
-        .env("DEVLIC_AUTHORITY_URL", sim.sim.url())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("script(1) from util-linux");
     let mut terminal = BufReader::new(child.stdout.take().unwrap());
-    let mut prompt = String::new();
-    while !prompt.contains("enter the code ") {
-        prompt.clear();
-        assert!(
-            terminal.read_line(&mut prompt).unwrap() > 0,
-            "the terminal closed before the prompt"
-        );
-    }
-    let user_code = prompt
-        .split("enter the code ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
-    assert!(sim.sim.approve_device_code(&user_code));
+    // A terminal may show other lines first; the prompt is the one with the code.
+    let (_, prompt) = read_prompt(&mut terminal);
+    assert!(sim.sim.approve_device_code(&user_code(&prompt)));
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut terminal, &mut rest).unwrap();
     let status = child.wait().unwrap();

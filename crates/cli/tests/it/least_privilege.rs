@@ -4,7 +4,7 @@
 //! with one application permission fewer gets an error that names the missing permission and
 //! where to grant it.
 
-use devlic_graph_sim::Tenant;
+use devlic_graph_sim::{Application, Tenant};
 
 use crate::sim::{TestSim, fixture};
 
@@ -87,20 +87,8 @@ fn every_documented_identity_runs_its_commands_on_both_backends() {
 }
 
 /// `identity` with the delegated `scope` taken away.
-fn without_scope(mut tenant: Tenant, identity: &str, scope: &str) -> Tenant {
-    let app = tenant
-        .applications
-        .iter_mut()
-        .find(|a| a.app_id.as_deref() == Some(identity))
-        .expect("documented identity");
-    let before = app.delegated_scopes.len();
-    app.delegated_scopes.retain(|s| s != scope);
-    assert_eq!(
-        app.delegated_scopes.len() + 1,
-        before,
-        "{identity} holds {scope}"
-    );
-    tenant
+fn without_scope(tenant: Tenant, identity: &str, scope: &str) -> Tenant {
+    taken_away(tenant, identity, scope, |a| &mut a.delegated_scopes)
 }
 
 /// What a person signed in as themselves is told when the app they signed in to lacks one
@@ -196,16 +184,28 @@ fn a_device_code_sign_in_without_a_delegated_permission_names_it() {
     );
 }
 
-/// `identity` with `permission` taken away.
-fn without(mut tenant: Tenant, identity: &str, permission: &str) -> Tenant {
+/// `identity` with the application `permission` taken away.
+fn without(tenant: Tenant, identity: &str, permission: &str) -> Tenant {
+    taken_away(tenant, identity, permission, |a| &mut a.roles)
+}
+
+/// `identity` with `permission` taken out of the list `granted` picks (its application
+/// permissions or its delegated scopes), which must have held it once.
+fn taken_away(
+    mut tenant: Tenant,
+    identity: &str,
+    permission: &str,
+    granted: fn(&mut Application) -> &mut Vec<String>,
+) -> Tenant {
     let app = tenant
         .applications
         .iter_mut()
         .find(|a| a.app_id.as_deref() == Some(identity))
         .expect("documented identity");
-    let before = app.roles.len();
-    app.roles.retain(|r| r != permission);
-    assert_eq!(app.roles.len() + 1, before, "{identity} holds {permission}");
+    let list = granted(app);
+    let before = list.len();
+    list.retain(|p| p != permission);
+    assert_eq!(list.len() + 1, before, "{identity} holds {permission}");
     tenant
 }
 

@@ -159,18 +159,8 @@ pub(crate) fn redeem(shared: &Shared, client_id: &str, device_code: Option<&str>
         );
     };
     let code = &mut inner.device_codes[index];
-    let app_id = code
-        .app
-        .app_id
-        .as_deref()
-        .unwrap_or(&shared.config.client_id);
-    if app_id != client_id {
-        return entra_error(
-            bad,
-            "invalid_grant",
-            70000,
-            "The device code was issued to another application.",
-        );
+    if let Err(refused) = issued_to(shared, &code.app, client_id, "device code") {
+        return refused;
     }
     if now >= code.expires {
         inner.device_codes.remove(index);
@@ -214,6 +204,26 @@ pub(crate) fn redeem(shared: &Shared, client_id: &str, device_code: Option<&str>
     let code = inner.device_codes.remove(index);
     drop(inner);
     delegated_answer(shared, &code.app, code.offline_access)
+}
+
+/// A device code or refresh token (`what`) issued to `app` is redeemed by that app only:
+/// `invalid_grant` for any other `client_id`.
+fn issued_to(
+    shared: &Shared,
+    app: &Application,
+    client_id: &str,
+    what: &str,
+) -> Result<(), SimResponse> {
+    let app_id = app.app_id.as_deref().unwrap_or(&shared.config.client_id);
+    if app_id == client_id {
+        return Ok(());
+    }
+    Err(entra_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        70000,
+        &format!("The {what} was issued to another application."),
+    ))
 }
 
 /// Whether a space-separated `scope` asks for `offline_access` (scope names compare
@@ -286,18 +296,8 @@ pub(crate) fn refresh(
             "Invalid request. Request is malformed or invalid.",
         );
     };
-    let app_id = grant
-        .app
-        .app_id
-        .as_deref()
-        .unwrap_or(&shared.config.client_id);
-    if app_id != client_id {
-        return entra_error(
-            bad,
-            "invalid_grant",
-            70000,
-            "The refresh token was issued to another application.",
-        );
+    if let Err(refused) = issued_to(shared, &grant.app, client_id, "refresh token") {
+        return refused;
     }
     delegated_answer(shared, &grant.app, scope.is_none_or(asks_offline_access))
 }

@@ -470,6 +470,19 @@ async fn device_codes_expire_and_can_be_declined() {
     );
 }
 
+/// A device-code sign-in to `devlic-sim` asking for `scope`, approved at once: the token
+/// answer, which must be a 200.
+async fn signed_in(env: &Env, scope: &str) -> Value {
+    let (_, started) = device_code_for(env, "devlic-sim", scope).await;
+    assert!(
+        env.sim
+            .approve_device_code(started["user_code"].as_str().unwrap())
+    );
+    let (status, body) = poll(env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 async fn refresh(env: &Env, client_id: &str, refresh_token: &str) -> (u16, Value) {
     token(
         env,
@@ -494,28 +507,11 @@ async fn refresh(env: &Env, client_id: &str, refresh_token: &str) -> (u16, Value
 async fn offline_access_brings_a_refresh_token_that_the_token_endpoint_redeems() {
     let env = Env::start("contoso", SimConfig::default()).await;
     // Without offline_access: no refresh token.
-    let (_, started) = device_code(&env, "devlic-sim").await;
-    assert!(
-        env.sim
-            .approve_device_code(started["user_code"].as_str().unwrap())
-    );
-    let (status, body) = poll(&env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
-    assert_eq!(status, 200, "{body}");
+    let body = signed_in(&env, "https://graph.microsoft.com/.default").await;
     assert!(body.get("refresh_token").is_none(), "{body}");
     assert!(env.sim.issued_refresh_tokens().is_empty());
 
-    let (_, started) = device_code_for(
-        &env,
-        "devlic-sim",
-        "https://graph.microsoft.com/.default OFFLINE_ACCESS",
-    )
-    .await;
-    assert!(
-        env.sim
-            .approve_device_code(started["user_code"].as_str().unwrap())
-    );
-    let (status, body) = poll(&env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
-    assert_eq!(status, 200, "{body}");
+    let body = signed_in(&env, "https://graph.microsoft.com/.default OFFLINE_ACCESS").await;
     let first = body["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(env.sim.issued_refresh_tokens(), vec![first.clone()]);
 
@@ -549,17 +545,7 @@ async fn offline_access_brings_a_refresh_token_that_the_token_endpoint_redeems()
 async fn refresh_tokens_expire_after_90_days() {
     let env = Env::start("contoso", SimConfig::default()).await;
     env.sim.freeze_clock();
-    let (_, started) = device_code_for(
-        &env,
-        "devlic-sim",
-        "https://graph.microsoft.com/.default offline_access",
-    )
-    .await;
-    assert!(
-        env.sim
-            .approve_device_code(started["user_code"].as_str().unwrap())
-    );
-    let (_, body) = poll(&env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
+    let body = signed_in(&env, "https://graph.microsoft.com/.default offline_access").await;
     let rt = body["refresh_token"].as_str().unwrap().to_owned();
     env.sim
         .advance_clock(Duration::from_secs(90 * 24 * 3600 - 1));

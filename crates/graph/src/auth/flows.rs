@@ -133,14 +133,25 @@ async fn post_token(
     token_url: &Url,
     form: &[(&str, &str)],
 ) -> Result<AccessToken, AuthError> {
+    let (status, body) = post_form(p, token_url, TOKEN_ENDPOINT, form).await?;
+    token_from_response(status, &body, TOKEN_ENDPOINT, token_url, p.now())
+}
+
+/// POSTs a form to a sign-in endpoint (`what` names it in errors) and reads the answer, whatever
+/// its status: the OAuth endpoints answer errors with a JSON body the caller reads.
+pub(super) async fn post_form(
+    p: &TokenProvider,
+    url: &Url,
+    what: &'static str,
+    form: &[(&str, &str)],
+) -> Result<(reqwest::StatusCode, Vec<u8>), AuthError> {
     let request = p
         .http
         .reqwest()
-        .post(token_url.clone())
+        .post(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .form(form);
-    let (status, body) = send(request, TOKEN_ENDPOINT, token_url).await?;
-    token_from_response(status, &body, TOKEN_ENDPOINT, token_url, p.now())
+    send(request, what, url).await
 }
 
 /// GitHub Actions' OIDC token for Entra's audience (the job needs `id-token: write`).

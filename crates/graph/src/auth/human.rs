@@ -29,7 +29,7 @@ use super::cloud::redact_url;
 use super::credential::DeviceCodePrompt;
 use super::flows::{
     ClassifyName, Grant, NumberOrString, TOKEN_ENDPOINT, error_from_response, grant_from_response,
-    oauth_error_code, send,
+    oauth_error_code, post_form,
 };
 use super::{AccessToken, AuthError, TokenProvider};
 
@@ -67,13 +67,8 @@ pub(super) async fn device_code(
 ) -> Result<Grant, AuthError> {
     let scope = delegated_scope(p);
     let start_url = p.endpoints.device_code_url(&p.tenant);
-    let request = p
-        .http
-        .reqwest()
-        .post(start_url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&[("client_id", client_id), ("scope", scope.as_str())]);
-    let (status, body) = send(request, DEVICE_ENDPOINT, &start_url).await?;
+    let form = [("client_id", client_id), ("scope", scope.as_str())];
+    let (status, body) = post_form(p, &start_url, DEVICE_ENDPOINT, &form).await?;
     if !status.is_success() {
         return Err(error_from_response(
             status,
@@ -108,17 +103,12 @@ pub(super) async fn device_code(
     let token_url = p.endpoints.token_url(&p.tenant);
     loop {
         tokio::time::sleep(interval).await;
-        let request = p
-            .http
-            .reqwest()
-            .post(token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("grant_type", DEVICE_CODE_GRANT),
-                ("client_id", client_id),
-                ("device_code", device_code.expose_secret()),
-            ]);
-        let (status, body) = send(request, TOKEN_ENDPOINT, &token_url).await?;
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("client_id", client_id),
+            ("device_code", device_code.expose_secret()),
+        ];
+        let (status, body) = post_form(p, &token_url, TOKEN_ENDPOINT, &form).await?;
         if status.is_success() {
             return grant_from_response(status, &body, TOKEN_ENDPOINT, &token_url, p.now());
         }
@@ -146,18 +136,13 @@ pub(super) async fn refresh(
 ) -> Result<Grant, AuthError> {
     let scope = delegated_scope(p);
     let token_url = p.endpoints.token_url(&p.tenant);
-    let request = p
-        .http
-        .reqwest()
-        .post(token_url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&[
-            ("grant_type", REFRESH_TOKEN_GRANT),
-            ("client_id", client_id),
-            ("scope", scope.as_str()),
-            ("refresh_token", refresh_token.expose_secret()),
-        ]);
-    let (status, body) = send(request, TOKEN_ENDPOINT, &token_url).await?;
+    let form = [
+        ("grant_type", REFRESH_TOKEN_GRANT),
+        ("client_id", client_id),
+        ("scope", scope.as_str()),
+        ("refresh_token", refresh_token.expose_secret()),
+    ];
+    let (status, body) = post_form(p, &token_url, TOKEN_ENDPOINT, &form).await?;
     grant_from_response(status, &body, TOKEN_ENDPOINT, &token_url, p.now())
 }
 
