@@ -251,7 +251,7 @@ async fn execute(
     let blocking = blocking_guards(plan, options);
     if !blocking.is_empty() {
         // Refuse before asking: a `yes` could not pass the guard anyway.
-        return Err(stop(ApplyError::GuardRefused(blocking), plan));
+        return Err(stop(ApplyError::GuardRefused(blocking), plan, backend));
     }
     // An empty plan still goes through `apply` (it writes nothing) so that scheduled jobs get
     // their --report, --summary-markdown and --junit files on quiet nights too.
@@ -262,7 +262,7 @@ async fn execute(
     let progress = ApplyProgress::new();
     let result = apply(plan, backend, options, &progress).await;
     progress.finish();
-    let report = result.map_err(|e| stop(e, plan))?;
+    let report = result.map_err(|e| stop(e, plan, backend))?;
     let applied = report.actions.iter().filter(|a| a.outcome.landed()).count();
     if report.actions.is_empty() && !report.unlicensed.is_empty() {
         // Nothing to write, and still not green: say why, and what would fix it.
@@ -315,7 +315,7 @@ async fn execute(
 }
 
 /// A refusal of the applier as a stop of this run, with the plan it refused.
-fn stop(e: ApplyError, plan: &Plan) -> Stop {
+fn stop(e: ApplyError, plan: &Plan, backend: &AnyBackend) -> Stop {
     let (reason, stale) = match &e {
         ApplyError::GuardRefused(_) => (StopReason::GuardRefused, Vec::new()),
         ApplyError::Stale(groups) => (StopReason::StalePlan, groups.clone()),
@@ -324,13 +324,13 @@ fn stop(e: ApplyError, plan: &Plan) -> Stop {
     // A stale plan's terminal text is a rendered table; the reports get the applier's own
     // words and the groups as data.
     let summary = (reason == StopReason::StalePlan).then(|| e.to_string());
-    let mut stop = Stop::with_plan(refusal(e), reason, plan);
+    let mut stop = Stop::with_plan(refusal(e, backend), reason, plan);
     stop.stale = stale;
     stop.summary = summary;
     stop
 }
 
-fn refusal(e: ApplyError) -> CliError {
+fn refusal(e: ApplyError, backend: &AnyBackend) -> CliError {
     match e {
         ApplyError::GuardRefused(guards) => {
             let lines: Vec<String> = guards
@@ -348,7 +348,7 @@ fn refusal(e: ApplyError) -> CliError {
         }
         ApplyError::Stale(groups) => CliError::rendered(stale_text(&groups), Exit::GuardRefused),
         ApplyError::Read(e) => {
-            let mut cli = read_error(&e);
+            let mut cli = read_error(&e, backend);
             cli.message = format!(
                 "could not read the groups the plan touches; nothing was written: {}",
                 cli.message

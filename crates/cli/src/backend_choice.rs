@@ -49,6 +49,7 @@ pub async fn connect(
         let mut error = graph_error(
             &e,
             "reading the tenant's cloudLicensing allotments (settings.backend: auto)",
+            beta.token_kind(),
         );
         error.help = Some(
             "retry later, or set `settings.backend` (or pass --backend) to group-licensing or \

@@ -9,7 +9,7 @@ use devlic_graph::{ApiVersion, LiveQuery};
 use devlic_model::display::sanitize;
 use devlic_model::{Group, LiveState, SkuId, known_skus};
 
-use crate::cli::ExportArgs;
+use crate::cli::{ConnectArgs, ExportArgs};
 use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -129,21 +129,27 @@ pub fn spec_yaml(live: &LiveState) -> String {
     y
 }
 
+/// Reads what a spec of the tenant as it is needs (`export`, and `init` online): the device
+/// subscriptions, their holders and every group, so a display name is only used where no other
+/// group carries it.
+pub async fn read_tenant(connect: &ConnectArgs) -> Result<LiveState, CliError> {
+    let client = connect::client(connect, ApiVersion::V1)?;
+    client
+        .read_live(&LiveQuery {
+            include_all_groups: true,
+            ..LiveQuery::default()
+        })
+        .await
+        .map_err(|e| graph_error(&e, "reading the tenant", client.token_kind()))
+}
+
 /// Runs `export`.
 pub async fn run(
     args: &ExportArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let client = connect::client(&args.connect, ApiVersion::V1)?;
-    // Every group, so a display name is only used when no other group carries it.
-    let live = client
-        .read_live(&LiveQuery {
-            include_all_groups: true,
-            ..LiveQuery::default()
-        })
-        .await
-        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+    let live = read_tenant(&args.connect).await?;
     let yaml = spec_yaml(&live);
     match &args.out {
         Some(path) => {

@@ -19,16 +19,13 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use devlic_graph::{ApiVersion, LiveQuery};
 use devlic_model::display::sanitize;
 use devlic_model::{LiveState, known_skus};
 
 use crate::cli::InitArgs;
-use crate::connect;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::export;
-use crate::state::graph_error;
 
 /// The spec file `init` writes in DIR.
 const SPEC_FILE: &str = "devlic.yaml";
@@ -154,15 +151,7 @@ pub async fn run(args: &InitArgs, err: &mut dyn Write) -> Result<Exit, CliError>
     let (spec, source) = if offline {
         (template(), "a template".to_owned())
     } else {
-        let client = connect::client(&args.connect, ApiVersion::V1)?;
-        // Every group, so a display name is only used when no other group carries it.
-        let live = client
-            .read_live(&LiveQuery {
-                include_all_groups: true,
-                ..LiveQuery::default()
-            })
-            .await
-            .map_err(|e| graph_error(&e, "reading the tenant"))?;
+        let live = export::read_tenant(&args.connect).await?;
         let name = live.tenant.display_name.as_deref().unwrap_or("the tenant");
         (
             tenant_spec(&live),

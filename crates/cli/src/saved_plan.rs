@@ -87,7 +87,7 @@ pub async fn authorize(
             ..LiveQuery::default()
         })
         .await
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| read_error(&e, backend))?;
     check_target(&saved, backend, &live.tenant.id)?;
     if let Some(path) = &args.spec {
         let loaded = load_spec(path)?;
@@ -101,7 +101,7 @@ pub async fn authorize(
         backend
             .read_group_details(&mut live, &present)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(|e| read_error(&e, backend))?;
     }
     // The file's thresholds can only make the guards stricter.
     let settings = saved.guard_settings.stricter(GuardSettings::default());

@@ -113,7 +113,7 @@ pub async fn run(args: &SkusArgs, out: &mut dyn Write) -> Result<Exit, CliError>
     let live = client
         .read_live(&LiveQuery::default())
         .await
-        .map_err(|e| graph_error(&e, "reading the tenant"))?;
+        .map_err(|e| graph_error(&e, "reading the tenant", client.token_kind()))?;
     let lines = lines(&live);
     match args.format {
         Format::Text => out.write_all(text(&live, &lines).as_bytes())?,

@@ -63,7 +63,7 @@ pub async fn take(backend: &AnyBackend, query: LiveQuery) -> Result<LiveState, C
     let mut live = backend
         .read_live(&query)
         .await
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| read_error(&e, backend))?;
     // Microsoft 365 groups cannot hold device licenses; counting their members would only cost
     // requests. Every other group may be named by a future spec, so its counts are recorded.
     let ids: Vec<GroupId> = live
@@ -76,7 +76,7 @@ pub async fn take(backend: &AnyBackend, query: LiveQuery) -> Result<LiveState, C
         backend
             .read_group_details(&mut live, &ids)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(|e| read_error(&e, backend))?;
     }
     live.source = offline(live.source);
     Ok(live)

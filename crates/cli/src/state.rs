@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use devlic_applier::{AnyBackend, LicensingBackend, ReadError};
-use devlic_graph::auth::AuthError;
+use devlic_graph::auth::{AuthError, TokenKind};
 use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
 use devlic_model::{BackendChoice, LiveState, Plan};
@@ -79,7 +79,7 @@ pub async fn read_live_for(
     let mut live = backend
         .read_live(&query)
         .await
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| read_error(&e, backend))?;
     live.backend = Some(choice);
     let mut touched = groups_to_inspect(spec, &live);
     // Groups the tenant reports with license errors are inspected too, so a run with nothing to
@@ -87,7 +87,7 @@ pub async fn read_live_for(
     let with_errors = backend
         .groups_with_license_errors()
         .await
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| read_error(&e, backend))?;
     touched.extend(
         with_errors
             .into_iter()
@@ -99,7 +99,7 @@ pub async fn read_live_for(
         backend
             .read_group_details(&mut live, &touched)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(|e| read_error(&e, backend))?;
     }
     tracing::info!(
         requests = backend.client().requests_made(),
@@ -158,22 +158,15 @@ pub fn render_plan_errors(errors: &PlanErrors, sources: &[SourceFile]) -> String
     out
 }
 
-/// A Graph failure as a message with the next step.
-pub fn graph_error(e: &GraphError, doing: &str) -> CliError {
+/// A Graph failure as a message with the next step. `kind` is what the client's tokens carry
+/// ([`devlic_graph::GraphClient::token_kind`]): a missing permission is an application
+/// permission for an app and a delegated one for a person, granted in different places.
+pub fn graph_error(e: &GraphError, doing: &str, kind: TokenKind) -> CliError {
     // Graph's 403 does not say which permission it wanted; devlic knows its routes.
-    if let Some(permission) = e.missing_permission() {
+    if let Some(missing) = e.missing_permission_for(kind) {
         return CliError::new(
-            format!(
-                "{doing} failed: {} (the app registration lacks the Microsoft Graph permission \
-                 {permission})",
-                sanitize(&e.to_string())
-            ),
-            format!(
-                "grant {permission}: Entra admin center > App registrations > the app > API \
-                 permissions > Add a permission > Microsoft Graph > Application permissions > \
-                 {permission}, then Grant admin consent (SECURITY.md lists what each command \
-                 needs)"
-            ),
+            format!("{doing} failed: {} ({missing})", sanitize(&e.to_string())),
+            missing.grant_help(),
         );
     }
     let help: String = match e {
@@ -242,7 +235,7 @@ fn unreachable_help(loopback: bool, flag: &str) -> String {
     }
 }
 
-/// A failed read through the backend, as a message with the next step.
-pub fn read_error(e: &ReadError) -> CliError {
-    graph_error(&e.error, e.doing)
+/// A failed read through `backend`, as a message with the next step.
+pub fn read_error(e: &ReadError, backend: &AnyBackend) -> CliError {
+    graph_error(&e.error, e.doing, backend.client().token_kind())
 }

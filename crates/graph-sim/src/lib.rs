@@ -191,6 +191,18 @@ impl Sim {
         routes::device_code::approve(&self.shared, user_code, true)
     }
 
+    /// Refuses every refresh token issued so far, as revoking a person's sessions does; the
+    /// next `refresh_token` grant is answered `invalid_grant`.
+    pub fn revoke_refresh_tokens(&self) {
+        routes::device_code::revoke_refresh_tokens(&self.shared);
+    }
+
+    /// The refresh tokens issued so far (device-code sign-ins with `offline_access`), so tests
+    /// can check that none shows up in an output.
+    pub fn issued_refresh_tokens(&self) -> Vec<String> {
+        routes::device_code::refresh_tokens(&self.shared)
+    }
+
     /// Stops simulator time: from now on it moves only through [`Sim::advance_clock`] (license
     /// processing, read-after-write lag and token expiry all follow it).
     pub fn freeze_clock(&self) {

@@ -58,6 +58,10 @@ enum Command {
         /// License processing delay, in milliseconds.
         #[arg(long, default_value_t = 0)]
         processing_delay_ms: u64,
+        /// Lifetime of the access tokens it issues, in seconds (`expires_in`; Entra's are 60
+        /// to 90 minutes). A few seconds make a run outlive its token, to try refreshing.
+        #[arg(long, default_value_t = 3599, value_parser = clap::value_parser!(u64).range(1..))]
+        token_lifetime_secs: u64,
         /// Enforce Graph's throttling budgets (3,000 writes per 150 s, 8,000 read resource units
         /// per 10 s, per app), every capacity and window multiplied by SCALE (1 is Graph's;
         /// 0.01 keeps the rate but throttles after 30 writes in a burst).
@@ -133,6 +137,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             lost_write_rate,
             lag_ms,
             processing_delay_ms,
+            token_lifetime_secs,
             budgets,
             client_id,
             client_secret,
@@ -162,6 +167,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     ..Faults::default()
                 },
                 budgets: budgets.map(|scale| Budgets::graph().scaled(scale)),
+                token_lifetime: Duration::from_secs(token_lifetime_secs),
                 ..SimConfig::default()
             };
             let sim = Sim::start_on(tenant, config, listen)

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) objects: HashMap<String, ObjRef>,
     /// Device-code sign-ins waiting for (or approved by) their user.
     pub(crate) device_codes: Vec<crate::routes::device_code::PendingDeviceCode>,
+    /// Refresh tokens issued to device-code sign-ins that asked for `offline_access`.
+    pub(crate) refresh_tokens: HashMap<String, crate::routes::device_code::RefreshGrant>,
     log: Vec<LoggedRequest>,
     /// Graph's throttling budgets, per app (used only when [`SimConfig::budgets`] is set).
     pub(crate) buckets: Buckets,
@@ -154,6 +156,7 @@ impl Shared {
                     .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
                 device_codes: Vec::new(),
+                refresh_tokens: HashMap::new(),
                 log: Vec::new(),
                 buckets: Buckets::default(),
                 chain_end: None,

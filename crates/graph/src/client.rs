@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::auth::TokenKind;
 use crate::config::{ApiVersion, ClientConfig, ConfigError};
 use crate::pacing::WritePacer;
 use crate::transport::Transport;
@@ -22,6 +23,8 @@ pub(crate) struct Inner {
     pub write_pacer: WritePacer,
     pub graph_url: Url,
     pub api_version: ApiVersion,
+    /// What the token source's tokens carry (application or delegated permissions).
+    pub token_kind: TokenKind,
 }
 
 /// Counters for reports and benchmarks.
@@ -42,12 +45,14 @@ impl GraphClient {
     /// Validates `config` and builds the client.
     pub fn new(config: ClientConfig) -> Result<GraphClient, ConfigError> {
         let transport = Transport::new(&config)?;
+        let token_kind = config.token_source.kind();
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 transport,
                 write_pacer: WritePacer::default(),
                 graph_url: config.graph_url,
                 api_version: config.api_version,
+                token_kind,
             }),
         })
     }
@@ -60,6 +65,12 @@ impl GraphClient {
     /// The API version requests use.
     pub fn api_version(&self) -> ApiVersion {
         self.inner.api_version
+    }
+
+    /// Whether the client's tokens carry application or delegated permissions (where a 403's
+    /// missing permission is granted: [`crate::GraphError::missing_permission_for`]).
+    pub fn token_kind(&self) -> TokenKind {
+        self.inner.token_kind
     }
 
     /// `{graph_url}/{version}`: the prefix of every request URL.

@@ -59,7 +59,7 @@ pub use error::{Exhaustion, GraphError};
 pub use http::{HttpClient, USER_AGENT};
 pub use live::{LiveQuery, SkuSelector};
 pub use paging::{MAX_COLLECTION_BYTES, MAX_PAGES, PagingLimits};
-pub use permission_table::permission_for;
+pub use permission_table::{MissingPermission, RoutePermission, permission_for, route_permission};
 pub use query::{MAX_IN_VALUES, MAX_TOP};
 pub use request_log::REQUEST_LOG_TARGET;
 pub use retry::{RetryPolicy, backoff_ceiling, parse_retry_after};

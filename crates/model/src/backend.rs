@@ -119,6 +119,9 @@ pub struct Capabilities {
     pub capacity_pool: CapacityPool,
     /// The API version its routes are in.
     pub api: GraphApi,
+    /// Whether a group's subscription reaches the devices of the groups nested in it (and so
+    /// whether nesting is a way to put more devices under one assignment).
+    pub licenses_nested_members: bool,
 }
 
 impl Backend {
@@ -130,6 +133,10 @@ impl Backend {
                 updates_disabled_plans: true,
                 capacity_pool: CapacityPool::Subscription,
                 api: GraphApi::V1,
+                // MicrosoftDocs/entra-docs docs/identity/users/licensing-group-advanced.md,
+                // "Limitations and known issues": group-based licensing does not support nested
+                // groups; only the group's first-level members get its licenses.
+                licenses_nested_members: false,
             },
             Backend::CloudLicensing => Capabilities {
                 write_protocol: WriteProtocol::CreateThenDelete,
@@ -138,6 +145,9 @@ impl Backend {
                 updates_disabled_plans: true,
                 capacity_pool: CapacityPool::Allotment,
                 api: GraphApi::Beta,
+                // MicrosoftDocs/OfficeDocs-DeployOffice DeployOffice/device-based-licensing.md:
+                // device licenses go to one group, and groups can be nested within that group.
+                licenses_nested_members: true,
             },
         }
     }
@@ -153,6 +163,12 @@ impl Backend {
     /// Whether licenses come from allotments (so spec entries name or resolve one).
     pub const fn uses_allotments(self) -> bool {
         matches!(self.capabilities().capacity_pool, CapacityPool::Allotment)
+    }
+
+    /// Whether the devices of nested groups are licensed through the group that holds the
+    /// subscription.
+    pub const fn licenses_nested_members(self) -> bool {
+        self.capabilities().licenses_nested_members
     }
 
     /// Whether a change is two calls, create then delete.
@@ -189,6 +205,9 @@ mod tests {
         assert!(Backend::CloudLicensing.uses_allotments());
         assert!(!Backend::GroupLicensing.uses_allotments());
         assert!(Backend::CloudLicensing.writes_in_two_steps());
+        assert!(!g.licenses_nested_members);
+        assert!(c.licenses_nested_members);
+        assert!(Backend::CloudLicensing.licenses_nested_members());
     }
 
     #[test]

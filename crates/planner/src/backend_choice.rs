@@ -59,16 +59,12 @@ pub fn choose_backend(spec: Option<&Spec>, evidence: &AllotmentEvidence) -> Back
         {
             Some(a) => BackendChoice {
                 backend: Backend::CloudLicensing,
-                reason: format!(
-                    "the tenant has a cloudLicensing allotment of {} assignable to devices",
-                    a.sku_part_number
-                ),
+                reason: allotments_found(&[&a.sku_part_number]),
                 automatic: true,
             },
-            None => group(format!(
-                "none of the tenant's {} cloudLicensing allotment(s) is of a device \
-                 subscription and assignable to devices",
-                allotments.len()
+            None => group(allotments_missing(
+                "a device subscription",
+                allotments.len(),
             )),
         };
     }
@@ -96,20 +92,31 @@ pub fn choose_backend(spec: Option<&Spec>, evidence: &AllotmentEvidence) -> Back
     if missing.is_empty() {
         BackendChoice {
             backend: Backend::CloudLicensing,
-            reason: format!(
-                "the tenant has a cloudLicensing allotment assignable to devices for {}",
-                names.join(", ")
-            ),
+            reason: allotments_found(&names),
             automatic: true,
         }
     } else {
-        group(format!(
-            "the tenant has no cloudLicensing allotment assignable to devices for {} ({} \
-             allotment(s) listed)",
-            missing.join(", "),
-            allotments.len()
-        ))
+        group(allotments_missing(&missing.join(", "), allotments.len()))
     }
+}
+
+/// Why cloud-licensing was chosen: the subscriptions (part numbers) with an allotment assignable
+/// to devices. The one wording for a live plan, a snapshot (which records the choice without a
+/// spec) and a plan made from that snapshot.
+fn allotments_found(part_numbers: &[&str]) -> String {
+    format!(
+        "the tenant has a cloudLicensing allotment assignable to devices for {}",
+        part_numbers.join(", ")
+    )
+}
+
+/// Why group-licensing was chosen although allotments were listed: `what` has none assignable
+/// to devices.
+fn allotments_missing(what: &str, listed: usize) -> String {
+    format!(
+        "the tenant has no cloudLicensing allotment assignable to devices for {what} ({listed} \
+         allotment(s) listed)"
+    )
 }
 
 /// The backend `spec` is planned for against `live`: the spec's (or `--backend`'s) fixed backend,

@@ -99,7 +99,7 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, PlanErrors> {
     }
 
     let capacity = checks::capacity(live, choice.backend, &core.actions);
-    let mut warnings = checks::warnings(live, &core);
+    let mut warnings = checks::warnings(live, &core, choice.backend);
     // First: it is about the whole plan, like `offline`.
     warnings.splice(0..0, backend_choice::warning(&choice));
     if spec.settings.one_group_per_subscription == OneGroupPerSubscription::Warn {

@@ -10,6 +10,7 @@
 //! of devlic-cli, the package that builds the `devlic` binary) turns each scenario and backend
 //! into one test.
 
+mod environment;
 mod error;
 mod expected;
 mod normalise;
@@ -19,6 +20,7 @@ mod tenant_view;
 
 use std::path::PathBuf;
 
+pub use environment::{inherited_credential_variables, is_credential_variable};
 pub use error::{Mismatch, ScenarioError};
 pub use normalise::Normaliser;
 pub use scenario::{ApplyStep, ExitStep, PlanStep, Scenario, ScenarioFile, discover};

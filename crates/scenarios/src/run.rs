@@ -292,21 +292,13 @@ impl Runner<'_> {
             .stdin(Stdio::null())
             .stdout(create(&out_path)?)
             .stderr(create(&err_path)?);
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if [
-                "AZURE_",
-                "DEVLIC_",
-                "ACTIONS_ID_TOKEN",
-                "IDENTITY_",
-                "MSI_",
-                "CLICOLOR",
-            ]
-            .iter()
-            .any(|p| k.starts_with(p))
-            {
-                cmd.env_remove(&key);
-            }
+        for key in crate::inherited_credential_variables() {
+            cmd.env_remove(key);
+        }
+        for (key, _) in
+            std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("CLICOLOR"))
+        {
+            cmd.env_remove(key);
         }
         cmd.env("NO_COLOR", "1")
             .env("AZURE_TENANT_ID", &self.served.tenant_id)

@@ -106,30 +106,9 @@ const SCHEMA: &[Rule] = &[
         ],
         text: false,
     },
-    Rule {
-        name: "failure",
-        attributes: &[
-            ("type", false, Value::Text),
-            ("message", false, Value::Text),
-        ],
-        children: &[],
-        text: true,
-    },
-    Rule {
-        name: "error",
-        attributes: &[
-            ("type", false, Value::Text),
-            ("message", false, Value::Text),
-        ],
-        children: &[],
-        text: true,
-    },
-    Rule {
-        name: "skipped",
-        attributes: &[("message", false, Value::Text)],
-        children: &[],
-        text: true,
-    },
+    text_element("failure", FAULT),
+    text_element("error", FAULT),
+    text_element("skipped", &[("message", false, Value::Text)]),
     Rule {
         name: "properties",
         attributes: &[],
@@ -142,19 +121,28 @@ const SCHEMA: &[Rule] = &[
         children: &[],
         text: false,
     },
-    Rule {
-        name: "system-out",
-        attributes: &[],
-        children: &[],
-        text: true,
-    },
-    Rule {
-        name: "system-err",
-        attributes: &[],
-        children: &[],
-        text: true,
-    },
+    text_element("system-out", &[]),
+    text_element("system-err", &[]),
 ];
+
+/// The attributes `failure` and `error` share.
+const FAULT: &[(&str, bool, Value)] = &[
+    ("type", false, Value::Text),
+    ("message", false, Value::Text),
+];
+
+/// An element of text only (a message, or output), without children.
+const fn text_element(
+    name: &'static str,
+    attributes: &'static [(&'static str, bool, Value)],
+) -> Rule {
+    Rule {
+        name,
+        attributes,
+        children: &[],
+        text: true,
+    }
+}
 
 fn value_fits(value: Value, text: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -317,6 +305,14 @@ fn check_junit(xml: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `report`'s JUnit document, after checking it against [`SCHEMA`] and the counts (a test
+/// fails with the document when it does not fit).
+fn fitting_junit(report: &RunReport) -> String {
+    let xml = report.to_junit();
+    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    xml
+}
+
 fn options() -> devlic_applier::ApplyOptions {
     devlic_applier::ApplyOptions {
         poll_interval: Duration::from_millis(20),
@@ -355,8 +351,7 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
     let p = plan(&env, &spec).await;
     let clean = apply(&p, &env.backend, &options(), &()).await.unwrap();
     assert!(clean.success);
-    let xml = clean.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&clean);
     assert_eq!(tallies(&xml), (0, 0, 0));
     assert_eq!(xml.matches("<testcase ").count(), p.actions.len() + 1);
 
@@ -371,8 +366,7 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
     };
     let short = apply(&p, &env.backend, &passed, &()).await.unwrap();
     assert!(!short.success);
-    let xml = short.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&short);
     assert_eq!(tallies(&xml), (1, 0, 0));
 
     // Stopped by a guard: the stop fails, every action is skipped.
@@ -402,8 +396,7 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
             .all(|a| a.outcome == ActionOutcome::NotWritten)
     );
     assert_eq!(report.tenant, guarded.tenant.id);
-    let xml = report.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&report);
     assert_eq!(tallies(&xml), (1, 0, p.actions.len()));
     assert!(xml.contains("time=\"1.234\""), "{xml}");
 
@@ -426,8 +419,7 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
         Duration::ZERO,
         stale,
     );
-    let xml = report.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&report);
     assert!(xml.contains(&p.actions[0].group.display_name), "{xml}");
     assert!(report.to_json().contains("\"staleGroups\""));
 
@@ -443,8 +435,7 @@ async fn junit_of_every_kind_of_run_fits_the_schema() {
             "reading the tenant failed: could not get a Graph access token: invalid_client",
         ),
     );
-    let xml = report.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&report);
     assert_eq!(tallies(&xml), (0, 1, 0));
     assert!(report.to_markdown().contains("nothing was written"));
 }
@@ -514,8 +505,7 @@ fn junit_with_hostile_strings_fits_the_schema() {
         success: false,
         stopped: None,
     };
-    let xml = report.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&report);
     // The failed action, verification, and the still-unlicensed group.
     assert_eq!(tallies(&xml), (3, 0, 0));
     assert!(xml.contains("timestamp=\"1970-01-01T00:00:00\""), "{xml}");
@@ -533,8 +523,7 @@ fn junit_with_hostile_strings_fits_the_schema() {
         )),
         ..report
     };
-    let xml = report.to_junit();
-    check_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let xml = fitting_junit(&report);
     assert_eq!(tallies(&xml), (0, 1, 1));
 }
 

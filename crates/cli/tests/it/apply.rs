@@ -1,7 +1,7 @@
 //! `devlic apply` end to end against the simulator: convergence, stale plans, reruns,
 //! verification failures, dry runs, guards and confirmation.
 
-use crate::sim::{TestSim, fixture, s, write_spec};
+use crate::sim::{OTHERS_LICENSE_THE_WAREHOUSE, TestSim, fixture, s, write_spec};
 
 const FAST: [&str; 2] = ["--poll-interval", "0.05"];
 
@@ -107,25 +107,8 @@ fn too_few_units_are_refused_and_with_the_flag_fail_the_run() {
 fn stale_saved_plan_is_refused_and_fresh_rerun_converges() {
     let sim = TestSim::start("contoso");
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    assert_eq!(
-        sim.run(&["plan", "examples/contoso", "--out", s(&plan)])
-            .code,
-        0
-    );
     // Someone else licenses the warehouse with the Education SKU before the plan is applied.
-    let other = write_spec(
-        dir.path(),
-        "other.yaml",
-        "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
-    );
-    let r = sim.run(&apply_args(&[
-        s(&other),
-        "--no-verify",
-        "--allow-shortfall",
-    ]));
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    sim.sim.reset_stats();
+    let plan = sim.stale_saved_plan(dir.path(), &[], OTHERS_LICENSE_THE_WAREHOUSE);
 
     // The flags pass every guard, so what refuses is the stale-plan check.
     let r = sim.run(&apply_args(&[

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sim::{TestSim, fixture, s, write_spec};
+use crate::sim::{OTHERS_LICENSE_THE_WAREHOUSE, TestSim, fixture, s, write_spec};
 
 /// The three report files of one run, in a scratch folder.
 struct Reports {
@@ -113,25 +113,7 @@ fn a_refused_apply_writes_all_three_reports() {
 fn a_stale_plan_writes_all_three_reports() {
     let sim = TestSim::start("contoso");
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    assert_eq!(
-        sim.run(&["plan", "examples/contoso", "--out", s(&plan)])
-            .code,
-        0
-    );
-    let other = write_spec(
-        dir.path(),
-        "other.yaml",
-        "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
-    );
-    let r = sim.run(&[
-        "apply",
-        s(&other),
-        "--auto-approve",
-        "--no-verify",
-        "--allow-shortfall",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = sim.stale_saved_plan(dir.path(), &[], OTHERS_LICENSE_THE_WAREHOUSE);
 
     let reports = Reports::new();
     // The flags pass the guards, so what refuses is the stale-plan check.

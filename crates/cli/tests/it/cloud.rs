@@ -3,7 +3,7 @@
 
 use devlic_graph_sim::LoggedRequest;
 
-use crate::sim::{TestSim, s, write_spec};
+use crate::sim::{OTHERS_LICENSE_THE_WAREHOUSE, TestSim, s};
 
 const CLOUD: [&str; 2] = ["--backend", "cloud-licensing"];
 
@@ -82,26 +82,7 @@ fn contoso_converges_and_reports_waiting_devices() {
 fn stale_saved_plan_is_refused_on_cloud_licensing() {
     let sim = TestSim::start("contoso");
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    assert_eq!(
-        sim.run(&args(&["plan", "examples/contoso", "--out", s(&plan)]))
-            .code,
-        0
-    );
-    let other = write_spec(
-        dir.path(),
-        "other.yaml",
-        "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n",
-    );
-    let r = sim.run(&[
-        "apply",
-        s(&other),
-        "--auto-approve",
-        "--no-verify",
-        "--allow-shortfall",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    sim.sim.clear_request_log();
+    let plan = sim.stale_saved_plan(dir.path(), &CLOUD, OTHERS_LICENSE_THE_WAREHOUSE);
 
     // A saved plan applies through its own backend: no --backend needed (or allowed to differ).
     let r = sim.run(&[

@@ -4,7 +4,7 @@
 //! with one application permission fewer gets an error that names the missing permission and
 //! where to grant it.
 
-use devlic_graph_sim::Tenant;
+use devlic_graph_sim::{Application, Tenant};
 
 use crate::sim::{TestSim, fixture};
 
@@ -86,16 +86,126 @@ fn every_documented_identity_runs_its_commands_on_both_backends() {
     }
 }
 
-/// `identity` with `permission` taken away.
-fn without(mut tenant: Tenant, identity: &str, permission: &str) -> Tenant {
+/// `identity` with the delegated `scope` taken away.
+fn without_scope(tenant: Tenant, identity: &str, scope: &str) -> Tenant {
+    taken_away(tenant, identity, scope, |a| &mut a.delegated_scopes)
+}
+
+/// What a person signed in as themselves is told when the app they signed in to lacks one
+/// delegated permission: the delegated name (not the application one) and the "Delegated
+/// permissions" list of the admin center.
+fn assert_delegated_help(said: &str, scope: &str) {
+    assert!(
+        said.contains(&format!(
+            "lacks the delegated Microsoft Graph permission {scope},"
+        )),
+        "{scope}:\n{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "API permissions > Add a permission > Microsoft Graph > Delegated permissions > {scope},"
+        )),
+        "{scope}:\n{said}"
+    );
+    assert!(!said.contains("Application permissions"), "{said}");
+}
+
+/// The Azure CLI's token is delegated: with each delegated permission of the cloud plan
+/// identity taken away in turn, the error names that one and where delegated ones are granted.
+#[cfg(unix)]
+#[test]
+fn one_delegated_permission_fewer_names_it_for_the_azure_cli() {
+    use crate::human_signin::{fake_az, with_path};
+    use crate::sim::{clean_devlic, finish};
+
+    let identity = "devlic-plan-cloud";
+    let scopes = fixture("northwind")
+        .applications
+        .iter()
+        .find(|a| a.app_id.as_deref() == Some(identity))
+        .expect("documented identity")
+        .delegated_scopes
+        .clone();
+    // Every name differs from its application counterpart somewhere in this set.
+    assert!(scopes.iter().any(|s| s == "User.Read"), "{scopes:?}");
+    assert!(
+        scopes.iter().any(|s| s == "CloudLicensing.Read"),
+        "{scopes:?}"
+    );
+    for scope in scopes {
+        let sim = TestSim::with_tenant(without_scope(fixture("northwind"), identity, &scope));
+        let dir = tempfile::tempdir().unwrap();
+        let token = sim.sim.issue_delegated_token_for(identity).unwrap();
+        fake_az(
+            dir.path(),
+            &format!("printf '%s' '{{\"accessToken\": \"{token}\", \"expires_on\": 4102444800}}'"),
+        );
+        let mut cmd = clean_devlic(&[
+            "plan",
+            "examples/northwind",
+            "--backend",
+            "cloud-licensing",
+            "--auth",
+            "azure-cli",
+        ]);
+        cmd.env("PATH", with_path(dir.path()))
+            .env("DEVLIC_GRAPH_URL", sim.sim.url())
+            .env("DEVLIC_AUTHORITY_URL", sim.sim.url());
+        let r = finish(cmd);
+        assert_eq!(r.code, 1, "{identity} without {scope}:\n{}", r.stderr);
+        assert_delegated_help(&r.stderr, &scope);
+    }
+}
+
+/// The same through a device-code sign-in: the person is told about the delegated
+/// CloudLicensing.Read, never the application CloudLicensing.Read.All.
+#[test]
+fn a_device_code_sign_in_without_a_delegated_permission_names_it() {
+    use crate::human_signin::{device_code_devlic, sign_in_and_run};
+
+    let identity = "devlic-plan-cloud";
+    let sim = TestSim::with_tenant(without_scope(
+        fixture("northwind"),
+        identity,
+        "CloudLicensing.Read",
+    ));
+    let args = ["plan", "examples/northwind", "--backend", "cloud-licensing"];
+    let run = sign_in_and_run(
+        &sim,
+        device_code_devlic(&sim, &args, identity),
+        std::time::Duration::ZERO,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_delegated_help(&run.stderr, "CloudLicensing.Read");
+    assert!(
+        !run.stderr.contains("CloudLicensing.Read.All"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `identity` with the application `permission` taken away.
+fn without(tenant: Tenant, identity: &str, permission: &str) -> Tenant {
+    taken_away(tenant, identity, permission, |a| &mut a.roles)
+}
+
+/// `identity` with `permission` taken out of the list `granted` picks (its application
+/// permissions or its delegated scopes), which must have held it once.
+fn taken_away(
+    mut tenant: Tenant,
+    identity: &str,
+    permission: &str,
+    granted: fn(&mut Application) -> &mut Vec<String>,
+) -> Tenant {
     let app = tenant
         .applications
         .iter_mut()
         .find(|a| a.app_id.as_deref() == Some(identity))
         .expect("documented identity");
-    let before = app.roles.len();
-    app.roles.retain(|r| r != permission);
-    assert_eq!(app.roles.len() + 1, before, "{identity} holds {permission}");
+    let list = granted(app);
+    let before = list.len();
+    list.retain(|p| p != permission);
+    assert_eq!(list.len() + 1, before, "{identity} holds {permission}");
     tenant
 }
 
@@ -131,11 +241,17 @@ fn one_permission_fewer_is_an_error_that_names_it() {
                 "{identity} without {permission} {args:?}:\n{said}"
             );
             if args[0] == "plan" {
+                // An app-only token: the permission is an application permission.
                 assert!(
-                    r.stderr.contains("Entra admin center > App registrations"),
+                    r.stderr.contains(&format!(
+                        "Entra admin center > App registrations > the app > API permissions > \
+                         Add a permission > Microsoft Graph > Application permissions > \
+                         {permission}"
+                    )),
                     "{}",
                     r.stderr
                 );
+                assert!(!r.stderr.contains("Delegated"), "{}", r.stderr);
             }
         }
     }

@@ -21,7 +21,7 @@ mod export;
 mod files;
 mod fixtures;
 mod formats;
-mod human_signin;
+pub mod human_signin;
 mod init;
 mod least_privilege;
 mod one_group;

@@ -3,7 +3,7 @@
 //! Ports, timestamps, request ids and the sign-in service's trace ids vary per run and are
 //! redacted.
 
-use crate::sim::{TestSim, s, write_spec};
+use crate::sim::{OTHERS_LICENSE_THE_WAREHOUSE, TestSim, s};
 
 /// Replaces what varies between runs: timestamps, the simulator's port, request ids, temporary
 /// directories and elapsed times.
@@ -74,28 +74,15 @@ fn dry_run_text() {
 fn stale_plan_text() {
     let sim = TestSim::start("contoso");
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    assert_eq!(
-        sim.run(&["plan", "examples/contoso", "--out", s(&plan)])
-            .code,
-        0
-    );
     // Before the plan is applied, someone else licenses the warehouse (the plan is stale) and
     // revokes the retired call center (what the plan would do: already applied, not stale).
-    let other = write_spec(
+    let plan = sim.stale_saved_plan(
         dir.path(),
-        "other.yaml",
-        "apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n  - group: \"Retired Call Center\"\n    state: absent\n",
+        &[],
+        &format!(
+            "{OTHERS_LICENSE_THE_WAREHOUSE}  - group: \"Retired Call Center\"\n    state: absent\n"
+        ),
     );
-    let r = sim.run(&[
-        "apply",
-        s(&other),
-        "--auto-approve",
-        "--no-verify",
-        "--allow-revoke",
-        "--allow-shortfall",
-    ]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 
     let r = sim.run(
         &[

@@ -1,6 +1,6 @@
 //! An in-process Graph simulator on 127.0.0.1 and `devlic` runs against it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use devlic_graph_sim::{Sim, SimConfig, Stats, Tenant};
@@ -33,6 +33,11 @@ impl TestSim {
 
     /// Serves a tenant.
     pub fn with_tenant(tenant: Tenant) -> TestSim {
+        TestSim::with_config(tenant, SimConfig::default())
+    }
+
+    /// Serves a tenant with a simulator configuration (token lifetime, faults...).
+    pub fn with_config(tenant: Tenant, config: SimConfig) -> TestSim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -40,7 +45,7 @@ impl TestSim {
             .expect("runtime");
         let tenant_id = tenant.id.clone();
         let sim = rt
-            .block_on(Sim::start(tenant, SimConfig::default()))
+            .block_on(Sim::start(tenant, config))
             .expect("simulator starts");
         TestSim {
             sim,
@@ -78,28 +83,55 @@ impl TestSim {
         finish(cmd)
     }
 
+    /// A plan of `examples/contoso` (`devlic plan`, plus `plan_args`) saved in `dir`, made
+    /// stale by another admin: before it is applied, `others` (spec assignments, YAML) is
+    /// applied with `--no-verify` and the guards passed. Counters and the request log are reset
+    /// afterwards, so a test sees only what applying the saved plan does. Returns the plan's
+    /// path.
+    pub fn stale_saved_plan(&self, dir: &Path, plan_args: &[&str], others: &str) -> PathBuf {
+        let plan = dir.join("plan.json");
+        let r = self.run(
+            &[
+                &["plan", "examples/contoso", "--out", s(&plan)][..],
+                plan_args,
+            ]
+            .concat(),
+        );
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        let other = write_spec(
+            dir,
+            "other.yaml",
+            &format!("apiVersion: devlic/v1\nkind: DeviceLicenses\nassignments:\n{others}"),
+        );
+        let r = self.run(&[
+            "apply",
+            s(&other),
+            "--auto-approve",
+            "--no-verify",
+            "--allow-revoke",
+            "--allow-shortfall",
+        ]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        self.sim.reset_stats();
+        plan
+    }
+
     /// Counters since start or the last reset.
     pub fn stats(&self) -> Stats {
         self.sim.stats()
     }
 }
 
-/// `devlic ARGS` from the workspace root, without colour, with no AZURE_*/DEVLIC_*/identity
-/// variables inherited from the machine running the tests.
+/// `devlic ARGS` from the workspace root, without colour, with none of the credential variables
+/// of the machine running the tests (`devlic_scenarios::inherited_credential_variables`).
 pub fn clean_devlic(args: &[&str]) -> assert_cmd::Command {
     let mut cmd = cargo_bin_cmd!("devlic");
     cmd.current_dir(root())
         .args(args)
         .env_remove("CLICOLOR_FORCE")
         .env("NO_COLOR", "1");
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if ["AZURE_", "DEVLIC_", "ACTIONS_ID_TOKEN", "IDENTITY_", "MSI_"]
-            .iter()
-            .any(|p| k.starts_with(p))
-        {
-            cmd.env_remove(&key);
-        }
+    for key in devlic_scenarios::inherited_credential_variables() {
+        cmd.env_remove(key);
     }
     cmd
 }
@@ -118,6 +150,11 @@ pub fn finish(mut cmd: assert_cmd::Command) -> Run {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+
+/// What another admin does in [`TestSim::stale_saved_plan`] most often: license the Contoso
+/// warehouse (which the Contoso plan assigns DEVICE1) with the Education subscription.
+pub const OTHERS_LICENSE_THE_WAREHOUSE: &str =
+    "  - group: \"Shared PCs - Warehouse\"\n    subscription: OFFICE_PROPLUS_DEVICE_EDUCATION\n";
 
 /// Writes a spec file into `dir` and returns its path.
 pub fn write_spec(dir: &Path, name: &str, yaml: &str) -> std::path::PathBuf {

@@ -329,7 +329,11 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
             );
         }
         Some("client_credentials") => {}
-        Some(super::device_code::DEVICE_CODE_GRANT) => {
+        // A person's grants: no client secret (a public client), the client id only.
+        Some(
+            grant @ (super::device_code::DEVICE_CODE_GRANT
+            | super::device_code::REFRESH_TOKEN_GRANT),
+        ) => {
             let Some(client_id) = field("client_id") else {
                 return entra_error(
                     bad,
@@ -338,7 +342,16 @@ fn token(shared: &Shared, _ctx: &Ctx, req: &SimRequest, tenant: &str) -> SimResp
                     "The request body must contain the following parameter: 'client_id'.",
                 );
             };
-            return super::device_code::redeem(shared, client_id, field("device_code"));
+            return if grant == super::device_code::DEVICE_CODE_GRANT {
+                super::device_code::redeem(shared, client_id, field("device_code"))
+            } else {
+                super::device_code::refresh(
+                    shared,
+                    client_id,
+                    field("refresh_token"),
+                    field("scope"),
+                )
+            };
         }
         Some(other) => {
             return entra_error(

@@ -11,6 +11,14 @@
 //! RFC 8628 section 3.5's answer to polling faster than `interval` (add 5 seconds),
 //! `authorization_declined` ends the flow, `bad_verification_code` names an unknown code and
 //! `expired_token` (after `expires_in`, 15 minutes) ends it.
+//!
+//! Refresh tokens: the same page says the token answer carries a `refresh_token` only when the
+//! device-code request's `scope` included `offline_access`, and that it is redeemed as in the
+//! authorization code flow (`docs/identity-platform/v2-oauth2-auth-code-flow.md`, "Refresh the
+//! access token"): `grant_type=refresh_token` with `client_id`, `refresh_token` and `scope` at
+//! the same token endpoint, answered with a new access token and a new refresh token. Per
+//! `docs/identity-platform/refresh-tokens.md` a used refresh token is not revoked, and one
+//! lives 90 days by default; an unknown, expired or foreign one is `invalid_grant`.
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +37,18 @@ pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:dev
 const LIFETIME: Duration = Duration::from_secs(900);
 /// Seconds between polls the simulator asks for. Entra says 5; one keeps tests quick.
 const INTERVAL_SECS: u64 = 1;
+/// The grant type that redeems a refresh token.
+pub(crate) const REFRESH_TOKEN_GRANT: &str = "refresh_token";
+/// How long a refresh token lives (Entra's default outside single-page apps: 90 days).
+const REFRESH_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// A refresh token the simulator issued: for whom, and until when.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    app: Application,
+    /// Simulator time after which it is refused.
+    expires: Instant,
+}
 
 /// A device code waiting for its user.
 #[derive(Debug, Clone)]
@@ -40,6 +60,8 @@ pub(crate) struct PendingDeviceCode {
     expires: Instant,
     approved: bool,
     declined: bool,
+    /// The request's scope held `offline_access`: the token answer carries a refresh token.
+    offline_access: bool,
     /// Real time of the last poll, for `slow_down` (simulator time may be frozen).
     last_poll: Option<Instant>,
 }
@@ -66,6 +88,7 @@ pub(crate) fn start(
         .take(9)
         .map(|b| char::from(b'A' + b % 26))
         .collect();
+    let offline_access = asks_offline_access(scope);
     let mut inner = shared.lock();
     let expires = inner.clock.now() + LIFETIME;
     inner.device_codes.push(PendingDeviceCode {
@@ -75,6 +98,7 @@ pub(crate) fn start(
         expires,
         approved: false,
         declined: false,
+        offline_access,
         last_poll: None,
     });
     SimResponse::json(
@@ -135,18 +159,8 @@ pub(crate) fn redeem(shared: &Shared, client_id: &str, device_code: Option<&str>
         );
     };
     let code = &mut inner.device_codes[index];
-    let app_id = code
-        .app
-        .app_id
-        .as_deref()
-        .unwrap_or(&shared.config.client_id);
-    if app_id != client_id {
-        return entra_error(
-            bad,
-            "invalid_grant",
-            70000,
-            "The device code was issued to another application.",
-        );
+    if let Err(refused) = issued_to(shared, &code.app, client_id, "device code") {
+        return refused;
     }
     if now >= code.expires {
         inner.device_codes.remove(index);
@@ -187,18 +201,114 @@ pub(crate) fn redeem(shared: &Shared, client_id: &str, device_code: Option<&str>
             "The provided request has not yet been authorized by the user. The user must input their code.",
         );
     }
-    let app = inner.device_codes.remove(index).app;
+    let code = inner.device_codes.remove(index);
     drop(inner);
+    delegated_answer(shared, &code.app, code.offline_access)
+}
+
+/// A device code or refresh token (`what`) issued to `app` is redeemed by that app only:
+/// `invalid_grant` for any other `client_id`.
+fn issued_to(
+    shared: &Shared,
+    app: &Application,
+    client_id: &str,
+    what: &str,
+) -> Result<(), SimResponse> {
+    let app_id = app.app_id.as_deref().unwrap_or(&shared.config.client_id);
+    if app_id == client_id {
+        return Ok(());
+    }
+    Err(entra_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        70000,
+        &format!("The {what} was issued to another application."),
+    ))
+}
+
+/// Whether a space-separated `scope` asks for `offline_access` (scope names compare
+/// case-insensitively).
+fn asks_offline_access(scope: &str) -> bool {
+    scope
+        .split(' ')
+        .any(|s| s.eq_ignore_ascii_case("offline_access"))
+}
+
+/// The token answer of a person's sign-in to `app`: a delegated access token and, with
+/// `offline_access`, a refresh token.
+fn delegated_answer(shared: &Shared, app: &Application, offline_access: bool) -> SimResponse {
     let lifetime = shared.config.token_lifetime;
-    let token = issue_as(shared, &app, true, lifetime);
-    SimResponse::json(
-        StatusCode::OK,
-        json!({
-            "token_type": "Bearer",
-            "scope": app.delegated_scopes.join(" "),
-            "expires_in": lifetime.as_secs(),
-            "ext_expires_in": lifetime.as_secs(),
-            "access_token": token,
-        }),
-    )
+    let token = issue_as(shared, app, true, lifetime);
+    let mut answer = json!({
+        "token_type": "Bearer",
+        "scope": app.delegated_scopes.join(" "),
+        "expires_in": lifetime.as_secs(),
+        "ext_expires_in": lifetime.as_secs(),
+        "access_token": token,
+    });
+    if offline_access {
+        let refresh = format!("sim-rt-{}", uuid::Uuid::new_v4().simple());
+        let mut inner = shared.lock();
+        let expires = inner.clock.now() + REFRESH_LIFETIME;
+        inner.refresh_tokens.insert(
+            refresh.clone(),
+            RefreshGrant {
+                app: app.clone(),
+                expires,
+            },
+        );
+        answer["refresh_token"] = json!(refresh);
+    }
+    SimResponse::json(StatusCode::OK, answer)
+}
+
+/// The token endpoint's `refresh_token` grant for `client_id`: a new access token and a new
+/// refresh token for the same person and app; the one redeemed stays valid.
+pub(crate) fn refresh(
+    shared: &Shared,
+    client_id: &str,
+    refresh_token: Option<&str>,
+    scope: Option<&str>,
+) -> SimResponse {
+    let bad = StatusCode::BAD_REQUEST;
+    let Some(refresh_token) = refresh_token else {
+        return entra_error(
+            bad,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'refresh_token'.",
+        );
+    };
+    let grant = {
+        let inner = shared.lock();
+        let now = inner.clock.now();
+        inner
+            .refresh_tokens
+            .get(refresh_token)
+            .filter(|g| now < g.expires)
+            .cloned()
+    };
+    let Some(grant) = grant else {
+        return entra_error(
+            bad,
+            "invalid_grant",
+            9002313,
+            "Invalid request. Request is malformed or invalid.",
+        );
+    };
+    if let Err(refused) = issued_to(shared, &grant.app, client_id, "refresh token") {
+        return refused;
+    }
+    delegated_answer(shared, &grant.app, scope.is_none_or(asks_offline_access))
+}
+
+/// Refuses every refresh token issued so far (as a password reset or an admin's revocation
+/// would); the next refresh gets `invalid_grant`.
+pub(crate) fn revoke_refresh_tokens(shared: &Shared) {
+    shared.lock().refresh_tokens.clear();
+}
+
+/// The refresh tokens issued so far (for tests that check none leaks).
+pub(crate) fn refresh_tokens(shared: &Shared) -> Vec<String> {
+    shared.lock().refresh_tokens.keys().cloned().collect()
 }

@@ -356,16 +356,18 @@ async fn graph_401s_for_missing_unknown_and_expired_tokens() {
 
 /// Starts a device-code sign-in for `client_id`; the answer's JSON.
 async fn device_code(env: &Env, client_id: &str) -> (u16, Value) {
+    device_code_for(env, client_id, "https://graph.microsoft.com/.default").await
+}
+
+/// [`device_code`] asking for `scope`.
+async fn device_code_for(env: &Env, client_id: &str, scope: &str) -> (u16, Value) {
     let r = env
         .http
         .post(format!(
             "{}/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
             env.sim.url()
         ))
-        .form(&[
-            ("client_id", client_id),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
+        .form(&[("client_id", client_id), ("scope", scope)])
         .send()
         .await
         .unwrap();
@@ -466,4 +468,89 @@ async fn device_codes_expire_and_can_be_declined() {
         (status, body["error_codes"][0].as_u64()),
         (400, Some(700016))
     );
+}
+
+/// A device-code sign-in to `devlic-sim` asking for `scope`, approved at once: the token
+/// answer, which must be a 200.
+async fn signed_in(env: &Env, scope: &str) -> Value {
+    let (_, started) = device_code_for(env, "devlic-sim", scope).await;
+    assert!(
+        env.sim
+            .approve_device_code(started["user_code"].as_str().unwrap())
+    );
+    let (status, body) = poll(env, "devlic-sim", started["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn refresh(env: &Env, client_id: &str, refresh_token: &str) -> (u16, Value) {
+    token(
+        env,
+        "contoso.onmicrosoft.com",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+            (
+                "scope",
+                "https://graph.microsoft.com/.default offline_access",
+            ),
+        ],
+    )
+    .await
+}
+
+/// A device-code sign-in that asks for `offline_access` gets a refresh token, redeemed at the
+/// same token endpoint (entra-docs v2-oauth2-device-code.md, "Successful authentication
+/// response"; v2-oauth2-auth-code-flow.md, "Refresh the access token"; refresh-tokens.md).
+#[tokio::test]
+async fn offline_access_brings_a_refresh_token_that_the_token_endpoint_redeems() {
+    let env = Env::start("contoso", SimConfig::default()).await;
+    // Without offline_access: no refresh token.
+    let body = signed_in(&env, "https://graph.microsoft.com/.default").await;
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert!(env.sim.issued_refresh_tokens().is_empty());
+
+    let body = signed_in(&env, "https://graph.microsoft.com/.default OFFLINE_ACCESS").await;
+    let first = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(env.sim.issued_refresh_tokens(), vec![first.clone()]);
+
+    // Redeemed: a new delegated access token that Graph accepts, and a new refresh token.
+    let (status, body) = refresh(&env, "devlic-sim", &first).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(graph_with(&env, access).await, 200);
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert!(claims.get("scp").is_some(), "{claims}");
+    let second = body["refresh_token"].as_str().unwrap();
+    assert_ne!(second, first);
+    // The one redeemed is not revoked by its use.
+    assert_eq!(refresh(&env, "devlic-sim", &first).await.0, 200);
+
+    // Another app cannot redeem it; unknown and revoked ones are invalid_grant.
+    let (status, body) = refresh(&env, "devlic-plan-group", &first).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (_, body) = refresh(&env, "devlic-sim", "sim-rt-unknown").await;
+    assert_eq!(body["error"], "invalid_grant");
+    env.sim.revoke_refresh_tokens();
+    let (_, body) = refresh(&env, "devlic-sim", second).await;
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_after_90_days() {
+    let env = Env::start("contoso", SimConfig::default()).await;
+    env.sim.freeze_clock();
+    let body = signed_in(&env, "https://graph.microsoft.com/.default offline_access").await;
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    env.sim
+        .advance_clock(Duration::from_secs(90 * 24 * 3600 - 1));
+    assert_eq!(refresh(&env, "devlic-sim", &rt).await.0, 200);
+    env.sim.advance_clock(Duration::from_secs(1));
+    let (_, body) = refresh(&env, "devlic-sim", &rt).await;
+    assert_eq!(body["error"], "invalid_grant");
 }

@@ -10,7 +10,9 @@ use url::Url;
 
 use crate::http::HttpClient;
 
-use super::{AuthError, ClientCertificate, Endpoints, StaticToken, TokenProvider, TokenSource};
+use super::{
+    AuthError, ClientCertificate, Endpoints, StaticToken, TokenKind, TokenProvider, TokenSource,
+};
 
 /// The Azure Instance Metadata Service token endpoint (managed identity on VMs, AKS nodes...).
 /// It is plain http to a link-local address by design; it is the only non-loopback http URL
@@ -208,6 +210,20 @@ impl Credential {
             Credential::StaticToken(_) => AuthMode::AccessToken,
             Credential::DeviceCode { .. } => AuthMode::DeviceCode,
             Credential::AzureCli { .. } => AuthMode::AzureCli,
+        }
+    }
+
+    /// The kind of token this credential gets: delegated for the two modes a person signs in
+    /// with, unknown for a token handed over as is, app-only for the rest.
+    pub fn token_kind(&self) -> TokenKind {
+        match self {
+            Credential::DeviceCode { .. } | Credential::AzureCli { .. } => TokenKind::Delegated,
+            Credential::StaticToken(_) => TokenKind::Unknown,
+            Credential::ClientSecret { .. }
+            | Credential::ClientCertificate { .. }
+            | Credential::WorkloadIdentity { .. }
+            | Credential::GitHubOidc { .. }
+            | Credential::ManagedIdentity { .. } => TokenKind::Application,
         }
     }
 

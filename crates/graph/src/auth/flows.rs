@@ -26,11 +26,29 @@ const MAX_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// IMDS answers in milliseconds where it exists; elsewhere do not hang a laptop for long.
 const IMDS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A token answer: the access token and, when the sign-in asked for `offline_access`, the
+/// refresh token that renews it without the person (kept only in memory, only as a secret).
+pub(super) struct Grant {
+    /// The access token.
+    pub(super) token: AccessToken,
+    /// The refresh token, if the answer carried one.
+    pub(super) refresh: Option<SecretString>,
+}
+
+impl From<AccessToken> for Grant {
+    fn from(token: AccessToken) -> Grant {
+        Grant {
+            token,
+            refresh: None,
+        }
+    }
+}
+
 /// One token acquisition, without retries or caching.
-pub(super) async fn acquire(p: &TokenProvider) -> Result<AccessToken, AuthError> {
+pub(super) async fn acquire(p: &TokenProvider) -> Result<Grant, AuthError> {
     let scope = p.endpoints.scope();
     let token_url = p.endpoints.token_url(&p.tenant);
-    match &p.credential {
+    let token = match &p.credential {
         Credential::StaticToken(secret) => Ok(AccessToken::new(secret.clone(), None)),
         Credential::ClientSecret { client_id, secret } => {
             let form = [
@@ -84,12 +102,13 @@ pub(super) async fn acquire(p: &TokenProvider) -> Result<AccessToken, AuthError>
             identity_header,
         } => managed_identity(p, client_id.as_deref(), endpoint, identity_header.as_ref()).await,
         Credential::DeviceCode { client_id, prompt } => {
-            super::human::device_code(p, client_id, prompt.as_ref()).await
+            return super::human::device_code(p, client_id, prompt.as_ref()).await;
         }
         Credential::AzureCli { tenant_id } => {
             super::human::azure_cli(p, tenant_id.as_deref()).await
         }
-    }
+    }?;
+    Ok(token.into())
 }
 
 async fn post_assertion(
@@ -114,14 +133,25 @@ async fn post_token(
     token_url: &Url,
     form: &[(&str, &str)],
 ) -> Result<AccessToken, AuthError> {
+    let (status, body) = post_form(p, token_url, TOKEN_ENDPOINT, form).await?;
+    token_from_response(status, &body, TOKEN_ENDPOINT, token_url, p.now())
+}
+
+/// POSTs a form to a sign-in endpoint (`what` names it in errors) and reads the answer, whatever
+/// its status: the OAuth endpoints answer errors with a JSON body the caller reads.
+pub(super) async fn post_form(
+    p: &TokenProvider,
+    url: &Url,
+    what: &'static str,
+    form: &[(&str, &str)],
+) -> Result<(reqwest::StatusCode, Vec<u8>), AuthError> {
     let request = p
         .http
         .reqwest()
-        .post(token_url.clone())
+        .post(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .form(form);
-    let (status, body) = send(request, TOKEN_ENDPOINT, token_url).await?;
-    token_from_response(status, &body, TOKEN_ENDPOINT, token_url, p.now())
+    send(request, what, url).await
 }
 
 /// GitHub Actions' OIDC token for Entra's audience (the job needs `id-token: write`).
@@ -267,6 +297,7 @@ struct TokenResponse {
     access_token: Option<String>,
     expires_in: Option<NumberOrString>,
     expires_on: Option<NumberOrString>,
+    refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +317,17 @@ pub(super) fn token_from_response(
     url: &Url,
     now: Timestamp,
 ) -> Result<AccessToken, AuthError> {
+    grant_from_response(status, body, what, url, now).map(|g| g.token)
+}
+
+/// [`token_from_response`] with the refresh token, if the answer carries one.
+pub(super) fn grant_from_response(
+    status: reqwest::StatusCode,
+    body: &[u8],
+    what: &'static str,
+    url: &Url,
+    now: Timestamp,
+) -> Result<Grant, AuthError> {
     let invalid = |reason: String| AuthError::InvalidResponse {
         what,
         url: redact_url(url),
@@ -327,7 +369,13 @@ pub(super) fn token_from_response(
             MAX_TOKEN_LIFETIME.as_secs()
         )));
     }
-    Ok(AccessToken::new(secret, Some(expires_at)))
+    Ok(Grant {
+        token: AccessToken::new(secret, Some(expires_at)),
+        refresh: parsed
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from),
+    })
 }
 
 /// The error an unsuccessful answer describes: Entra's OAuth error body when there is one.

@@ -7,8 +7,12 @@
 //! `message` (verification URL and user code), then poll the token endpoint with the
 //! `device_code` grant every `interval` seconds while it answers `authorization_pending`, five
 //! seconds slower after each `slow_down`; `authorization_declined`, `bad_verification_code` and
-//! `expired_token` end the flow. No refresh token is requested and nothing is written to disk:
-//! there is no token cache, so each run signs in once.
+//! `expired_token` end the flow. The scope adds `offline_access`, so the answer carries a
+//! refresh token (the same page, "Successful authentication response"): when the access token
+//! nears its end during a run, [`refresh`] redeems it at the same token endpoint
+//! (`grant_type=refresh_token`, `docs/identity-platform/v2-oauth2-auth-code-flow.md`, "Refresh
+//! the access token") instead of showing the person a second code. The refresh token lives in
+//! memory only, as a [`SecretString`]; nothing is written to disk, so each run signs in once.
 //!
 //! Azure CLI: `az account get-access-token --resource GRAPH --output json [--tenant T]`, the
 //! same command azure-identity's `AzureCliCredential` runs. The token never touches a file or a
@@ -24,13 +28,14 @@ use serde::Deserialize;
 use super::cloud::redact_url;
 use super::credential::DeviceCodePrompt;
 use super::flows::{
-    ClassifyName, NumberOrString, TOKEN_ENDPOINT, error_from_response, oauth_error_code, send,
-    token_from_response,
+    ClassifyName, Grant, NumberOrString, TOKEN_ENDPOINT, error_from_response, grant_from_response,
+    oauth_error_code, post_form,
 };
 use super::{AccessToken, AuthError, TokenProvider};
 
 const DEVICE_ENDPOINT: &str = "device code endpoint";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 /// RFC 8628 section 3.5: after `slow_down`, poll this much less often.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// RFC 8628: the interval when the server names none.
@@ -48,21 +53,22 @@ struct DeviceAuthorization {
     message: Option<String>,
 }
 
-/// The device authorization grant, from the code request to the token.
+/// The scope of a person's sign-in: Graph's `.default` (the permissions consented for the app)
+/// and `offline_access`, for a refresh token.
+fn delegated_scope(p: &TokenProvider) -> String {
+    format!("{} offline_access", p.endpoints.scope())
+}
+
+/// The device authorization grant, from the code request to the token (and refresh token).
 pub(super) async fn device_code(
     p: &TokenProvider,
     client_id: &str,
     prompt: Option<&DeviceCodePrompt>,
-) -> Result<AccessToken, AuthError> {
-    let scope = p.endpoints.scope();
+) -> Result<Grant, AuthError> {
+    let scope = delegated_scope(p);
     let start_url = p.endpoints.device_code_url(&p.tenant);
-    let request = p
-        .http
-        .reqwest()
-        .post(start_url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&[("client_id", client_id), ("scope", scope.as_str())]);
-    let (status, body) = send(request, DEVICE_ENDPOINT, &start_url).await?;
+    let form = [("client_id", client_id), ("scope", scope.as_str())];
+    let (status, body) = post_form(p, &start_url, DEVICE_ENDPOINT, &form).await?;
     if !status.is_success() {
         return Err(error_from_response(
             status,
@@ -97,19 +103,14 @@ pub(super) async fn device_code(
     let token_url = p.endpoints.token_url(&p.tenant);
     loop {
         tokio::time::sleep(interval).await;
-        let request = p
-            .http
-            .reqwest()
-            .post(token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("grant_type", DEVICE_CODE_GRANT),
-                ("client_id", client_id),
-                ("device_code", device_code.expose_secret()),
-            ]);
-        let (status, body) = send(request, TOKEN_ENDPOINT, &token_url).await?;
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("client_id", client_id),
+            ("device_code", device_code.expose_secret()),
+        ];
+        let (status, body) = post_form(p, &token_url, TOKEN_ENDPOINT, &form).await?;
         if status.is_success() {
-            return token_from_response(status, &body, TOKEN_ENDPOINT, &token_url, p.now());
+            return grant_from_response(status, &body, TOKEN_ENDPOINT, &token_url, p.now());
         }
         match oauth_error_code(&body).as_deref() {
             Some("authorization_pending") if Instant::now() < give_up => {}
@@ -124,6 +125,25 @@ pub(super) async fn device_code(
             }
         }
     }
+}
+
+/// Redeems the refresh token of a device-code sign-in for a new access token (and, usually, a
+/// new refresh token, which replaces it), with no prompt.
+pub(super) async fn refresh(
+    p: &TokenProvider,
+    client_id: &str,
+    refresh_token: &SecretString,
+) -> Result<Grant, AuthError> {
+    let scope = delegated_scope(p);
+    let token_url = p.endpoints.token_url(&p.tenant);
+    let form = [
+        ("grant_type", REFRESH_TOKEN_GRANT),
+        ("client_id", client_id),
+        ("scope", scope.as_str()),
+        ("refresh_token", refresh_token.expose_secret()),
+    ];
+    let (status, body) = post_form(p, &token_url, TOKEN_ENDPOINT, &form).await?;
+    grant_from_response(status, &body, TOKEN_ENDPOINT, &token_url, p.now())
 }
 
 #[derive(Deserialize)]

@@ -60,6 +60,27 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
         let _ = rejected;
         Box::pin(async {})
     }
+
+    /// Which kind of permissions the tokens carry ([`TokenKind::Unknown`] unless the source
+    /// knows): it decides where a missing permission is granted.
+    fn kind(&self) -> TokenKind {
+        TokenKind::Unknown
+    }
+}
+
+/// Which kind of Microsoft Graph permissions a token carries. An app-only token holds the app's
+/// application permissions (`roles`); a person's token holds the app's delegated permissions
+/// (`scp`), and Graph also requires the person's Entra role to allow the call. A missing
+/// permission is granted in a different list of the admin center for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// App-only (client secret, certificate, workload identity, GitHub OIDC, managed identity).
+    Application,
+    /// On behalf of a signed-in person (device code, Azure CLI).
+    Delegated,
+    /// A token handed over as is (`DEVLIC_ACCESS_TOKEN`): devlic does not read it, so it may
+    /// be either.
+    Unknown,
 }
 
 /// A bearer token and when it expires. `Debug` prints `AccessToken(<redacted>)`.

@@ -8,19 +8,42 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
 
 use crate::http::HttpClient;
 use crate::retry::{Jitter, RetryPolicy, next_delay};
 
-use super::{AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenSource, flows};
+use super::flows::Grant;
+use super::{
+    AccessToken, AuthError, Credential, Endpoints, TokenFuture, TokenKind, TokenSource, flows,
+    human,
+};
 
 /// Where the provider reads the time. Tests pass a settable clock to exercise expiry without
 /// waiting an hour; production uses [`Timestamp::now`].
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A token is refreshed this long before it expires, so a request never leaves with a token
-/// that dies in flight.
+/// that dies in flight. A token that lives less than twice as long (never one from Entra, whose
+/// tokens live an hour or more; a simulator's may) is refreshed at half its life instead, so
+/// it is used at all.
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(5 * 60);
+
+/// What the provider holds between requests.
+#[derive(Default)]
+struct Cache {
+    /// The access token, and from when on it is renewed rather than handed out.
+    token: Option<(AccessToken, Timestamp)>,
+    /// A device-code sign-in's refresh token: renews the access token without the person.
+    refresh: Option<SecretString>,
+}
+
+/// When `token`, obtained at `now`, should be renewed; `None` if it does not expire.
+fn renew_at(token: &AccessToken, now: Timestamp) -> Option<Timestamp> {
+    let expires = token.expires_at()?;
+    let margin = REFRESH_MARGIN.min(expires.duration_since(now) / 2);
+    expires.checked_sub(margin).ok()
+}
 
 /// Runs the client-credentials flow (or a managed-identity request) for a [`Credential`],
 /// caching the token until five minutes before it expires.
@@ -32,7 +55,7 @@ pub struct TokenProvider {
     pub(super) endpoints: Endpoints,
     pub(super) tenant: String,
     pub(super) http: HttpClient,
-    cache: tokio::sync::Mutex<Option<AccessToken>>,
+    cache: tokio::sync::Mutex<Cache>,
     /// A device-code sign-in ended without a token (declined, expired): requests that were
     /// waiting for it must not each show the person a new code.
     interactive_failed: std::sync::atomic::AtomicBool,
@@ -56,7 +79,7 @@ impl TokenProvider {
             endpoints,
             tenant: tenant.into(),
             http,
-            cache: tokio::sync::Mutex::new(None),
+            cache: tokio::sync::Mutex::new(Cache::default()),
             interactive_failed: std::sync::atomic::AtomicBool::new(false),
             clock: Arc::new(Timestamp::now),
             retry: RetryPolicy::sign_in(),
@@ -88,14 +111,16 @@ impl TokenProvider {
     }
 
     /// Drops the cached token if it is `rejected` (Graph answered 401 to it), so the next call
-    /// fetches a new one; a token refreshed meanwhile by another caller is kept.
+    /// fetches a new one; a token refreshed meanwhile by another caller is kept, and so is a
+    /// refresh token (the next call redeems it rather than asking the person again).
     pub async fn invalidate(&self, rejected: &AccessToken) {
         let mut cache = self.cache.lock().await;
         if cache
+            .token
             .as_ref()
-            .is_some_and(|t| t.secret() == rejected.secret())
+            .is_some_and(|(t, _)| t.secret() == rejected.secret())
         {
-            *cache = None;
+            cache.token = None;
         }
     }
 
@@ -105,13 +130,29 @@ impl TokenProvider {
 
     async fn cached_or_refresh(&self) -> Result<AccessToken, AuthError> {
         let mut cache = self.cache.lock().await;
-        if let Some(token) = cache.as_ref() {
-            let fresh = match token.expires_at() {
-                Some(exp) => exp.duration_since(self.now()) > REFRESH_MARGIN,
-                None => true,
-            };
-            if fresh {
-                return Ok(token.clone());
+        if let Some((token, renew)) = cache.token.as_ref()
+            && self.now() < *renew
+        {
+            return Ok(token.clone());
+        }
+        // A person's sign-in is renewed with its refresh token: no second code to enter.
+        if let (Credential::DeviceCode { client_id, .. }, Some(refresh)) =
+            (&self.credential, cache.refresh.take())
+        {
+            match self
+                .retrying("refresh", || human::refresh(self, client_id, &refresh))
+                .await
+            {
+                Ok(grant) => {
+                    // A new refresh token replaces the one redeemed.
+                    let refresh = grant.refresh.clone().or(Some(refresh));
+                    return Ok(self.store(&mut cache, grant, refresh));
+                }
+                // Revoked, expired, or the person's session ended: only a new sign-in helps.
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "the sign-in's refresh token was refused; signing in again"
+                ),
             }
         }
         let interactive = matches!(self.credential, Credential::DeviceCode { .. });
@@ -120,8 +161,8 @@ impl TokenProvider {
                 reason: "the device-code sign-in of this run already failed".to_owned(),
             });
         }
-        let token = match self.acquire_with_retry().await {
-            Ok(token) => token,
+        let grant = match self.retrying("sign-in", || flows::acquire(self)).await {
+            Ok(grant) => grant,
             Err(e) => {
                 if interactive {
                     self.interactive_failed.store(true, Ordering::Relaxed);
@@ -129,23 +170,39 @@ impl TokenProvider {
                 return Err(e);
             }
         };
-        *cache = Some(token.clone());
-        Ok(token)
+        let refresh = grant.refresh.clone();
+        Ok(self.store(&mut cache, grant, refresh))
     }
 
-    async fn acquire_with_retry(&self) -> Result<AccessToken, AuthError> {
+    /// Caches `grant`'s access token (and `refresh`) and returns the token.
+    fn store(&self, cache: &mut Cache, grant: Grant, refresh: Option<SecretString>) -> AccessToken {
+        let now = self.now();
+        let renew = renew_at(&grant.token, now).unwrap_or(Timestamp::MAX);
+        cache.token = Some((grant.token.clone(), renew));
+        cache.refresh = refresh;
+        grant.token
+    }
+
+    /// Runs one token request (`what`: "sign-in" or "refresh"), retrying transient failures
+    /// within the sign-in retry policy.
+    async fn retrying<F, Fut>(&self, what: &'static str, request: F) -> Result<Grant, AuthError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Grant, AuthError>>,
+    {
         let first_sent = Instant::now();
         let mut attempt = 1u32;
         loop {
-            match flows::acquire(self).await {
-                Ok(token) => {
+            match request().await {
+                Ok(grant) => {
                     tracing::debug!(
                         mode = %self.credential.mode(),
-                        expires_at = ?token.expires_at(),
+                        expires_at = ?grant.token.expires_at(),
                         attempt,
+                        what,
                         "acquired a Graph access token"
                     );
-                    return Ok(token);
+                    return Ok(grant);
                 }
                 Err(err) if err.is_transient() => {
                     let delay = next_delay(&self.retry, attempt - 1, None, &self.jitter);
@@ -153,6 +210,7 @@ impl TokenProvider {
                         tracing::warn!(
                             mode = %self.credential.mode(),
                             attempt,
+                            what,
                             limit_s = self.retry.max_elapsed.as_secs(),
                             "token request still failing at the sign-in retry limit; giving up"
                         );
@@ -161,6 +219,7 @@ impl TokenProvider {
                     tracing::warn!(
                         mode = %self.credential.mode(),
                         attempt,
+                        what,
                         delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                         error = %err,
                         "token request failed; retrying"
@@ -196,5 +255,9 @@ impl TokenSource for TokenProvider {
         rejected: &'a AccessToken,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
         Box::pin(TokenProvider::invalidate(self, rejected))
+    }
+
+    fn kind(&self) -> TokenKind {
+        self.credential.token_kind()
     }
 }

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use devlic_graph::auth::{
-    AuthError, AuthMode, Clock, Cloud, Credential, CredentialArgs, Endpoints, RetryPolicy,
-    StaticToken, TokenProvider, TokenSource,
+    AuthError, AuthMode, Clock, Cloud, Credential, CredentialArgs, DeviceCodePrompt, Endpoints,
+    RetryPolicy, StaticToken, TokenProvider, TokenSource,
 };
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;

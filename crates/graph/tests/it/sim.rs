@@ -581,17 +581,26 @@ async fn lost_responses_under_read_after_write_lag_are_not_written_twice() {
     }
 }
 
-/// A holder's display name that a group without licenses shares: a live read returns both, so
-/// a live plan reports the name as ambiguous exactly as a snapshot plan does.
-#[tokio::test]
-async fn a_name_a_holder_shares_with_another_group_is_read_as_in_a_snapshot() {
-    let mut tenant = all_holding(30, DEVICE1);
-    let mut twin = tenant.groups[0].clone();
-    twin.id = "0badc0de-0000-4000-8000-000000000001".to_owned();
+/// What a live read of names returned, with the requests it took.
+struct NameRead {
+    live: devlic_model::LiveState,
+    /// The display name two groups share.
+    shared_name: String,
+    requests: u64,
+    /// The simulator's top-level requests (`$batch` items left out).
+    top: Vec<String>,
+}
+
+/// `holders` groups holding DEVICE1 and an unlicensed, memberless twin of holder `twin_of`
+/// (same display name, id `twin_id`), read live by every holder's name.
+async fn read_names_with_a_twin(holders: usize, twin_of: usize, twin_id: &str) -> NameRead {
+    let mut tenant = all_holding(holders, DEVICE1);
+    let mut twin = tenant.groups[twin_of].clone();
+    twin.id = twin_id.to_owned();
     twin.assigned_licenses.clear();
     twin.members.clear();
     tenant.groups.push(twin.clone());
-    let names: Vec<String> = tenant.groups[..30]
+    let names: Vec<String> = tenant.groups[..holders]
         .iter()
         .map(|g| g.display_name.clone())
         .collect();
@@ -603,40 +612,36 @@ async fn a_name_a_holder_shares_with_another_group_is_read_as_in_a_snapshot() {
         })
         .await
         .expect("read_live");
-    assert_eq!(live.groups.len(), 31);
-    assert_eq!(live.groups_named(&twin.display_name).count(), 2);
+    NameRead {
+        live,
+        shared_name: twin.display_name,
+        requests: client.requests_made(),
+        top: top_level(&sim.request_log()),
+    }
+}
+
+/// A holder's display name that a group without licenses shares: a live read returns both, so
+/// a live plan reports the name as ambiguous exactly as a snapshot plan does.
+#[tokio::test]
+async fn a_name_a_holder_shares_with_another_group_is_read_as_in_a_snapshot() {
+    let read = read_names_with_a_twin(30, 0, "0badc0de-0000-4000-8000-000000000001").await;
+    assert_eq!(read.live.groups.len(), 31);
+    assert_eq!(read.live.groups_named(&read.shared_name).count(), 2);
     // org + skus + the count (31 groups > 30 holders) + 1 page of DEVICE1 holders + 1 of
     // EDUCATION + one $batch with the 30 names in two `in` filters.
-    let top = top_level(&sim.request_log());
-    assert_eq!(client.requests_made(), 6, "{top:#?}");
+    assert_eq!(read.requests, 6, "{:#?}", read.top);
 }
 
 /// With many names and few other groups, listing every group is cheaper than the filters.
 #[tokio::test]
 async fn many_names_in_a_small_tenant_list_every_group_instead() {
-    let mut tenant = all_holding(400, DEVICE1);
-    let mut twin = tenant.groups[7].clone();
-    twin.id = "0badc0de-0000-4000-8000-000000000002".to_owned();
-    twin.assigned_licenses.clear();
-    tenant.groups.push(twin.clone());
-    let names: Vec<String> = tenant.groups[..400]
-        .iter()
-        .map(|g| g.display_name.clone())
-        .collect();
-    let (sim, client) = start(tenant).await;
-    let live = client
-        .read_live(&LiveQuery {
-            group_names: names,
-            ..LiveQuery::default()
-        })
-        .await
-        .expect("read_live");
-    assert_eq!(live.groups_named(&twin.display_name).count(), 2);
+    let read = read_names_with_a_twin(400, 7, "0badc0de-0000-4000-8000-000000000002").await;
+    assert_eq!(read.live.groups_named(&read.shared_name).count(), 2);
     // 400 names would take 27 filters (2 $batch requests); the 401 groups fit one page.
-    let top = top_level(&sim.request_log());
-    assert_eq!(client.requests_made(), 6, "{top:#?}");
+    assert_eq!(read.requests, 6, "{:#?}", read.top);
     assert!(
-        top.iter()
+        read.top
+            .iter()
             .any(|r| r == &format!("GET /v1.0/groups?{SELECT}&$top=999"))
     );
 }

@@ -87,11 +87,12 @@ fn names(groups: &[(GroupRef, Origin)]) -> String {
 }
 
 /// The warning for one shared subscription (groups by name, so the spec's order does not
-/// matter). Nesting is the fix the device-based licensing docs
-/// give; group-licensing (v1.0 group-based licensing) does not reach members of nested groups,
-/// so there the fix is one group holding the devices.
+/// matter). Nesting is the fix the device-based licensing docs give, where the backend licenses
+/// nested members ([`Backend::licenses_nested_members`]); group-licensing (v1.0 group-based
+/// licensing, entra-docs `licensing-group-advanced.md`) does not, so there the fix is one group
+/// holding the devices.
 pub(crate) fn warning(shared: &SharedSubscription, backend: Backend) -> Warning {
-    let fix = if backend.uses_allotments() {
+    let fix = if backend.licenses_nested_members() {
         "nest the others in one group and assign it there"
     } else {
         "put the devices in one group (group-licensing does not reach members of nested groups)"

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use devlic_model::{
-    Action, ActionKind, CapabilityStatus, Group, GroupKind, LiveState, ProcessingState, SkuId,
-    Warning, WarningKind, license_errors,
+    Action, ActionKind, Backend, CapabilityStatus, Group, GroupKind, LiveState, ProcessingState,
+    SkuId, Warning, WarningKind, license_errors,
 };
 use devlic_spec::DesiredState;
 
@@ -32,7 +32,7 @@ fn processing_text(state: &ProcessingState) -> &str {
 }
 
 /// Every warning of the plan, sorted by kind, group, then message.
-pub(crate) fn warnings(live: &LiveState, core: &Core<'_>) -> Vec<Warning> {
+pub(crate) fn warnings(live: &LiveState, core: &Core<'_>, backend: Backend) -> Vec<Warning> {
     let present: Vec<&Group> = core
         .resolved
         .iter()
@@ -42,7 +42,7 @@ pub(crate) fn warnings(live: &LiveState, core: &Core<'_>) -> Vec<Warning> {
     let mut out = Vec::new();
     out.extend(offline(live));
     out.extend(present.iter().filter_map(|g| group_type(g)));
-    out.extend(present.iter().flat_map(|g| membership(g)));
+    out.extend(present.iter().flat_map(|g| membership(g, backend)));
     out.extend(processing(live, core, &present));
     out.extend(unmanaged(live, core));
     out.extend(subscription_status(live, core));
@@ -103,8 +103,10 @@ fn group_type(g: &Group) -> Option<Warning> {
     Some(group_warning(kind, g, message.to_owned()))
 }
 
-/// [`WarningKind::NonDeviceMembers`] and [`WarningKind::NestedGroups`].
-fn membership(g: &Group) -> Vec<Warning> {
+/// [`WarningKind::NonDeviceMembers`] and [`WarningKind::NestedGroups`]. Counts are transitive
+/// (`transitiveMembers`) on every backend; whether the devices of nested groups get the group's
+/// subscription depends on the backend ([`Backend::licenses_nested_members`]).
+fn membership(g: &Group, backend: Backend) -> Vec<Warning> {
     let Some(m) = g.members else {
         return Vec::new();
     };
@@ -122,14 +124,23 @@ fn membership(g: &Group) -> Vec<Warning> {
         ));
     }
     if m.groups > 0 {
-        out.push(group_warning(
-            WarningKind::NestedGroups,
-            g,
+        let nested = plural(m.groups, "nested group", "nested groups");
+        let message = if backend.licenses_nested_members() {
+            // DeployOffice/device-based-licensing.md: groups can be nested within the one
+            // licensed group.
             format!(
-                "has {}; group-based licensing does not reach the members of nested groups",
-                plural(m.groups, "nested group", "nested groups")
-            ),
-        ));
+                "has {nested}; device-based licensing reaches their devices through this group, \
+                 and the device count includes them"
+            )
+        } else {
+            // entra-docs licensing-group-advanced.md: only first-level members are licensed.
+            format!(
+                "has {nested}; group-based licensing gives a group's licenses to its direct \
+                 members only, so the devices of nested groups get none from this group (the \
+                 device count includes them)"
+            )
+        };
+        out.push(group_warning(WarningKind::NestedGroups, g, message));
     }
     out
 }

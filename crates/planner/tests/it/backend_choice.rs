@@ -136,6 +136,41 @@ fn without_a_spec_any_device_allotment_of_a_device_subscription_counts() {
     assert_eq!(choice.backend, Backend::GroupLicensing);
 }
 
+/// A snapshot records the choice without a spec; a live plan makes it from the spec. For the
+/// same allotment both say the same thing, so a plan from the snapshot reads like a live one.
+#[test]
+fn a_snapshot_and_a_live_plan_word_the_same_choice_the_same_way() {
+    let live = live_with(None);
+    let evidence = AllotmentEvidence::Listed(live.allotments.clone());
+    let from_snapshot = choose_backend(None, &evidence);
+    let from_spec = choose_backend(Some(&auto_spec("OFFICE_PROPLUS_DEVICE1")), &evidence);
+    assert_eq!(from_snapshot, from_spec);
+    assert_eq!(
+        from_spec.reason,
+        "the tenant has a cloudLicensing allotment assignable to devices for \
+         OFFICE_PROPLUS_DEVICE1"
+    );
+    // And the fallback: no device pool for a spec's subscription, or for any device one.
+    let users_only = AllotmentEvidence::Listed(
+        live.allotments
+            .into_iter()
+            .filter(|a| a.id == "d1-users")
+            .collect(),
+    );
+    let without_spec = choose_backend(None, &users_only).reason;
+    let with_spec = choose_backend(Some(&auto_spec("OFFICE_PROPLUS_DEVICE1")), &users_only).reason;
+    assert_eq!(
+        without_spec,
+        "the tenant has no cloudLicensing allotment assignable to devices for a device \
+         subscription (1 allotment(s) listed)"
+    );
+    assert_eq!(
+        with_spec,
+        "the tenant has no cloudLicensing allotment assignable to devices for \
+         OFFICE_PROPLUS_DEVICE1 (1 allotment(s) listed)"
+    );
+}
+
 #[test]
 fn an_explicit_backend_is_never_second_guessed_and_gets_no_warning() {
     let mut s = auto_spec("OFFICE_PROPLUS_DEVICE1");

@@ -275,3 +275,54 @@ fn warnings_are_sorted_by_kind_group_message() {
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+/// Whether nested groups' devices are licensed depends on the backend (its capabilities): the
+/// Office device-based licensing page lets groups nest within the one licensed group, while
+/// Entra's group-based licensing gives a group's licenses to its first-level members only.
+#[test]
+fn the_nested_groups_warning_follows_the_backend() {
+    use devlic_model::{Backend, BackendSetting};
+
+    for backend in [Backend::GroupLicensing, Backend::CloudLicensing] {
+        let mut live = crate::allotments::live_with(None);
+        if let Some(g) = live.groups.get_mut(&cg(2)) {
+            g.members = Some(MemberCounts {
+                devices: 40,
+                non_devices: 0,
+                groups: 2,
+            });
+        }
+        let s = spec(
+            warehouse(),
+            Settings {
+                backend: BackendSetting::Fixed(backend),
+                ..contoso_settings()
+            },
+        );
+        let p = plan(&s, &live).expect("plans");
+        let nested: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::NestedGroups)
+            .collect();
+        assert_eq!(nested.len(), 1, "{backend}: {:?}", p.warnings);
+        let message = &nested[0].message;
+        assert!(message.starts_with("has 2 nested groups; "), "{message}");
+        assert!(
+            message.contains("the device count includes them"),
+            "{message}"
+        );
+        if backend.licenses_nested_members() {
+            assert!(
+                message.contains("device-based licensing reaches their devices"),
+                "{message}"
+            );
+            assert!(!message.contains("get none"), "{message}");
+        } else {
+            assert!(
+                message.contains("direct members only, so the devices of nested groups get none"),
+                "{message}"
+            );
+        }
+    }
+}

@@ -281,3 +281,92 @@ async fn an_unmatched_federated_subject_is_retried_as_aadsts70021_then_reported(
     );
     assert!(!format!("{err} {err:?}").contains(GH_REQUEST_TOKEN));
 }
+
+/// A device-code sign-in asks for `offline_access`; when its access token nears its end, the
+/// provider redeems the refresh token instead of showing a second code, also after a 401, and
+/// asks the person again only when the refresh token is refused.
+#[tokio::test]
+async fn a_device_code_sign_in_is_renewed_with_its_refresh_token_not_a_second_prompt() {
+    let (sim, endpoints) = start(config()).await;
+    let sim = Arc::new(sim);
+    let clock = TestClock::default();
+    let prompts = Arc::new(Mutex::new(Vec::<String>::new()));
+    // The person: reads the prompt and approves its code at once.
+    let prompt = {
+        let (sim, prompts) = (sim.clone(), prompts.clone());
+        DeviceCodePrompt(Arc::new(move |message: &str| {
+            let code = message
+                .split("enter the code ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap();
+            assert!(sim.approve_device_code(code));
+            prompts.lock().unwrap().push(message.to_owned());
+        }))
+    };
+    let credential = Credential::DeviceCode {
+        client_id: "app-sim".to_owned(),
+        prompt: Some(prompt),
+    };
+    let provider = provider_for(credential, &endpoints, CONTOSO_ID).with_clock(clock.clock());
+    let first = provider.token().await.unwrap();
+    assert_eq!(prompts.lock().unwrap().len(), 1);
+    assert_eq!(sim.issued_refresh_tokens().len(), 1, "no offline_access");
+    let requests = token_requests(&sim);
+    // Cached while fresh.
+    assert_eq!(provider.token().await.unwrap().secret(), first.secret());
+    assert_eq!(token_requests(&sim), requests);
+
+    // Five minutes before the end: one refresh_token grant, no second prompt.
+    clock.advance(3599 - 5 * 60 + 1);
+    let renewed = provider.token().await.unwrap();
+    assert_ne!(renewed.secret(), first.secret());
+    assert!(graph_accepts(&endpoints, renewed.secret()).await);
+    assert_eq!(token_requests(&sim), requests + 1);
+    assert_eq!(prompts.lock().unwrap().len(), 1);
+    assert_eq!(sim.issued_refresh_tokens().len(), 2);
+
+    // Graph refused the token (401): the next token comes from the refresh token too.
+    provider.invalidate(&renewed).await;
+    let after_401 = provider.token().await.unwrap();
+    assert_ne!(after_401.secret(), renewed.secret());
+    assert_eq!(token_requests(&sim), requests + 2);
+    assert_eq!(prompts.lock().unwrap().len(), 1);
+
+    // Revoked: the refresh is refused, and only then is the person asked again.
+    sim.revoke_refresh_tokens();
+    clock.advance(3599);
+    let signed_in_again = provider.token().await.unwrap();
+    assert!(graph_accepts(&endpoints, signed_in_again.secret()).await);
+    assert_eq!(prompts.lock().unwrap().len(), 2);
+    assert_eq!(sim.issued_refresh_tokens().len(), 1);
+    // The refresh token never shows in Debug output.
+    let debug = format!("{provider:?}");
+    for rt in sim.issued_refresh_tokens() {
+        assert!(!debug.contains(&rt), "{debug}");
+    }
+}
+
+/// A token that lives less than ten minutes (a simulator's) is renewed at half its life, not
+/// at once: five minutes before the end would be before it was issued.
+#[tokio::test]
+async fn a_short_lived_token_is_renewed_at_half_its_life() {
+    let (sim, endpoints) = start(SimConfig {
+        token_lifetime: Duration::from_secs(120),
+        ..config()
+    })
+    .await;
+    let clock = TestClock::default();
+    let credential = Credential::ClientSecret {
+        client_id: "app-sim".to_owned(),
+        secret: SecretString::from(SECRET),
+    };
+    let provider = provider_for(credential, &endpoints, CONTOSO_ID).with_clock(clock.clock());
+    let first = provider.token().await.unwrap();
+    clock.advance(59);
+    assert_eq!(provider.token().await.unwrap().secret(), first.secret());
+    assert_eq!(token_requests(&sim), 1);
+    clock.advance(2);
+    assert_ne!(provider.token().await.unwrap().secret(), first.secret());
+    assert_eq!(token_requests(&sim), 2);
+}
