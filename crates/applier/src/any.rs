@@ -80,6 +80,13 @@ impl LicensingBackend for AnyBackend {
         }
     }
 
+    fn token_kind(&self) -> devlic_graph::auth::TokenKind {
+        match self {
+            AnyBackend::Group(b) => b.token_kind(),
+            AnyBackend::Cloud(b) => b.token_kind(),
+        }
+    }
+
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
         match self {
             AnyBackend::Group(b) => b.read_live(query).await,

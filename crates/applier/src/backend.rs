@@ -188,6 +188,13 @@ pub trait LicensingBackend: Sync {
     /// Which API this is.
     fn backend(&self) -> Backend;
 
+    /// What kind of token the backend's client signs in with, so a refused call names the
+    /// permission the way that sign-in grants it (application or delegated). Backends without
+    /// a Graph client (tests) say `Unknown`, which names both.
+    fn token_kind(&self) -> devlic_graph::auth::TokenKind {
+        devlic_graph::auth::TokenKind::Unknown
+    }
+
     /// Reads what planning needs: the organization, the SKUs, the groups `query` names and the
     /// holders of device subscriptions, in this backend's view (assignedLicenses, or allotments
     /// and assignments).

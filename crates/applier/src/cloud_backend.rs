@@ -82,6 +82,10 @@ impl LicensingBackend for CloudLicensing {
         Backend::CloudLicensing
     }
 
+    fn token_kind(&self) -> devlic_graph::auth::TokenKind {
+        self.client.token_kind()
+    }
+
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
         self.client
             .read_live_cloud(query)

@@ -45,6 +45,10 @@ impl LicensingBackend for GroupLicensing {
         Backend::GroupLicensing
     }
 
+    fn token_kind(&self) -> devlic_graph::auth::TokenKind {
+        self.client.token_kind()
+    }
+
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
         self.client
             .read_live(query)

@@ -357,12 +357,9 @@ async fn run_action<B: LicensingBackend>(
                 report.error = Some(
                     match e
                         .graph()
-                        .and_then(devlic_graph::GraphError::missing_permission)
+                        .and_then(|g| g.missing_permission_for(backend.token_kind()))
                     {
-                        Some(p) => format!(
-                            "{e} (the app registration lacks the Microsoft Graph permission {p}: \
-                         grant it in the Entra admin center, with admin consent)"
-                        ),
+                        Some(m) => format!("{e} ({m}: {})", m.grant_help()),
                         None => e.to_string(),
                     },
                 );
@@ -498,11 +495,8 @@ async fn usage_rights<B: LicensingBackend>(
         }
         // A 403 names the permission the route needs (Graph's answer does not).
         Err(e) => {
-            check.read_error = Some(match e.error.missing_permission() {
-                Some(p) => format!(
-                    "{e} (the app registration lacks the Microsoft Graph permission {p}: grant \
-                     it in the Entra admin center, with admin consent)"
-                ),
+            check.read_error = Some(match e.error.missing_permission_for(backend.token_kind()) {
+                Some(m) => format!("{e} ({m}: {})", m.grant_help()),
                 None => e.to_string(),
             });
         }

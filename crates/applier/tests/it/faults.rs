@@ -26,9 +26,16 @@ const DEVICE1: &str = "ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7";
 
 /// 750 generated groups; the spec gives every group DEVICE1 except every tenth current holder,
 /// which it revokes: about 375 assigns, 125 swaps and 25 revokes.
-fn scenario() -> (serde_json::Value, String) {
+///
+/// With `moves` (cloud-licensing only), DEVICE1 has two allotments: every current holder draws
+/// from `d1-old`, and the spec names `d1-new` for every present entry, so the holders the plain
+/// scenario leaves alone each get a move (create on `d1-new`, delete on `d1-old`).
+fn scenario(moves: bool) -> (serde_json::Value, String) {
     let tenant = devlic_graph_sim::generate(750, 1500, 11);
-    let json: serde_json::Value = serde_json::from_str(&tenant.to_json()).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&tenant.to_json()).unwrap();
+    if moves {
+        with_two_allotments(&mut json);
+    }
     let mut yaml = String::from(
         "apiVersion: devlic/v1\nkind: DeviceLicenses\nsettings:\n  maxRevocations: 1000\n  maxRevokePercent: 100\nassignments:\n",
     );
@@ -48,9 +55,39 @@ fn scenario() -> (serde_json::Value, String) {
                 yaml,
                 "  - group: \"{name}\"\n    subscription: OFFICE_PROPLUS_DEVICE1"
             );
+            if moves {
+                let _ = writeln!(yaml, "    allotment: d1-new");
+            }
         }
     }
     (json, yaml)
+}
+
+/// Splits DEVICE1 into the allotments `d1-old` (every current holder, its units) and `d1-new`
+/// (room for every device of the tenant).
+fn with_two_allotments(json: &mut serde_json::Value) {
+    let devices = json["devices"].as_array().map_or(0, Vec::len) as i64;
+    let sku = json["subscribedSkus"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["skuId"] == DEVICE1)
+        .unwrap();
+    let used = sku["consumedUnits"].as_i64().unwrap();
+    sku["prepaidUnits"]["enabled"] = (used + devices + 100).into();
+    json["allotments"] = serde_json::json!([
+        {"id": "d1-old", "skuId": DEVICE1, "allottedUnits": used, "consumedUnits": used,
+         "assignableTo": "group,device"},
+        {"id": "d1-new", "skuId": DEVICE1, "allottedUnits": devices + 100, "consumedUnits": 0,
+         "assignableTo": "group,device"},
+    ]);
+    for g in json["groups"].as_array_mut().unwrap() {
+        for l in g["assignedLicenses"].as_array_mut().into_iter().flatten() {
+            if l["skuId"] == DEVICE1 {
+                l["allotmentId"] = "d1-old".into();
+            }
+        }
+    }
 }
 
 async fn start(kind: Kind, tenant: &serde_json::Value, seed: u64) -> Env {
@@ -125,11 +162,21 @@ fn attempts(reports: &[RunReport]) -> BTreeMap<String, u32> {
 }
 
 async fn run_matrix_case(kind: Kind, name: &str, faults: Faults, seed: u64) {
-    let (tenant, yaml) = scenario();
+    run_case(kind, name, faults, seed, false).await;
+}
+
+async fn run_case(kind: Kind, name: &str, faults: Faults, seed: u64, moves: bool) {
+    let (tenant, yaml) = scenario(moves);
     let spec = spec(&yaml);
     let env = start(kind, &tenant, seed).await;
     let the_plan: Plan = plan(&env, &spec).await;
     assert!(the_plan.actions.len() >= 450, "{}", the_plan.actions.len());
+    let moved = the_plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Move)
+        .count();
+    assert_eq!(moved > 200, moves, "{moved} moves");
     let planned: BTreeSet<String> = the_plan
         .actions
         .iter()
@@ -200,7 +247,7 @@ async fn run_matrix_case(kind: Kind, name: &str, faults: Faults, seed: u64) {
         .iter()
         .map(|a| {
             let n = match (kind, a.kind) {
-                (Kind::Cloud, ActionKind::Swap) => 2,
+                (Kind::Cloud, ActionKind::Swap | ActionKind::Move) => 2,
                 _ => 1,
             };
             (a.group.id.to_string(), n)
@@ -358,3 +405,26 @@ matrix_case!(
         ..Faults::default()
     }
 );
+
+/// Moves between allotments under every fault at once (cloud-licensing only: group-licensing
+/// names no allotment). About 225 moves beside the assigns, swaps and revokes; each moved group
+/// gets exactly one create and one delete over both runs.
+#[tokio::test]
+async fn all_faults_together_with_allotment_moves_on_cloud_licensing() {
+    run_case(
+        Kind::Cloud,
+        "all together, with moves",
+        Faults {
+            throttle_rate: 0.10,
+            retry_after_secs: 0.05,
+            unavailable_rate: 0.05,
+            drop_rate: 0.03,
+            lost_write_rate: 0.05,
+            read_after_write_lag: Some(Duration::from_secs(2)),
+            ..Faults::default()
+        },
+        12,
+        true,
+    )
+    .await;
+}

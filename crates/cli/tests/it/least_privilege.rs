@@ -157,6 +157,52 @@ fn one_delegated_permission_fewer_names_it_for_the_azure_cli() {
     }
 }
 
+/// A write refused at apply time is worded for the sign-in too: a person (Azure CLI token)
+/// whose app lacks the delegated write permission is told the delegated name and list, in the
+/// run's failure and in its report, not the application permission.
+#[cfg(unix)]
+#[test]
+fn an_apply_refused_for_a_delegated_sign_in_names_the_delegated_permission() {
+    use crate::human_signin::{fake_az, with_path};
+    use crate::sim::{clean_devlic, finish};
+
+    let identity = "devlic-apply-cloud";
+    let scope = "Group-CloudLicensing.AssignLicenses.Organization";
+    let sim = TestSim::with_tenant(without_scope(fixture("northwind"), identity, scope));
+    let dir = tempfile::tempdir().unwrap();
+    let token = sim.sim.issue_delegated_token_for(identity).unwrap();
+    fake_az(
+        dir.path(),
+        &format!("printf '%s' '{{\"accessToken\": \"{token}\", \"expires_on\": 4102444800}}'"),
+    );
+    let report = dir.path().join("report.json");
+    let mut cmd = clean_devlic(&[
+        "apply",
+        "examples/northwind",
+        "--backend",
+        "cloud-licensing",
+        "--auth",
+        "azure-cli",
+        "--auto-approve",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    cmd.env("PATH", with_path(dir.path()))
+        .env("DEVLIC_GRAPH_URL", sim.sim.url())
+        .env("DEVLIC_AUTHORITY_URL", sim.sim.url());
+    let r = finish(cmd);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert_delegated_help(&said, scope);
+    let json = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        json.contains(&format!(
+            "lacks the delegated Microsoft Graph permission {scope},"
+        )),
+        "{json}"
+    );
+}
+
 /// The same through a device-code sign-in: the person is told about the delegated
 /// CloudLicensing.Read, never the application CloudLicensing.Read.All.
 #[test]
