@@ -82,7 +82,7 @@ fn landed(log: &[LoggedRequest]) -> BTreeMap<String, u32> {
 }
 
 /// Writes the saved plan needs: one per action; on cloud-licensing (`backend` not empty) two for
-/// a swap (create, then delete).
+/// a swap or a move (create, then delete).
 fn planned_writes(plan_file: &std::path::Path, backend: &[&str]) -> u32 {
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(plan_file).unwrap()).unwrap();
@@ -91,7 +91,7 @@ fn planned_writes(plan_file: &std::path::Path, backend: &[&str]) -> u32 {
         .unwrap()
         .iter()
         .map(|a| {
-            if !backend.is_empty() && a["action"] == "swap" {
+            if !backend.is_empty() && (a["action"] == "swap" || a["action"] == "move") {
                 2
             } else {
                 1
@@ -113,28 +113,48 @@ fn planned_groups(plan_file: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn sigkill_at_random_points_then_rerun_converges() {
-    kill_and_resume(&["--backend", "group-licensing"], 16);
+    kill_and_resume(
+        contoso_with_room,
+        "examples/contoso",
+        &["--backend", "group-licensing"],
+        16,
+    );
 }
 
 #[test]
 fn sigkill_and_resume_on_cloud_licensing() {
-    kill_and_resume(&["--backend", "cloud-licensing"], 8);
+    kill_and_resume(
+        contoso_with_room,
+        "examples/contoso",
+        &["--backend", "cloud-licensing"],
+        8,
+    );
 }
 
-/// Kills `devlic apply` at seeded points and resumes it; `backend` is extra arguments.
-fn kill_and_resume(backend: &[&str], runs: u64) {
+/// A move between allotments killed before, between and after its create and delete: the
+/// rerun finishes it without a second create or delete.
+#[test]
+fn sigkill_and_resume_of_an_allotment_move() {
+    kill_and_resume(
+        || {
+            let path = root().join("tests/scenarios/allotment-move/tenant.json");
+            Tenant::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+        },
+        "tests/scenarios/allotment-move/devlic.yaml",
+        &["--backend", "cloud-licensing"],
+        6,
+    );
+}
+
+/// Kills `devlic apply` of `spec` against `tenant` at seeded points and resumes it; `backend`
+/// is extra arguments.
+fn kill_and_resume(tenant: fn() -> Tenant, spec: &str, backend: &[&str], runs: u64) {
     let mut killed_mid_run = 0;
     for seed in 0..runs {
-        let sim = TestSim::with_tenant(contoso_with_room());
+        let sim = TestSim::with_tenant(tenant());
         let dir = tempfile::tempdir().unwrap();
         let plan_file = dir.path().join("plan.json");
-        let r = sim.run(
-            &[
-                &["plan", "examples/contoso", "--out", s(&plan_file)],
-                backend,
-            ]
-            .concat(),
-        );
+        let r = sim.run(&[&["plan", spec, "--out", s(&plan_file)], backend].concat());
         assert_eq!(r.code, 0, "{}", r.stderr);
         let planned = planned_groups(&plan_file);
         // Slow responses spread the kill points over sign-in, the stale check and the writes.
@@ -152,7 +172,7 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
                     "--plan",
                     s(&plan_file),
                     "--spec",
-                    "examples/contoso",
+                    spec,
                     "--auto-approve",
                     "--concurrency",
                     "1",
@@ -197,7 +217,7 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
                         "--plan",
                         s(&plan_file),
                         "--spec",
-                        "examples/contoso",
+                        spec,
                         "--auto-approve",
                         "--poll-interval",
                         "0",
@@ -209,13 +229,7 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
         } else {
             sim.run(
                 &[
-                    &[
-                        "apply",
-                        "examples/contoso",
-                        "--auto-approve",
-                        "--poll-interval",
-                        "0",
-                    ],
+                    &["apply", spec, "--auto-approve", "--poll-interval", "0"],
                     backend,
                 ]
                 .concat(),
@@ -227,13 +241,7 @@ fn kill_and_resume(backend: &[&str], runs: u64) {
             rerun.stderr
         );
         sim.sim.set_faults(Faults::default());
-        let after = sim.run(
-            &[
-                &["plan", "examples/contoso", "--detailed-exitcode"],
-                backend,
-            ]
-            .concat(),
-        );
+        let after = sim.run(&[&["plan", spec, "--detailed-exitcode"], backend].concat());
         assert_eq!(
             after.code, 0,
             "seed {seed}: not converged:\n{}",
