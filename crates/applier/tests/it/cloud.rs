@@ -71,19 +71,7 @@ async fn swap_creates_the_new_assignment_before_deleting_the_old() {
         .unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].request_ids.len(), 2);
-    let writes: Vec<String> = env
-        .sim
-        .request_log()
-        .iter()
-        .filter(|r| r.method != "GET" && !r.path_and_query.contains("$batch"))
-        .map(|r| {
-            format!(
-                "{} {}",
-                r.method,
-                r.path_and_query.split('?').next().unwrap_or_default()
-            )
-        })
-        .collect();
+    let writes = crate::harness::write_calls(&env);
     assert_eq!(writes.len(), 2, "{writes:?}");
     assert!(
         writes[0].starts_with(&format!(

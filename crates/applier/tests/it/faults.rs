@@ -376,10 +376,8 @@ matrix_case!(
     }
 );
 
-matrix_case!(
-    all_faults_together,
-    "all together",
-    7,
+/// Every fault at once: 10 % 429, 5 % 503/504, 3 % dropped, 5 % lost answers, 2 s lag.
+fn all_faults() -> Faults {
     Faults {
         throttle_rate: 0.10,
         retry_after_secs: 0.05,
@@ -389,7 +387,9 @@ matrix_case!(
         read_after_write_lag: Some(Duration::from_secs(2)),
         ..Faults::default()
     }
-);
+}
+
+matrix_case!(all_faults_together, "all together", 7, all_faults());
 
 matrix_case!(
     /// Issue 14's load: 30 % of requests throttled and 10 % answered 503. devlic waits as Graph
@@ -414,15 +414,7 @@ async fn all_faults_together_with_allotment_moves_on_cloud_licensing() {
     run_case(
         Kind::Cloud,
         "all together, with moves",
-        Faults {
-            throttle_rate: 0.10,
-            retry_after_secs: 0.05,
-            unavailable_rate: 0.05,
-            drop_rate: 0.03,
-            lost_write_rate: 0.05,
-            read_after_write_lag: Some(Duration::from_secs(2)),
-            ..Faults::default()
-        },
+        all_faults(),
         12,
         true,
     )

@@ -227,3 +227,11 @@ pub fn writes(log: &[LoggedRequest]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Top-level requests other than GETs and `$batch` (the writes), as `calls` shows them.
+pub fn write_calls(env: &Env) -> Vec<String> {
+    calls(&env.sim.request_log())
+        .into_iter()
+        .filter(|c| !c.starts_with("GET ") && !c.ends_with("/$batch"))
+        .collect()
+}

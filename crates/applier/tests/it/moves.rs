@@ -9,7 +9,7 @@ use devlic_applier::{
 use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, Backend};
 
-use crate::harness::{Env, Kind, beta_client, client, plan, repo, spec, start_on};
+use crate::harness::{Env, Kind, beta_client, client, plan, repo, spec, start_on, write_calls};
 
 const MOVE_TENANT: &str = "tests/scenarios/allotment-move/tenant.json";
 const STUDIO: &str = "5ca1ab1e-0001-4000-8000-0000000000d1";
@@ -46,21 +46,6 @@ async fn studio_allotments(env: &Env) -> Vec<Option<String>> {
         .collect()
 }
 
-fn writes(env: &Env) -> Vec<String> {
-    env.sim
-        .request_log()
-        .iter()
-        .filter(|r| r.method != "GET" && !r.path_and_query.contains("$batch"))
-        .map(|r| {
-            format!(
-                "{} {}",
-                r.method,
-                r.path_and_query.split('?').next().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_move_creates_on_the_new_allotment_then_deletes_the_old() {
     let env = start_on(Kind::Cloud, &woodgrove(), Faults::default()).await;
@@ -89,7 +74,7 @@ async fn a_move_creates_on_the_new_allotment_then_deletes_the_old() {
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     assert_eq!(report.actions[0].request_ids.len(), 2);
-    let w = writes(&env);
+    let w = write_calls(&env);
     assert_eq!(w.len(), 2, "{w:?}");
     assert_eq!(
         w[0],
@@ -141,7 +126,7 @@ async fn a_half_done_move_is_finished_by_the_delete_alone() {
     let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
-    let w = writes(&env);
+    let w = write_calls(&env);
     assert_eq!(w.len(), 1, "only the delete is left: {w:?}");
     assert!(w[0].starts_with("DELETE "), "{w:?}");
     assert_eq!(
@@ -171,7 +156,7 @@ async fn a_move_applied_by_someone_else_is_already_applied_and_a_third_allotment
     let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::AlreadyApplied);
-    assert!(writes(&env).is_empty());
+    assert!(write_calls(&env).is_empty());
 }
 
 #[tokio::test]
@@ -185,5 +170,5 @@ async fn group_licensing_refuses_a_move_it_cannot_express() {
         .await
         .expect_err("refused");
     assert!(matches!(err, WriteError::Unsupported { .. }), "{err:?}");
-    assert!(writes(&env).is_empty(), "nothing may be sent");
+    assert!(write_calls(&env).is_empty(), "nothing may be sent");
 }

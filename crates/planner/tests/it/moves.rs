@@ -48,6 +48,19 @@ fn kiosks_on(allotment: &str) -> Spec {
     )
 }
 
+/// A crash between a move's create and delete: Kiosks holds DEVICE1 from `d1-main` and
+/// `d1-2026`.
+fn half_moved_kiosks() -> LiveState {
+    cloud_live(50, |all| {
+        let new = all.iter_mut().find(|a| a.id == "d1-2026").expect("d1-2026");
+        new.assignments.push(AllotmentAssignment {
+            id: "as-new".to_owned(),
+            group: cg(1),
+            disabled_plans: Default::default(),
+        });
+    })
+}
+
 #[test]
 fn a_group_on_another_allotment_is_moved() {
     let p = plan(&kiosks_on("sub-2026"), &cloud_live(50, |_| {})).expect("plan");
@@ -97,14 +110,7 @@ fn a_group_already_on_the_named_allotment_needs_nothing() {
 #[test]
 fn a_half_done_move_is_still_a_move() {
     // A crash between the create and the delete leaves the group on both allotments.
-    let live = cloud_live(50, |all| {
-        let new = all.iter_mut().find(|a| a.id == "d1-2026").expect("d1-2026");
-        new.assignments.push(AllotmentAssignment {
-            id: "as-new".to_owned(),
-            group: cg(1),
-            disabled_plans: Default::default(),
-        });
-    });
+    let live = half_moved_kiosks();
     assert_eq!(live.groups[&cg(1)].assigned_licenses.len(), 2);
     let p = plan(&kiosks_on("sub-2026"), &live).expect("plan");
     assert_eq!(p.actions.len(), 1);
@@ -217,14 +223,7 @@ fn live_for_losses() -> LiveState {
 
 #[test]
 fn revoking_a_half_moved_group_is_one_revoke() {
-    let live = cloud_live(50, |all| {
-        let new = all.iter_mut().find(|a| a.id == "d1-2026").expect("d1-2026");
-        new.assignments.push(AllotmentAssignment {
-            id: "as-new".to_owned(),
-            group: cg(1),
-            disabled_plans: Default::default(),
-        });
-    });
+    let live = half_moved_kiosks();
     let s = spec(
         vec![absent(by_name("Kiosks - Front Desk"), None, 3)],
         Settings {
