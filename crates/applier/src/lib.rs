@@ -29,7 +29,8 @@ pub use cloud_backend::{CloudLicensing, USAGE_RIGHTS_DEVICE_CAP};
 pub use graph_backend::GroupLicensing;
 
 pub use report::{
-    ActionOutcome, ActionReport, GroupErrors, GroupUsageRights, REPORT_FORMAT_VERSION, RunReport,
-    StaleGroup, StopReason, Stopped, UnknownState, UsageRightsCheck, Verification,
+    ActionOutcome, ActionReport, AllotmentMove, GroupErrors, GroupUsageRights,
+    REPORT_FORMAT_VERSION, RunReport, StaleGroup, StopReason, Stopped, UnknownState,
+    UsageRightsCheck, Verification,
 };
 pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};

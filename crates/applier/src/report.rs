@@ -37,11 +37,20 @@ impl ActionOutcome {
     }
 }
 
+/// The two allotments of a move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllotmentMove {
+    /// The allotment the group's assignment came from.
+    pub from: String,
+    /// The allotment it comes from now.
+    pub to: String,
+}
+
 /// One action's line in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionReport {
-    /// assign, revoke, swap or update.
+    /// assign, revoke, swap, update or move.
     pub action: ActionKind,
     /// The group.
     pub group: GroupRef,
@@ -49,6 +58,9 @@ pub struct ActionReport {
     pub sku: SkuRef,
     /// The SKU replaced by a swap.
     pub from_sku: Option<SkuRef>,
+    /// A move between allotments: the allotment ids, from and to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<AllotmentMove>,
     /// Devices affected, when known.
     pub devices: Option<u64>,
     /// What happened.
@@ -72,6 +84,13 @@ impl ActionReport {
             group: action.group.clone(),
             sku: action.sku.clone(),
             from_sku: action.from_sku.clone(),
+            moved: match (action.kind, &action.from_allotment, &action.allotment) {
+                (ActionKind::Move, Some(from), Some(to)) => Some(AllotmentMove {
+                    from: from.id.clone(),
+                    to: to.id.clone(),
+                }),
+                _ => None,
+            },
             devices: action.devices,
             outcome,
             attempts: 0,
@@ -352,13 +371,19 @@ impl RunReport {
                     ActionOutcome::Failed => "**failed**",
                     ActionOutcome::NotWritten => "not written",
                 };
-                let sku = match &a.from_sku {
-                    Some(from) => format!(
+                let sku = match (&a.from_sku, &a.moved) {
+                    (Some(from), _) => format!(
                         "{} → {}",
                         markdown_text(&from.label()),
                         markdown_text(&a.sku.label())
                     ),
-                    None => markdown_text(&a.sku.label()),
+                    (None, Some(m)) => format!(
+                        "{} (allotment {} → {})",
+                        markdown_text(&a.sku.label()),
+                        markdown_text(&m.from),
+                        markdown_text(&m.to)
+                    ),
+                    (None, None) => markdown_text(&a.sku.label()),
                 };
                 let _ = writeln!(
                     md,

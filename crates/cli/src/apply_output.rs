@@ -78,8 +78,15 @@ impl Progress for ApplyProgress {
                     ActionOutcome::Failed => "FAILED",
                     ActionOutcome::NotWritten => "not written",
                 };
+                // A move names its allotments: the SKU alone would read as "nothing changed".
+                let moved = match (&action.from_allotment, &action.allotment) {
+                    (Some(from), Some(to)) => {
+                        sanitize(&format!(" (allotment {} → {})", from.id, to.id)).into_owned()
+                    }
+                    _ => String::new(),
+                };
                 self.line(format!(
-                    "{what}: {} {} on {} ({})",
+                    "{what}: {} {}{moved} on {} ({})",
                     devlic_planner::render::symbol(action.kind),
                     sanitize(&action.sku.label()),
                     sanitize(&action.group.display_name),

@@ -457,6 +457,7 @@ fn junit_with_hostile_strings_fits_the_schema() {
         },
         sku,
         from_sku: None,
+        moved: None,
         devices: Some(3),
         outcome: ActionOutcome::Failed,
         attempts: 1,

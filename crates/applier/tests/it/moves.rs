@@ -74,6 +74,19 @@ async fn a_move_creates_on_the_new_allotment_then_deletes_the_old() {
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     assert_eq!(report.actions[0].request_ids.len(), 2);
+    // The report says where the license comes from now, in JSON and Markdown.
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(
+        json["actions"][0]["moved"],
+        serde_json::json!({"from": "a11o7-2025-woodgrove", "to": "a11o7-2026-woodgrove"})
+    );
+    assert!(
+        report
+            .to_markdown()
+            .contains("(allotment a11o7-2025-woodgrove → a11o7-2026-woodgrove)"),
+        "{}",
+        report.to_markdown()
+    );
     let w = write_calls(&env);
     assert_eq!(w.len(), 2, "{w:?}");
     assert_eq!(

@@ -400,6 +400,7 @@ fn hostile_strings_never_reach_the_report_raw() {
         },
         sku: sku("TO_"),
         from_sku: Some(sku("FROM_")),
+        moved: None,
         devices: Some(3),
         outcome,
         attempts: 1,
