@@ -42,6 +42,8 @@ struct Measure {
     sim_cpu: Duration,
     writes: u64,
     throttled: u64,
+    /// Requests and `$batch` items per route, most frequent first (printed with `--routes`).
+    routes: Vec<(String, u64)>,
 }
 
 impl Measure {
@@ -66,6 +68,11 @@ impl Measure {
                 String::new()
             }
         );
+        if std::env::args().any(|a| a == "--routes") {
+            for (route, n) in &self.routes {
+                println!("    {n:>7}  {route}");
+            }
+        }
     }
 }
 
@@ -105,6 +112,9 @@ struct Bench {
     latency: Duration,
     dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
+    /// `--backend` of `plan` and `apply` (`group-licensing` unless `--backend` says otherwise):
+    /// the generated tenant has device allotments, so `auto` would pick cloud-licensing.
+    backend: String,
 }
 
 impl Bench {
@@ -125,8 +135,13 @@ impl Bench {
         sim.reset_stats();
         let sim_cpu0 = proc_cpu("self").unwrap_or_default();
         let started = Instant::now();
+        let backend: &[&str] = match args.first() {
+            Some(&"plan" | &"apply") => &["--backend", &self.backend],
+            _ => &[],
+        };
         let mut child = Command::new(&self.devlic)
             .args(args)
+            .args(backend)
             .args(["--graph-url", &sim.url(), "--authority-url", &sim.url()])
             .env("AZURE_TENANT_ID", tenant_id)
             .env("AZURE_CLIENT_ID", "devlic-sim")
@@ -181,6 +196,11 @@ impl Bench {
             sim_cpu,
             writes: stats.writes_applied,
             throttled: stats.faults.throttled,
+            routes: {
+                let mut r: Vec<(String, u64)> = stats.per_route.into_iter().collect();
+                r.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                r
+            },
         }
     }
 
@@ -365,6 +385,7 @@ fn main() {
             .enable_all()
             .build()
             .unwrap(),
+        backend: flag(&args, "--backend").unwrap_or_else(|| "group-licensing".to_owned()),
     };
     let b = &bench;
     match which.as_str() {
