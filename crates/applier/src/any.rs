@@ -95,6 +95,11 @@ impl LicensingBackend for AnyBackend {
         }
     }
 
+    /// Both backends write through one Graph client, whose counts these are.
+    fn write_counters(&self) -> Option<crate::throughput::WriteCounters> {
+        Some(crate::throughput::WriteCounters::of(&self.client().stats()))
+    }
+
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
         match self {
             AnyBackend::Group(b) => b.read_live(query).await,

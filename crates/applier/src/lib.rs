@@ -18,6 +18,7 @@ mod graph_backend;
 
 mod report;
 mod run;
+mod throughput;
 mod usage_rights_report;
 
 pub use any::{AnyBackend, api_version};
@@ -33,3 +34,4 @@ pub use report::{
     StaleGroup, StopReason, Stopped, UnknownState, UsageRightsCheck, Verification,
 };
 pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};
+pub use throughput::{WriteCounters, WritePhase};
