@@ -27,7 +27,7 @@ pub struct ApplyOptions {
     /// write budget, and a group waiting out a 429 of its own holds no turn, so this bounds only
     /// the groups in progress: enough of them keep the budget's 20 writes per second busy while
     /// some wait. Measured with 1,000 assigns under the simulator's budget and 30 % injected
-    /// 429s (`Retry-After: 1`): 4 at once used 44 % of the budget, 16 used 96 %.
+    /// 429s (`Retry-After: 1`): 4 at once used 44 % of the budget, 16 used 97 %.
     pub concurrency: usize,
     /// Wait for license processing and check license errors after writing.
     pub verify: bool,
