@@ -63,6 +63,21 @@ impl AnyBackend {
             .map_err(ReadError::doing("reading member counts and license errors"))
     }
 
+    /// [`AnyBackend::read_group_details`] with the groups Graph flags with license errors
+    /// already listed ([`AnyBackend::groups_with_license_errors`]), so the listing is not sent
+    /// again.
+    pub async fn read_group_details_flagged(
+        &self,
+        live: &mut LiveState,
+        ids: &[GroupId],
+        flagged: &std::collections::BTreeSet<GroupId>,
+    ) -> Result<(), ReadError> {
+        self.client()
+            .read_group_details_flagged(live, ids, Some(flagged))
+            .await
+            .map_err(ReadError::doing("reading member counts and license errors"))
+    }
+
     /// The groups Graph lists with members it could not license (one paged request).
     pub async fn groups_with_license_errors(&self) -> Result<Vec<GroupId>, ReadError> {
         self.client()
@@ -85,6 +100,11 @@ impl LicensingBackend for AnyBackend {
             AnyBackend::Group(b) => b.token_kind(),
             AnyBackend::Cloud(b) => b.token_kind(),
         }
+    }
+
+    /// Both backends write through one Graph client, whose counts these are.
+    fn write_counters(&self) -> Option<crate::throughput::WriteCounters> {
+        Some(crate::throughput::WriteCounters::of(&self.client().stats()))
     }
 
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {

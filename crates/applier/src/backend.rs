@@ -236,6 +236,13 @@ pub trait LicensingBackend: Sync {
         let _ = (targets, cap);
         async { None }
     }
+
+    /// The running counts of the write requests this backend has sent (from its Graph
+    /// client), read before and after the write phase for the report's throughput; `None`
+    /// (the default) when the backend keeps none.
+    fn write_counters(&self) -> Option<crate::throughput::WriteCounters> {
+        None
+    }
 }
 
 /// One group's device usage rights for one subscription, as a backend counted them.

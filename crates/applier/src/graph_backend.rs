@@ -49,6 +49,10 @@ impl LicensingBackend for GroupLicensing {
         self.client.token_kind()
     }
 
+    fn write_counters(&self) -> Option<crate::throughput::WriteCounters> {
+        Some(crate::throughput::WriteCounters::of(&self.client.stats()))
+    }
+
     async fn read_live(&self, query: &LiveQuery) -> Result<LiveState, ReadError> {
         self.client
             .read_live(query)

@@ -18,6 +18,7 @@ mod graph_backend;
 
 mod report;
 mod run;
+mod throughput;
 mod usage_rights_report;
 
 pub use any::{AnyBackend, api_version};
@@ -34,3 +35,4 @@ pub use report::{
     UsageRightsCheck, Verification,
 };
 pub use run::{ApplyError, ApplyOptions, Event, Progress, apply};
+pub use throughput::{WriteCounters, WritePhase};

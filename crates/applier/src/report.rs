@@ -11,6 +11,7 @@ use devlic_model::{
 };
 use serde::Serialize;
 
+pub use crate::throughput::WritePhase;
 pub use crate::usage_rights_report::{GroupUsageRights, UsageRightsCheck};
 
 /// The run report format version; bump on any incompatible change.
@@ -241,6 +242,11 @@ pub struct RunReport {
     /// every action is then `notWritten`. Absent for a run that got to its writes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<Stopped>,
+    /// The write phase: its duration, the write requests sent, accepted and throttled (429),
+    /// and accepted writes per second. Absent when nothing was written (and in reports written
+    /// before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WritePhase>,
 }
 
 impl RunReport {
@@ -274,6 +280,7 @@ impl RunReport {
             unlicensed,
             success,
             stopped: None,
+            writes: None,
         }
     }
 
@@ -306,6 +313,7 @@ impl RunReport {
             unlicensed: Vec::new(),
             success: false,
             stopped: Some(stopped),
+            writes: None,
         }
     }
 
@@ -347,6 +355,9 @@ impl RunReport {
             self.count(ActionOutcome::Failed),
             self.duration_ms as f64 / 1000.0
         );
+        if let Some(w) = &self.writes {
+            let _ = writeln!(md, "Writes: {}.\n", w.sentence());
+        }
         if let Some(stopped) = &self.stopped {
             let _ = writeln!(md, "**{}**\n", stop_title(stopped.reason));
             for line in stopped.message.lines().filter(|l| !l.trim().is_empty()) {
@@ -577,8 +588,17 @@ impl RunReport {
             suite.errors,
             seconds(self.duration_ms)
         );
+        // The write phase as suite properties (before the test cases, as the schema orders them).
+        let properties = self.writes.map_or_else(String::new, |w| {
+            let mut p = String::from("    <properties>\n");
+            for (name, value) in w.junit_properties() {
+                let _ = writeln!(p, "      <property name=\"{name}\" value=\"{value}\"/>");
+            }
+            p.push_str("    </properties>\n");
+            p
+        });
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"devlic\" {totals}>\n  <testsuite name=\"devlic apply\" {totals} skipped=\"{}\" timestamp=\"{}\">\n{}  </testsuite>\n</testsuites>\n",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"devlic\" {totals}>\n  <testsuite name=\"devlic apply\" {totals} skipped=\"{}\" timestamp=\"{}\">\n{properties}{}  </testsuite>\n</testsuites>\n",
             suite.skipped,
             self.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
             suite.cases

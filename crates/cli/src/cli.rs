@@ -276,8 +276,10 @@ pub struct ApplyArgs {
     /// units, leaving some devices without the apps (or set settings.allowShortfall).
     #[arg(long)]
     pub allow_shortfall: bool,
-    /// Writes in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Groups written at once. A group waiting out its own 429 does not hold up the others;
+    /// requests in flight stay within --read-concurrency and writes are paced to Graph's write
+    /// budget, so this only needs to cover the waits.
+    #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
     /// Do not wait for license processing nor check license errors after writing.
     #[arg(long)]

@@ -86,6 +86,12 @@ fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliE
         Command::Validate(args) => Ok(validate::run(args, out, err)?),
         Command::Schema => Ok(schema::run(out)?),
         Command::Completions(args) => Ok(completions::run(args, out)?),
+        // Several tenants: each tenant's CPU work (spec parsing, decoding Graph's answers,
+        // planning) is a task of its own, spread over the cores (multi.rs).
+        Command::Plan(args) if args.paths.len() > 1 => block_on_threads(
+            multi::worker_threads(args.paths.len()),
+            plan::run(args, out, err),
+        ),
         Command::Plan(args) => block_on(plan::run(args, out, err)),
         Command::Apply(args) => block_on(apply::run(args, out, err)),
         Command::Show(args) => Ok(plan::show(args, out)?),
@@ -101,14 +107,26 @@ fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliE
 fn block_on<F: std::future::Future<Output = Result<Exit, CliError>>>(
     future: F,
 ) -> Result<Exit, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::new(
-                format!("cannot start the async runtime: {e}"),
-                "the system may be out of resources; retry",
-            )
-        })?;
+    block_on_threads(1, future)
+}
+
+/// Runs a command's future on a runtime of `threads` worker threads (1: the current thread).
+fn block_on_threads<F: std::future::Future<Output = Result<Exit, CliError>>>(
+    threads: usize,
+    future: F,
+) -> Result<Exit, CliError> {
+    let mut builder = if threads > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder.enable_all().build().map_err(|e| {
+        CliError::new(
+            format!("cannot start the async runtime: {e}"),
+            "the system may be out of resources; retry",
+        )
+    })?;
     runtime.block_on(future)
 }

@@ -16,9 +16,14 @@
 //! ```
 //!
 //! Scenarios: `steady` (plan, every group mapped and converged), `changed` (plan, half of the
-//! entries move to the other SKU), `snapshot`, `export`, `multi` (`plan DIR…` over `--tenants`
-//! copies of the steady spec, compared with one), `apply` (`--size` assigns, `--throttle` share
-//! of extra 429s). Linux only (it reads /proc).
+//! entries move to the other SKU), `lookup` (plan naming every 100th group of a tenant where
+//! none holds a device SKU: batched name filters), `snapshot`, `export`, `multi` (`plan DIR…`
+//! over `--tenants` copies of the steady spec, compared with one), `apply` (`--size` assigns
+//! under the simulator's write budget scaled by `--budgets` (0.01 by default, 0 for none),
+//! `--throttle` share of extra 429s with `--retry-after` seconds, `--concurrency` passed on).
+//! `plan` and `apply` run with `--backend group-licensing` unless `--backend` says otherwise;
+//! `--routes` prints the requests per route, `--log FILE` appends devlic's `-v` JSON log to
+//! FILE. Linux only (it reads /proc).
 
 // A benchmark: printing its numbers is the point, and a failed setup may panic.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -27,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use devlic_graph_sim::{AssignedLicense, Faults, Sim, SimConfig, Tenant};
+use devlic_graph_sim::{AssignedLicense, Budgets, Faults, Sim, SimConfig, Tenant};
 
 const DEVICE1: &str = "ea4c5ec8-50e3-4193-89b9-50da5bd4cdc7";
 
@@ -42,6 +47,8 @@ struct Measure {
     sim_cpu: Duration,
     writes: u64,
     throttled: u64,
+    /// Requests and `$batch` items per route, most frequent first (printed with `--routes`).
+    routes: Vec<(String, u64)>,
 }
 
 impl Measure {
@@ -66,6 +73,11 @@ impl Measure {
                 String::new()
             }
         );
+        if std::env::args().any(|a| a == "--routes") {
+            for (route, n) in &self.routes {
+                println!("    {n:>7}  {route}");
+            }
+        }
     }
 }
 
@@ -105,14 +117,18 @@ struct Bench {
     latency: Duration,
     dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
+    /// `--backend` of `plan` and `apply` (`group-licensing` unless `--backend` says otherwise):
+    /// the generated tenant has device allotments, so `auto` would pick cloud-licensing.
+    backend: String,
 }
 
 impl Bench {
     fn start(&self, tenant: Tenant, faults: Faults) -> Sim {
-        let sim = self
-            .rt
-            .block_on(Sim::start(tenant, SimConfig::default()))
-            .unwrap();
+        self.start_with(tenant, faults, SimConfig::default())
+    }
+
+    fn start_with(&self, tenant: Tenant, faults: Faults, config: SimConfig) -> Sim {
+        let sim = self.rt.block_on(Sim::start(tenant, config)).unwrap();
         sim.set_faults(Faults {
             latency: Some(self.latency),
             ..faults
@@ -125,8 +141,22 @@ impl Bench {
         sim.reset_stats();
         let sim_cpu0 = proc_cpu("self").unwrap_or_default();
         let started = Instant::now();
+        let backend: &[&str] = match args.first() {
+            Some(&"plan" | &"apply") => &["--backend", &self.backend],
+            _ => &[],
+        };
+        // `--log FILE`: devlic's -v log (one line per Graph request, with timestamps) to FILE.
+        let log: Option<String> = flag(&std::env::args().collect::<Vec<_>>(), "--log");
+        let verbose: &[&str] = if log.is_some() {
+            &["-v", "--log-format", "json"]
+        } else {
+            &[]
+        };
+        let stderr_path = log.map_or_else(|| self.dir.path().join("stderr.txt"), PathBuf::from);
         let mut child = Command::new(&self.devlic)
             .args(args)
+            .args(backend)
+            .args(verbose)
             .args(["--graph-url", &sim.url(), "--authority-url", &sim.url()])
             .env("AZURE_TENANT_ID", tenant_id)
             .env("AZURE_CLIENT_ID", "devlic-sim")
@@ -135,7 +165,13 @@ impl Bench {
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.dir.path().join("stderr.txt")).unwrap())
+            .stderr(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&stderr_path)
+                    .unwrap(),
+            )
             .spawn()
             .expect("devlic starts (build it first: see the module comment)");
         let pid = child.id().to_string();
@@ -168,7 +204,7 @@ impl Bench {
             })
             .count() as u64;
         if status.code() == Some(1) {
-            let stderr = std::fs::read_to_string(self.dir.path().join("stderr.txt")).unwrap();
+            let stderr = std::fs::read_to_string(&stderr_path).unwrap();
             println!("devlic failed:\n{stderr}");
         }
         Measure {
@@ -181,6 +217,11 @@ impl Bench {
             sim_cpu,
             writes: stats.writes_applied,
             throttled: stats.faults.throttled,
+            routes: {
+                let mut r: Vec<(String, u64)> = stats.per_route.into_iter().collect();
+                r.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                r
+            },
         }
     }
 
@@ -265,6 +306,26 @@ fn changed(b: &Bench, size: usize) {
     b.rt.block_on(sim.shutdown());
 }
 
+/// A first plan for a few groups of a large tenant: no group holds a device SKU yet, and the spec
+/// names every 100th group, so devlic resolves the names with batched `displayName in (…)`
+/// filters (cheaper than listing the tenant), which the simulator answers from its index.
+fn lookup(b: &Bench, size: usize) {
+    let t = tenant(size, None);
+    let named = Tenant {
+        groups: t.groups.iter().step_by(100).cloned().collect(),
+        ..t.clone()
+    };
+    let path = spec(b, "lookup", &named, |_| false);
+    let id = t.id.clone();
+    let sim = b.start(t, Faults::default());
+    b.run(&sim, &id, &["plan", path.to_str().unwrap()])
+        .print(&format!(
+            "plan {} names of {size} groups",
+            named.groups.len()
+        ));
+    b.rt.block_on(sim.shutdown());
+}
+
 fn snapshot(b: &Bench, size: usize) {
     let t = devlic_graph_sim::generate(size, size, 7);
     let id = t.id.clone();
@@ -310,31 +371,127 @@ fn multi(b: &Bench, size: usize, tenants: usize) {
     b.rt.block_on(sim.shutdown());
 }
 
-fn apply(b: &Bench, size: usize, throttle: f64) {
+/// `apply` of `size` assigns under the simulator's write budget (`Budgets::graph().scaled(scale)`:
+/// Graph's 20 writes per second, bursts of 3,000 × `scale`; `scale` 0 switches it off; reads
+/// under Graph's read budget) with
+/// `throttle` of every request answered 429 on top (`Retry-After: retry_after` seconds). Prints
+/// the write phase from devlic's run report, the 429s from the simulator's request log, the
+/// accepted writes per second against the budget's rate and the share of the budget used
+/// (writes charged to it over what it allowed: the burst plus the rate × the phase), then
+/// plans again to show that one run converged.
+fn apply(b: &Bench, size: usize, throttle: f64, scale: f64, retry_after: f64) {
     let t = tenant(size, None);
     let path = spec(b, "apply", &t, |_| false);
     let id = t.id.clone();
-    let sim = b.start(
+    // The write budget scaled (its rate stays Graph's 20 per second), reads at Graph's own
+    // budget: a read burst scaled as small (80 resource units) would throttle every 20-item
+    // read batch, which Graph's 8,000 units per 10 s never do at this size.
+    let budgets = (scale > 0.0).then(|| Budgets {
+        writes: Budgets::graph().scaled(scale).writes,
+        reads: Budgets::graph().reads,
+    });
+    let sim = b.start_with(
         t,
         Faults {
             throttle_rate: throttle,
+            retry_after_secs: retry_after,
             ..Faults::default()
         },
+        SimConfig {
+            budgets,
+            ..SimConfig::default()
+        },
     );
-    b.run(
+    let report = b.dir.path().join("report.json");
+    let mut args = vec![
+        "apply",
+        path.to_str().unwrap(),
+        "--auto-approve",
+        "--no-verify",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(i) = argv.iter().position(|a| a == "--concurrency") {
+        args.extend([
+            "--concurrency",
+            argv.get(i + 1).map_or("16", String::as_str),
+        ]);
+    }
+    let m = b.run(&sim, &id, &args);
+    let label = format!(
+        "apply {size} assigns, {:.0} % 429, budgets {}",
+        throttle * 100.0,
+        if scale > 0.0 {
+            format!("{scale}")
+        } else {
+            "off".to_owned()
+        }
+    );
+    m.print(&label);
+    // What the writes met, from the simulator's log: a budget 429, an injected one, or success.
+    let log = sim.request_log();
+    let writes: Vec<_> = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/assignLicense"))
+        .collect();
+    let budget_429 = writes
+        .iter()
+        .filter(|r| r.fault.as_deref() == Some("budget"))
+        .count();
+    let injected_429 = writes
+        .iter()
+        .filter(|r| r.fault.as_deref() == Some("throttled"))
+        .count();
+    let read_429 = log
+        .iter()
+        .filter(|r| r.status == 429)
+        .count()
+        .saturating_sub(budget_429 + injected_429);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
+            .unwrap_or_default();
+    let w = &doc["writes"];
+    let phase = Duration::from_millis(w["durationMs"].as_u64().unwrap_or(0));
+    let accepted = w["accepted"].as_u64().unwrap_or(0);
+    println!(
+        "{:<34} write phase {phase:.2?}: {} writes sent, {accepted} accepted ({} per second), 429s: {budget_429} budget + {injected_429} injected on writes, {read_429} on reads",
+        "", w["sent"], w["perSecond"],
+    );
+    if let Some(budgets) = budgets {
+        let wb = budgets.writes;
+        let rate = wb.capacity / wb.window.as_secs_f64();
+        // Injected 429s pass the budget first (the simulator charges, then injects).
+        let charged = (writes.len() - budget_429) as f64;
+        let allowed = wb.capacity + rate * phase.as_secs_f64();
+        println!(
+            "{:<34} budget {rate:.1} writes/s (burst {:.0}): accepted {:.0} % of the rate, budget used {:.0} % ({charged:.0} of {allowed:.0} writes allowed)",
+            "",
+            wb.capacity,
+            100.0 * accepted as f64 / phase.as_secs_f64().max(1e-3) / rate,
+            100.0 * charged / allowed,
+        );
+    }
+    // One run must converge: planning again finds nothing to do.
+    sim.set_faults(Faults {
+        latency: Some(b.latency),
+        ..Faults::default()
+    });
+    let again = b.run(
         &sim,
         &id,
-        &[
-            "apply",
-            path.to_str().unwrap(),
-            "--auto-approve",
-            "--no-verify",
-        ],
-    )
-    .print(&format!(
-        "apply {size} assigns, {:.0} % 429",
-        throttle * 100.0
-    ));
+        &["plan", path.to_str().unwrap(), "--detailed-exitcode"],
+    );
+    println!(
+        "{:<34} plan again: exit {} ({})",
+        "",
+        again.exit,
+        if again.exit == 0 {
+            "converged"
+        } else {
+            "NOT converged"
+        }
+    );
     b.rt.block_on(sim.shutdown());
 }
 
@@ -366,11 +523,13 @@ fn main() {
             .enable_all()
             .build()
             .unwrap(),
+        backend: flag(&args, "--backend").unwrap_or_else(|| "group-licensing".to_owned()),
     };
     let b = &bench;
     match which.as_str() {
         "steady" => steady(b, size.unwrap_or(10_000)),
         "changed" => changed(b, size.unwrap_or(10_000)),
+        "lookup" => lookup(b, size.unwrap_or(100_000)),
         "snapshot" => snapshot(b, size.unwrap_or(10_000)),
         "export" => {
             let sizes = size.map_or_else(|| vec![10_000, 20_000, 40_000, 80_000], |s| vec![s]);
@@ -398,23 +557,26 @@ fn main() {
             b,
             size.unwrap_or(1_000),
             flag(&args, "--throttle").unwrap_or(0.0),
+            flag(&args, "--budgets").unwrap_or(0.01),
+            flag(&args, "--retry-after").unwrap_or(1.0),
         ),
         "all" => {
             for s in [1_000, 10_000, 100_000] {
                 steady(b, s);
             }
             changed(b, 10_000);
+            lookup(b, 100_000);
             snapshot(b, 10_000);
             for s in [10_000, 20_000, 40_000, 80_000] {
                 export(b, s);
             }
             multi(b, 10_000, 20);
             for t in [0.0, 0.1, 0.3] {
-                apply(b, 1_000, t);
+                apply(b, 1_000, t, 0.01, 1.0);
             }
         }
         other => println!(
-            "unknown scenario `{other}`: steady, changed, snapshot, export, multi, apply, all"
+            "unknown scenario `{other}`: steady, changed, lookup, snapshot, export, multi, apply, all"
         ),
     }
 }

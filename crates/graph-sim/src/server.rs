@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) stats: Stats,
     /// Object id -> where it lives in the tenant.
     pub(crate) objects: HashMap<String, ObjRef>,
+    /// Groups by id and display name, for filters that name them (`filter::GroupIndex`).
+    pub(crate) group_index: crate::filter::GroupIndex,
     /// Device-code sign-ins waiting for (or approved by) their user.
     pub(crate) device_codes: Vec<crate::routes::device_code::PendingDeviceCode>,
     /// Refresh tokens issued to device-code sign-ins that asked for `offline_access`.
@@ -155,6 +157,7 @@ impl Shared {
                     )
                     .chain(tenant.groups.iter().map(|g| (g.id.clone(), ObjRef::Group)))
                     .collect(),
+                group_index: crate::filter::GroupIndex::new(&tenant.groups),
                 device_codes: Vec::new(),
                 refresh_tokens: HashMap::new(),
                 log: Vec::new(),

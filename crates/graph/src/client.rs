@@ -39,6 +39,12 @@ pub struct ClientStats {
     /// Spacing between writes the client has learned from Graph's throttling, in
     /// milliseconds (0: writes are not paced).
     pub write_spacing_ms: u64,
+    /// Write requests sent (every attempt that went out: resends after a 429 count again).
+    pub writes_sent: u64,
+    /// Write requests Graph accepted (2xx).
+    pub writes_accepted: u64,
+    /// Write requests answered 429 (throttled).
+    pub writes_throttled: u64,
 }
 
 impl GraphClient {
@@ -49,7 +55,7 @@ impl GraphClient {
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 transport,
-                write_pacer: WritePacer::default(),
+                write_pacer: WritePacer::new(config.concurrency),
                 graph_url: config.graph_url,
                 api_version: config.api_version,
                 token_kind,
@@ -85,7 +91,11 @@ impl GraphClient {
 
     /// All counters.
     pub fn stats(&self) -> ClientStats {
+        let (writes_sent, writes_accepted, writes_throttled) = self.inner.write_pacer.counts();
         ClientStats {
+            writes_sent,
+            writes_accepted,
+            writes_throttled,
             requests: self.inner.transport.requests_made(),
             retries: self.inner.transport.retries_made(),
             retry_wait_ms: u64::try_from(self.inner.transport.waited().as_millis())

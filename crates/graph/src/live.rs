@@ -440,12 +440,32 @@ impl GraphClient {
         live: &mut LiveState,
         groups: &[GroupId],
     ) -> Result<(), GraphError> {
+        self.read_group_details_flagged(live, groups, None).await
+    }
+
+    /// [`GraphClient::read_group_details`] with the groups Graph flags with license errors
+    /// already listed ([`GraphClient::read_groups_with_license_errors`]) when `flagged` is given:
+    /// a caller that listed them alongside [`GraphClient::read_live`] saves the listing and the
+    /// round trip it would cost here.
+    pub async fn read_group_details_flagged(
+        &self,
+        live: &mut LiveState,
+        groups: &[GroupId],
+        flagged: Option<&BTreeSet<GroupId>>,
+    ) -> Result<(), GraphError> {
         let errors = async {
-            let flagged: BTreeSet<GroupId> = self
-                .read_groups_with_license_errors()
-                .await?
-                .into_iter()
-                .collect();
+            let listed: BTreeSet<GroupId>;
+            let flagged = match flagged {
+                Some(f) => f,
+                None => {
+                    listed = self
+                        .read_groups_with_license_errors()
+                        .await?
+                        .into_iter()
+                        .collect();
+                    &listed
+                }
+            };
             let with_errors: Vec<GroupId> = groups
                 .iter()
                 .filter(|g| flagged.contains(g))

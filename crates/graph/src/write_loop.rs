@@ -120,17 +120,36 @@ impl GraphClient {
         let mut lost_responses = 0u32;
         loop {
             attempts += 1;
-            // Every write takes a slot of the client's pace (pacing.rs), resends included.
+            // Every write takes a turn and a slot of the client's pace (pacing.rs), resends
+            // included, and tells the pacer what Graph answered before it gives the turn up,
+            // so the next writer sees a 429's hold.
             let pacer = &self.inner.write_pacer;
-            pacer.acquire().await;
+            let turn = pacer.acquire().await;
             let (crid, outcome) = t.send_once(req, attempts - 1).await;
+            match &outcome {
+                Ok(resp) => {
+                    pacer.count(Some(resp.status));
+                    let header = |n: &str| resp.headers.get(n).and_then(|v| v.to_str().ok());
+                    if (200..300).contains(&resp.status) {
+                        pacer.accepted(crate::pacing::limit_percentage(header(
+                            "x-ms-throttle-limit-percentage",
+                        )));
+                    } else if resp.status == 429 && resp.headers.contains_key("x-ms-throttle-scope")
+                    {
+                        // Only a budget 429 paces every writer: Graph marks those with
+                        // `x-ms-throttle-scope` (concepts/throttling-limits.md, "Throttled
+                        // responses requests"); any other 429 or 503 is this request's own,
+                        // waited out by this writer alone.
+                        pacer.throttled(retry_after_from(header, jiff::Timestamp::now()));
+                    }
+                }
+                // Answered (unread) or perhaps reached Graph: it went out.
+                Err(Failure::TooLarge { .. } | Failure::Unknown(_)) => pacer.count(None),
+                Err(_) => {}
+            }
+            drop(turn);
             let lost = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => {
-                    pacer.accepted(crate::pacing::limit_percentage(
-                        resp.headers
-                            .get("x-ms-throttle-limit-percentage")
-                            .and_then(|v| v.to_str().ok()),
-                    ));
                     return Ok(Sent {
                         request_id: resp.request_id.clone().unwrap_or_else(|| crid.clone()),
                         client_request_id: crid,
@@ -144,13 +163,6 @@ impl GraphClient {
                         |n| resp.headers.get(n).and_then(|v| v.to_str().ok()),
                         jiff::Timestamp::now(),
                     );
-                    // Only a budget 429 paces every writer: Graph marks those with
-                    // `x-ms-throttle-scope` (concepts/throttling-limits.md, "Throttled responses
-                    // requests"); any other 429 or 503 is this request's own, waited out by this
-                    // writer alone.
-                    if resp.status == 429 && resp.headers.contains_key("x-ms-throttle-scope") {
-                        pacer.throttled(ra);
-                    }
                     let last = LastAttempt {
                         outcome: format!("HTTP {}", resp.status),
                         request_id: resp.request_id.clone(),

@@ -22,6 +22,8 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})",
             "[TIMESTAMP]",
         ),
+        // Rates: apply's `19.2 accepted per second` (time-dependent like durations).
+        (r"\b\d+(?:\.\d+)? accepted per second\b", "[RATE] accepted per second"),
         // Durations: `1.2 s`, `350ms`, `0.4s`, `12 seconds`.
         (
             r"\b\d+(?:\.\d+)?\s?(?:ms|µs|s|seconds?)\b",
@@ -81,7 +83,7 @@ mod tests {
 
     #[test]
     fn every_rule_compiles() {
-        assert_eq!(RULES.len(), 4);
+        assert_eq!(RULES.len(), 5);
     }
 
     #[test]
@@ -120,5 +122,9 @@ mod tests {
         );
         // Counts and words that merely end in s are left alone.
         assert_eq!(n.apply("30 devices, 6 units"), "30 devices, 6 units");
+        assert_eq!(
+            n.apply("3 write request(s) sent, 3 accepted, 0 throttled (429) in 0.2 s: 15.3 accepted per second"),
+            "3 write request(s) sent, 3 accepted, 0 throttled (429) in [DURATION]: [RATE] accepted per second"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use devlic_applier::{
     ActionOutcome, ActionReport, ApplyError, GroupErrors, RunReport, StopReason, Stopped,
-    Verification, apply,
+    Verification, WritePhase, apply,
 };
 use devlic_graph_sim::Faults;
 use devlic_model::{
@@ -505,10 +505,22 @@ fn junit_with_hostile_strings_fits_the_schema() {
         }],
         success: false,
         stopped: None,
+        // The write phase becomes the suite's properties, which the schema puts first.
+        writes: Some(WritePhase {
+            duration_ms: 1_250,
+            sent: 3,
+            accepted: 1,
+            throttled: 2,
+        }),
     };
     let xml = fitting_junit(&report);
     // The failed action, verification, and the still-unlicensed group.
     assert_eq!(tallies(&xml), (3, 0, 0));
+    assert!(
+        xml.contains("<property name=\"devlic.writes.perSecond\" value=\"0.8\"/>")
+            && xml.contains("<property name=\"devlic.writes.seconds\" value=\"1.250\"/>"),
+        "{xml}"
+    );
     assert!(xml.contains("timestamp=\"1970-01-01T00:00:00\""), "{xml}");
 
     failed.outcome = ActionOutcome::NotWritten;
@@ -522,6 +534,7 @@ fn junit_with_hostile_strings_fits_the_schema() {
             StopReason::Failed,
             &format!("line one {HOSTILE}\nline two"),
         )),
+        writes: None,
         ..report
     };
     let xml = fitting_junit(&report);

@@ -5,6 +5,7 @@
 // functions and #[cfg(test)] modules). Some tests report what they measured on stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod budget;
 mod cloud;
 mod faults;
 mod harness;

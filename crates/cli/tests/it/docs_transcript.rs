@@ -281,6 +281,7 @@ fn check(doc: &str, tenant: Option<&str>, name: &str) {
         filters => vec![
             (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
             (r"\b\d+(\.\d+)? ?(ms|s)\b", "[DURATION]"),
+            (r"\b\d+(\.\d+)? accepted per second", "[RATE] accepted per second"),
             (r"devlic \d+\.\d+\.\d+", "devlic [VERSION]"),
         ],
         description => format!("every shell command of {doc}, run as written"),

@@ -17,6 +17,7 @@ macro_rules! assert_redacted_snapshot {
             (r"(?i)(trace[ _]id:? ?|correlation[ _]id:? ?)[0-9a-f-]{36}", "${1}[TRACE-ID]"),
             (r"/[^\s]*/\.tmp[A-Za-z0-9]+", "[TEMP]"),
             (r"in \d+(\.\d+)? ?m?s\b", "in [ELAPSED]"),
+            (r"\b\d+(\.\d+)? accepted per second", "[RATE] accepted per second"),
         ]}, {
             insta::assert_snapshot!($name, $value);
         });

@@ -202,6 +202,41 @@ fn several_tenants_plan_concurrently_with_one_section_each() {
     assert_eq!(ok.code, 3, "{}", ok.stderr);
 }
 
+/// The listing of groups with license errors needs nothing from the live state: it goes out
+/// with the first reads (before any holder listing, which waits for `subscribedSkus`), and the
+/// member-count read reuses it instead of listing again.
+#[test]
+fn the_license_error_listing_goes_out_with_the_first_reads_and_once() {
+    let sim = TestSim::start("contoso");
+    sim.sim.set_faults(devlic_graph_sim::Faults {
+        latency: Some(std::time::Duration::from_millis(50)),
+        ..devlic_graph_sim::Faults::default()
+    });
+    let r = sim.run(&["plan", "examples/contoso", "--backend", "group-licensing"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let top: Vec<String> = sim
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|l| l.batch_item.is_none() && l.path_and_query.starts_with("/v1.0/"))
+        .map(|l| l.path_and_query)
+        .collect();
+    let listing = |p: &String| p.contains("hasMembersWithLicenseErrors");
+    assert_eq!(top.iter().filter(|p| listing(p)).count(), 1, "{top:#?}");
+    let first_holders = top
+        .iter()
+        .position(|p| p.contains("assignedLicenses/any"))
+        .expect("holders listed");
+    assert!(
+        top[..first_holders].iter().any(listing),
+        "the listing waited for the live read: {top:#?}"
+    );
+    // organization, subscribedSkus, the group count and the listing; the two holder listings;
+    // the name lookups; the member counts: four waits (five when the listing came after the
+    // live read).
+    assert!(sim.stats().round_trips <= 4, "{:?}", sim.stats());
+}
+
 /// Only devlic's own SGR styles may reach a terminal: every ESC starts `ESC [ digits;… m`.
 fn assert_only_styles(what: &str, out: &str) {
     for (i, _) in out.match_indices('\u{1b}') {

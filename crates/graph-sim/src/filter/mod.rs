@@ -71,7 +71,9 @@ pub(crate) fn syntax(msg: impl Into<String>) -> FilterError {
     }
 }
 
+mod index;
 mod parse;
+pub(crate) use index::GroupIndex;
 pub(crate) use parse::parse;
 
 /// Group properties returned when there is no `$select` (Graph's default set).

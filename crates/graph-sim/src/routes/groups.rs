@@ -279,18 +279,27 @@ impl Api<'_> {
             self.group_json(&groups[i], &view, &o.select)
         };
         let context = self.metadata(&format!("groups{}", Self::select_suffix(&o.select)));
+        // A filter naming its groups (`id in (…)`, `displayName in (…)`) is evaluated on those
+        // groups only, in tenant order (`filter::GroupIndex`); anything else on every group.
+        let candidates: Vec<usize> =
+            match expr.as_ref().and_then(|e| inner.group_index.candidates(e)) {
+                Some(c) => c,
+                None => (0..groups.len()).collect(),
+            };
         // Tenant order is the listing order unless `$orderby` asks otherwise; then the matches
         // are sorted first (a rare, advanced query), but still only the page is rendered.
         let Some((_, desc)) = &o.orderby else {
             return list::Scan {
-                len: groups.len(),
-                id_at: |i: usize| groups[i].id.as_str(),
-                matches: keep,
-                render,
+                len: candidates.len(),
+                id_at: |k: usize| groups[candidates[k]].id.as_str(),
+                matches: |k: usize| keep(candidates[k]),
+                render: |k: usize| render(candidates[k]),
             }
             .page(self.ctx, self.req, context, &o);
         };
-        let mut order: Vec<(String, usize)> = (0..groups.len())
+        let mut order: Vec<(String, usize)> = candidates
+            .iter()
+            .copied()
             .filter(|&i| keep(i))
             .map(|i| (groups[i].display_name.to_lowercase(), i))
             .collect();

@@ -333,6 +333,54 @@ mod one_group_per_subscription {
         );
     }
 
+    /// Thousands of groups on one subscription (an ordinary large spec) make one warning that
+    /// names each group once, in name order.
+    #[test]
+    fn thousands_of_groups_on_one_subscription_make_one_warning_naming_each_once() {
+        const N: usize = 3_000;
+        let mut live = contoso_live();
+        let mut entries = Vec::new();
+        for i in 0..N {
+            let id = devlic_model::GroupId::parse(&format!("00000000-0000-4000-8000-{i:012}"))
+                .expect("id");
+            let name = format!("Bulk {i:05}");
+            live.groups.insert(id, group(id, &name, 1, &[]));
+            entries.push(present(
+                by_name(&name),
+                part("OFFICE_PROPLUS_DEVICE1"),
+                u32::try_from(i + 1).expect("line"),
+            ));
+        }
+        let p = plan(
+            &spec(
+                entries,
+                Settings {
+                    backend: BackendSetting::Fixed(Backend::GroupLicensing),
+                    one_group_per_subscription: OneGroupPerSubscription::Warn,
+                    ..contoso_settings()
+                },
+            ),
+            &live,
+        )
+        .expect("plans");
+        let shared: Vec<_> = p
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
+            .collect();
+        assert_eq!(shared.len(), 1);
+        let message = &shared[0].message;
+        assert!(
+            message.contains(&format!("assigned to {N} groups")),
+            "{message}"
+        );
+        assert_eq!(message.matches("\"Bulk 00042\"").count(), 1);
+        assert!(
+            message.contains("(\"Bulk 00000\", \"Bulk 00001\", "),
+            "{message}"
+        );
+    }
+
     #[test]
     fn off_says_nothing() {
         let p = plan(

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use devlic_model::GroupId;
-
-use crate::error::{GraphError, excerpt};
+use crate::error::GraphError;
 use crate::retry::parse_retry_after;
-use crate::transport::{Method, Request, Transport};
-use crate::wire::Page;
+use crate::transport::Transport;
+
+mod per_group;
+mod window;
+
+pub(crate) use per_group::{by_group, per_group_items, unique_sorted};
 
 /// Graph's limit of requests in one `$batch`.
 pub const MAX_BATCH: usize = 20;
@@ -117,21 +118,6 @@ impl ItemResponse {
     fn retry_after(&self) -> Option<Duration> {
         parse_retry_after(self.headers.get("retry-after")?, jiff::Timestamp::now())
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct WireBatch {
-    responses: Vec<WireItem>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireItem {
-    id: String,
-    status: u16,
-    #[serde(default)]
-    headers: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    body: serde_json::Value,
 }
 
 /// True for item statuses worth retrying. devlic sends no `dependsOn`, so a 424 can only be the
@@ -265,64 +251,6 @@ impl Transport {
             .collect()
     }
 
-    /// Sends `chunks` as `$batch` requests, at most `window` in flight, and returns their answers
-    /// in chunk order. The window starts at the client's in-flight limit (`--read-concurrency`,
-    /// 4 by default: at Graph's 8,000 resource units per 10 s for a large tenant and about 4
-    /// units per item, 20-item batches can go out at about 10 per second, which four in flight
-    /// reach at 400 ms per answer) and adapts: it halves when an answer carries a 429 item or
-    /// `x-ms-throttle-limit-percentage` at or above 0.8 (concepts/throttling-limits.md: sent
-    /// only past 80 % of a limit), and grows back by one after a calm answer.
-    async fn send_chunks_adaptive(
-        &self,
-        batch_url: &url::Url,
-        items: &[BatchGet],
-        chunks: &[&[usize]],
-        window: &mut usize,
-    ) -> Vec<Result<BTreeMap<usize, ItemResponse>, GraphError>> {
-        use futures::StreamExt as _;
-        let ceiling = self.concurrency.max(1);
-        let mut answers: Vec<Option<Result<BTreeMap<usize, ItemResponse>, GraphError>>> =
-            chunks.iter().map(|_| None).collect();
-        let mut in_flight = futures::stream::FuturesUnordered::new();
-        let mut next = 0;
-        loop {
-            while next < chunks.len() && in_flight.len() < *window {
-                let k = next;
-                in_flight
-                    .push(async move { (k, self.send_chunk(batch_url, items, chunks[k]).await) });
-                next += 1;
-            }
-            let Some((k, answer)) = in_flight.next().await else {
-                break;
-            };
-            let pressed = answer.as_ref().is_ok_and(|by_id| {
-                by_id.values().any(|r| {
-                    r.status == 429
-                        || r.headers
-                            .get("x-ms-throttle-limit-percentage")
-                            .and_then(|p| p.trim().parse::<f64>().ok())
-                            .is_some_and(|p| p >= 0.8)
-                })
-            });
-            *window = if pressed {
-                (*window / 2).max(1)
-            } else {
-                (*window + 1).min(ceiling)
-            };
-            answers[k] = Some(answer);
-        }
-        answers
-            .into_iter()
-            .map(|a| {
-                a.unwrap_or_else(|| {
-                    Err(GraphError::InvalidRequest(
-                        "batch request left without an answer".to_owned(),
-                    ))
-                })
-            })
-            .collect()
-    }
-
     /// Item URLs are relative to the version root; an absolute URL must stay on that root and is
     /// made relative.
     fn normalize_item_url(&self, url: &str) -> Result<String, GraphError> {
@@ -336,172 +264,6 @@ impl Transport {
             ))),
         }
     }
-
-    /// Sends one `$batch` with the items `chunk` (ids are the item indices).
-    async fn send_chunk(
-        &self,
-        batch_url: &url::Url,
-        items: &[BatchGet],
-        chunk: &[usize],
-    ) -> Result<BTreeMap<usize, ItemResponse>, GraphError> {
-        let requests: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|&i| {
-                let headers: serde_json::Map<String, serde_json::Value> = items[i]
-                    .headers
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-                    .collect();
-                let mut req =
-                    serde_json::json!({"id": i.to_string(), "method": "GET", "url": items[i].url});
-                if !headers.is_empty() {
-                    req["headers"] = serde_json::Value::Object(headers);
-                }
-                req
-            })
-            .collect();
-        let req = Request {
-            method: Method::Post,
-            url: batch_url.clone(),
-            headers: Vec::new(),
-            body: Some(serde_json::json!({ "requests": requests })),
-        };
-        // Every item is a GET, so resending the whole batch is safe.
-        let resp = self.send_idempotent(&req).await?.ensure_success()?;
-        // Checked apart from the parse below so the error names the content type.
-        resp.ensure_json_content_type()?;
-        let wire: WireBatch = resp.json().map_err(|e| match e {
-            GraphError::Malformed {
-                path, request_id, ..
-            } => GraphError::Malformed {
-                path,
-                detail: format!("not a $batch response: `{}`", excerpt(&resp.body)),
-                request_id,
-            },
-            other => other,
-        })?;
-        let mut out = BTreeMap::new();
-        for item in wire.responses {
-            // Ids are the decimal indices devlic sent; `1`, `01` and ` 1` name the same item.
-            let Ok(i) = item.id.trim().to_ascii_lowercase().parse::<usize>() else {
-                continue;
-            };
-            if !chunk.contains(&i) {
-                continue;
-            }
-            if out.contains_key(&i) {
-                // Two answers to one request: whichever devlic kept, it could be the wrong one.
-                return Err(GraphError::Malformed {
-                    path: "/$batch".to_owned(),
-                    detail: format!(
-                        "the $batch answer has more than one response with id {:?} (client-request-id {})",
-                        excerpt(item.id.as_bytes()),
-                        resp.client_request_id
-                    ),
-                    request_id: resp.request_id.clone(),
-                });
-            }
-            let headers = item
-                .headers
-                .into_iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    (k.to_ascii_lowercase(), v)
-                })
-                .collect();
-            out.insert(
-                i,
-                ItemResponse {
-                    status: item.status,
-                    headers,
-                    body: item.body,
-                    request_id: resp.request_id.clone(),
-                    client_request_id: resp.client_request_id.clone(),
-                    url: items[i].url.clone(),
-                },
-            );
-        }
-        Ok(out)
-    }
-}
-
-/// One `$batch` GET per group: the items, in the order of [`unique_sorted`]`(groups)`.
-pub(crate) fn per_group_items(
-    groups: &[GroupId],
-    url: impl Fn(GroupId) -> String,
-) -> (Vec<GroupId>, Vec<BatchGet>) {
-    let groups = unique_sorted(groups);
-    let items = groups.iter().map(|g| BatchGet::new(url(*g))).collect();
-    (groups, items)
-}
-
-impl Transport {
-    /// Runs `items` through `$batch` and deserialises each successful answer as `T`.
-    pub(crate) async fn batch_json<T: DeserializeOwned>(
-        &self,
-        items: &[BatchGet],
-    ) -> Vec<Result<T, GraphError>> {
-        self.batch_get(items)
-            .await
-            .into_iter()
-            .map(|r| r.and_then(ItemResponse::ensure_success)?.json())
-            .collect()
-    }
-
-    /// Runs `items` (collection GETs) through `$batch` and follows every answer's nextLinks.
-    /// A 404 on a later page is not "not found" (the first page existed): it becomes
-    /// [`GraphError::Malformed`], so no caller mistakes a half-read collection for a deleted
-    /// group.
-    pub(crate) async fn batch_pages<T: DeserializeOwned>(
-        &self,
-        items: &[BatchGet],
-    ) -> Vec<Result<Vec<T>, GraphError>> {
-        let mut out = Vec::with_capacity(items.len());
-        for first in self.batch_json::<Page<T>>(items).await {
-            out.push(match first {
-                Ok(page) => self
-                    .continue_pages(page, Vec::new())
-                    .await
-                    .map_err(|e| match e {
-                        GraphError::Service {
-                            status: 404,
-                            path,
-                            request_id,
-                            ..
-                        } => GraphError::Malformed {
-                            path,
-                            detail: "a later page of the collection answered 404".to_owned(),
-                            request_id,
-                        },
-                        other => other,
-                    }),
-                Err(e) => Err(e),
-            });
-        }
-        out
-    }
-}
-
-/// Pairs per-group results with their groups: groups Graph no longer has (404) are left out;
-/// any other error fails the whole read.
-pub(crate) fn by_group<V>(
-    groups: &[GroupId],
-    results: Vec<Result<V, GraphError>>,
-) -> Result<BTreeMap<GroupId, V>, GraphError> {
-    let mut out = BTreeMap::new();
-    for (g, result) in groups.iter().zip(results) {
-        match result {
-            Ok(v) => {
-                out.insert(*g, v);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
 }
 
 /// A failure of the `$batch` request itself, as shared by its items. A 404 there says nothing
@@ -578,15 +340,6 @@ fn share(e: &std::sync::Arc<GraphError>) -> GraphError {
         },
         other => GraphError::InvalidRequest(format!("$batch failed: {other}")),
     }
-}
-
-/// The distinct group ids of `groups`, sorted: one `$batch` item per group, in a stable order
-/// (duplicate item ids would make Graph refuse the whole batch).
-pub(crate) fn unique_sorted(groups: &[GroupId]) -> Vec<GroupId> {
-    let mut ids = groups.to_vec();
-    ids.sort();
-    ids.dedup();
-    ids
 }
 
 #[cfg(test)]
