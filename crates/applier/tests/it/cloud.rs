@@ -2,24 +2,15 @@
 //! resuming from the state between them.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use devlic_applier::{ActionOutcome, AnyBackend, ApplyOptions, Change, LicensingBackend, apply};
+use devlic_applier::{ActionOutcome, AnyBackend, Change, LicensingBackend, apply};
 use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, Backend};
 
 use crate::harness::{
-    Kind, beta_client, beta_client_as, contoso_with_room, example_spec, plan, spec, start_on,
+    Kind, beta_client, beta_client_as, contoso_with_room, example_spec, one_at_a_time, plan, spec,
+    start_on,
 };
-
-fn options() -> ApplyOptions {
-    ApplyOptions {
-        concurrency: 1,
-        poll_interval: Duration::from_millis(20),
-        verify_timeout: Duration::from_secs(10),
-        ..ApplyOptions::default()
-    }
-}
 
 #[tokio::test]
 async fn swap_creates_the_new_assignment_before_deleting_the_old() {
@@ -66,7 +57,7 @@ async fn swap_creates_the_new_assignment_before_deleting_the_old() {
     );
 
     env.sim.clear_request_log();
-    let report = apply(&only_swap, &env.backend, &options(), &())
+    let report = apply(&only_swap, &env.backend, &one_at_a_time(), &())
         .await
         .unwrap();
     assert!(report.success, "{}", report.to_json());
@@ -116,7 +107,9 @@ async fn the_documented_apply_identity_swaps_and_revokes_to_convergence() {
     assert!(p.guard_violations.is_empty(), "{:?}", p.guard_violations);
 
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     let log = env.sim.request_log();
     let refused: Vec<String> = log
@@ -169,7 +162,9 @@ async fn half_swap_is_resumed_by_deleting_only() {
         .await
         .unwrap();
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     let swap_report = report
         .actions
@@ -268,7 +263,9 @@ async fn an_update_is_one_patch_of_the_assignment_and_converges() {
     );
 
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     // The exact Graph calls: the applier's re-read of the group, the backend's own re-read
@@ -324,7 +321,9 @@ async fn a_lost_patch_answer_is_settled_by_a_reread() {
         lost_write_rate: 1.0,
         ..Faults::default()
     });
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     env.sim.set_faults(Faults::default());
     assert!(report.success, "{}", report.to_json());
     let a = &report.actions[0];

@@ -235,3 +235,13 @@ pub fn write_calls(env: &Env) -> Vec<String> {
         .filter(|c| !c.starts_with("GET ") && !c.ends_with("/$batch"))
         .collect()
 }
+
+/// Apply options for transcript-like tests: one group at a time, short polls, a 10 s wait.
+pub fn one_at_a_time() -> devlic_applier::ApplyOptions {
+    devlic_applier::ApplyOptions {
+        concurrency: 1,
+        poll_interval: std::time::Duration::from_millis(20),
+        verify_timeout: std::time::Duration::from_secs(10),
+        ..devlic_applier::ApplyOptions::default()
+    }
+}

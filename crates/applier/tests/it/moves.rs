@@ -1,15 +1,13 @@
 //! cloud-licensing moves between allotments (issue 13): create on the new allotment, then
 //! delete the old, and resume from the state between the two.
 
-use std::time::Duration;
-
-use devlic_applier::{
-    ActionOutcome, AnyBackend, ApplyOptions, Change, LicensingBackend, WriteError, apply,
-};
+use devlic_applier::{ActionOutcome, AnyBackend, Change, LicensingBackend, WriteError, apply};
 use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, Backend};
 
-use crate::harness::{Env, Kind, beta_client, client, plan, repo, spec, start_on, write_calls};
+use crate::harness::{
+    Env, Kind, beta_client, client, one_at_a_time, plan, repo, spec, start_on, write_calls,
+};
 
 const MOVE_TENANT: &str = "tests/scenarios/allotment-move/tenant.json";
 const STUDIO: &str = "5ca1ab1e-0001-4000-8000-0000000000d1";
@@ -24,15 +22,6 @@ fn move_spec() -> devlic_spec::Spec {
          settings:\n  backend: cloud-licensing\nassignments:\n  - group: \"Design Studio PCs\"\n    \
          subscription: OFFICE_PROPLUS_DEVICE1\n    allotment: 5b0c0002-0000-4000-8000-000000000002\n",
     )
-}
-
-fn options() -> ApplyOptions {
-    ApplyOptions {
-        concurrency: 1,
-        poll_interval: Duration::from_millis(20),
-        verify_timeout: Duration::from_secs(10),
-        ..ApplyOptions::default()
-    }
 }
 
 /// The allotments the studio's assignments draw from, as the cloud backend reads them.
@@ -70,7 +59,9 @@ async fn a_move_creates_on_the_new_allotment_then_deletes_the_old() {
     );
 
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     assert_eq!(report.actions[0].request_ids.len(), 2);
@@ -136,7 +127,9 @@ async fn a_half_done_move_is_finished_by_the_delete_alone() {
         .unwrap();
     assert_eq!(studio_allotments(&env).await.len(), 2);
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     let w = write_calls(&env);
@@ -166,7 +159,9 @@ async fn a_move_applied_by_someone_else_is_already_applied_and_a_third_allotment
         .clone();
     other.delete_assignment(studio, &old).await.unwrap();
     env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &options(), &()).await.unwrap();
+    let report = apply(&p, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
     assert!(report.success, "{}", report.to_json());
     assert_eq!(report.actions[0].outcome, ActionOutcome::AlreadyApplied);
     assert!(write_calls(&env).is_empty());
