@@ -203,31 +203,31 @@ impl LicensingBackend for CloudLicensing {
                         && a.allotment_id.eq_ignore_ascii_case(from)
                 })
         };
-        {
-            for a in current.iter().filter(old) {
-                let sku = a.sku_id;
-                match self.client.delete_assignment(group, &a.id).await {
-                    Ok(sent) => {
-                        receipt.request_ids.push(sent.request_id);
-                        receipt.note = join_notes(receipt.note.take(), sent.note);
-                    }
-                    // Already gone (a rerun, or someone else): the goal is reached.
-                    Err(e) if e.is_not_found() => {}
-                    // The client re-read and resent already; the applier re-reads the group and
-                    // judges (a rerun of this write is safe: the create is skipped once the new
-                    // assignment is there).
-                    Err(e @ GraphError::OutcomeUnknown { .. }) => {
-                        return Err(WriteError::OutcomeUnknown(e));
-                    }
-                    Err(error) if change.add.is_some() => {
-                        return Err(WriteError::HalfDone {
-                            created,
-                            assignment: format!("{} of {sku} (allotment {})", a.id, a.allotment_id),
-                            error,
-                        });
-                    }
-                    Err(e) => return Err(WriteError::from_graph(e)),
+        for a in current.iter().filter(old) {
+            match self.client.delete_assignment(group, &a.id).await {
+                Ok(sent) => {
+                    receipt.request_ids.push(sent.request_id);
+                    receipt.note = join_notes(receipt.note.take(), sent.note);
                 }
+                // Already gone (a rerun, or someone else): the goal is reached.
+                Err(e) if e.is_not_found() => {}
+                // The client re-read and resent already; the applier re-reads the group and
+                // judges (a rerun of this write is safe: the create is skipped once the new
+                // assignment is there).
+                Err(e @ GraphError::OutcomeUnknown { .. }) => {
+                    return Err(WriteError::OutcomeUnknown(e));
+                }
+                Err(error) if change.add.is_some() => {
+                    return Err(WriteError::HalfDone {
+                        created,
+                        assignment: format!(
+                            "{} of {} (allotment {})",
+                            a.id, a.sku_id, a.allotment_id
+                        ),
+                        error,
+                    });
+                }
+                Err(e) => return Err(WriteError::from_graph(e)),
             }
         }
         Ok(receipt)
@@ -338,32 +338,22 @@ impl LicensingBackend for CloudLicensing {
                 }),
             }
         }
+        // The assignment ids are only known at write time (they are re-read then).
+        let delete = |what: String| {
+            let url = match self.client.delete_assignment_url(group, "{assignmentId}") {
+                Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
+                Err(e) => format!("(could not build the URL: {e})"),
+            };
+            RequestPreview {
+                method: "DELETE".to_owned(),
+                url: format!("{url}  (the assignment of {what} held by group {group})"),
+                body: None,
+            }
+        };
         if let (Some(from), Some(add)) = (&change.move_from, &change.add) {
-            let url = match self.client.delete_assignment_url(group, "{assignmentId}") {
-                Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
-                Err(e) => format!("(could not build the URL: {e})"),
-            };
-            out.push(RequestPreview {
-                method: "DELETE".to_owned(),
-                url: format!(
-                    "{url}  (the assignment of {} from allotment {from} held by group {group})",
-                    add.sku_id
-                ),
-                body: None,
-            });
+            out.push(delete(format!("{} from allotment {from}", add.sku_id)));
         }
-        for sku in &change.remove {
-            // The assignment id is only known at write time (it is re-read then).
-            let url = match self.client.delete_assignment_url(group, "{assignmentId}") {
-                Ok(u) => u.to_string().replace("%7B", "{").replace("%7D", "}"),
-                Err(e) => format!("(could not build the URL: {e})"),
-            };
-            out.push(RequestPreview {
-                method: "DELETE".to_owned(),
-                url: format!("{url}  (the assignment of {sku} held by group {group})"),
-                body: None,
-            });
-        }
+        out.extend(change.remove.iter().map(|sku| delete(sku.to_string())));
         out
     }
 

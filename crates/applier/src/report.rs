@@ -47,6 +47,26 @@ pub struct AllotmentMove {
     pub to: String,
 }
 
+impl AllotmentMove {
+    /// The allotments of a move action; `None` for every other kind.
+    pub fn of(action: &Action) -> Option<AllotmentMove> {
+        match (action.kind, &action.from_allotment, &action.allotment) {
+            (ActionKind::Move, Some(from), Some(to)) => Some(AllotmentMove {
+                from: from.id.clone(),
+                to: to.id.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// `allotment FROM → TO` (not sanitized), as the report and the apply progress name a move.
+impl std::fmt::Display for AllotmentMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "allotment {} → {}", self.from, self.to)
+    }
+}
+
 /// One action's line in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -85,13 +105,7 @@ impl ActionReport {
             group: action.group.clone(),
             sku: action.sku.clone(),
             from_sku: action.from_sku.clone(),
-            moved: match (action.kind, &action.from_allotment, &action.allotment) {
-                (ActionKind::Move, Some(from), Some(to)) => Some(AllotmentMove {
-                    from: from.id.clone(),
-                    to: to.id.clone(),
-                }),
-                _ => None,
-            },
+            moved: AllotmentMove::of(action),
             devices: action.devices,
             outcome,
             attempts: 0,
@@ -389,10 +403,9 @@ impl RunReport {
                         markdown_text(&a.sku.label())
                     ),
                     (None, Some(m)) => format!(
-                        "{} (allotment {} → {})",
+                        "{} ({})",
                         markdown_text(&a.sku.label()),
-                        markdown_text(&m.from),
-                        markdown_text(&m.to)
+                        markdown_text(&m.to_string())
                     ),
                     (None, None) => markdown_text(&a.sku.label()),
                 };

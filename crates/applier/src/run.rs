@@ -289,10 +289,12 @@ fn classify(
 fn half_applied(action: &Action) -> Option<Fingerprint> {
     let removes = action.removes();
     let from = action.from_allotment.as_ref().map(|a| a.id.as_str());
+    // The license the second write deletes: the swapped-out SKU, or the moved SKU's old
+    // allotment.
     let old = |l: &&devlic_model::AssignedLicense| match action.kind {
         ActionKind::Swap => removes.contains(&l.sku_id),
         ActionKind::Move => l.sku_id == action.sku.sku_id && l.allotment_id.as_deref() == from,
-        _ => false,
+        ActionKind::Assign | ActionKind::Update | ActionKind::Revoke => false,
     };
     if !matches!(action.kind, ActionKind::Swap | ActionKind::Move) {
         return None;

@@ -79,12 +79,9 @@ impl Progress for ApplyProgress {
                     ActionOutcome::NotWritten => "not written",
                 };
                 // A move names its allotments: the SKU alone would read as "nothing changed".
-                let moved = match (&action.from_allotment, &action.allotment) {
-                    (Some(from), Some(to)) => {
-                        sanitize(&format!(" (allotment {} → {})", from.id, to.id)).into_owned()
-                    }
-                    _ => String::new(),
-                };
+                let moved = devlic_applier::AllotmentMove::of(action)
+                    .map(|m| format!(" ({})", sanitize(&m.to_string())))
+                    .unwrap_or_default();
                 self.line(format!(
                     "{what}: {} {}{moved} on {} ({})",
                     devlic_planner::render::symbol(action.kind),
