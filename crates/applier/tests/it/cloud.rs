@@ -8,8 +8,8 @@ use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, Backend};
 
 use crate::harness::{
-    Kind, beta_client, beta_client_as, contoso_with_room, example_spec, one_at_a_time, plan, spec,
-    start_on,
+    Kind, apply_cleanly, beta_client, beta_client_as, contoso_with_room, example_spec,
+    one_at_a_time, plan, spec, start_on,
 };
 
 #[tokio::test]
@@ -56,11 +56,7 @@ async fn swap_creates_the_new_assignment_before_deleting_the_old() {
         preview[1].url
     );
 
-    env.sim.clear_request_log();
-    let report = apply(&only_swap, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &only_swap).await;
     assert_eq!(report.actions[0].request_ids.len(), 2);
     let writes = crate::harness::write_calls(&env);
     assert_eq!(writes.len(), 2, "{writes:?}");
@@ -106,11 +102,7 @@ async fn the_documented_apply_identity_swaps_and_revokes_to_convergence() {
     assert!(kinds.contains(&ActionKind::Revoke), "{kinds:?}");
     assert!(p.guard_violations.is_empty(), "{:?}", p.guard_violations);
 
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    apply_cleanly(&env, &p).await;
     let log = env.sim.request_log();
     let refused: Vec<String> = log
         .iter()
@@ -161,11 +153,7 @@ async fn half_swap_is_resumed_by_deleting_only() {
         )
         .await
         .unwrap();
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &p).await;
     let swap_report = report
         .actions
         .iter()
@@ -262,11 +250,7 @@ async fn an_update_is_one_patch_of_the_assignment_and_converges() {
         Some(serde_json::json!({"disabledServicePlanIds": [ONEDRIVE_BASIC]}))
     );
 
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &p).await;
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     // The exact Graph calls: the applier's re-read of the group, the backend's own re-read
     // before writing, the PATCH, then verification reads. Only one write, and it is the PATCH.

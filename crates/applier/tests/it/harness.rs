@@ -245,3 +245,14 @@ pub fn one_at_a_time() -> devlic_applier::ApplyOptions {
         ..devlic_applier::ApplyOptions::default()
     }
 }
+
+/// Clears the simulator's request log, applies `plan` one group at a time and requires the run
+/// to succeed: the log then holds exactly this apply's requests.
+pub async fn apply_cleanly(env: &Env, plan: &Plan) -> devlic_applier::RunReport {
+    env.sim.clear_request_log();
+    let report = devlic_applier::apply(plan, &env.backend, &one_at_a_time(), &())
+        .await
+        .unwrap();
+    assert!(report.success, "{}", report.to_json());
+    report
+}

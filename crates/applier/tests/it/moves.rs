@@ -1,12 +1,12 @@
 //! cloud-licensing moves between allotments (issue 13): create on the new allotment, then
 //! delete the old, and resume from the state between the two.
 
-use devlic_applier::{ActionOutcome, AnyBackend, Change, LicensingBackend, WriteError, apply};
+use devlic_applier::{ActionOutcome, AnyBackend, Change, LicensingBackend, WriteError};
 use devlic_graph_sim::Faults;
 use devlic_model::{ActionKind, Backend};
 
 use crate::harness::{
-    Env, Kind, beta_client, client, one_at_a_time, plan, repo, spec, start_on, write_calls,
+    Env, Kind, apply_cleanly, beta_client, client, plan, repo, spec, start_on, write_calls,
 };
 
 const MOVE_TENANT: &str = "tests/scenarios/allotment-move/tenant.json";
@@ -58,11 +58,7 @@ async fn a_move_creates_on_the_new_allotment_then_deletes_the_old() {
         preview[1].url
     );
 
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &p).await;
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     assert_eq!(report.actions[0].request_ids.len(), 2);
     // The report says where the license comes from now, in JSON and Markdown.
@@ -126,11 +122,7 @@ async fn a_half_done_move_is_finished_by_the_delete_alone() {
         .await
         .unwrap();
     assert_eq!(studio_allotments(&env).await.len(), 2);
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &p).await;
     assert_eq!(report.actions[0].outcome, ActionOutcome::Applied);
     let w = write_calls(&env);
     assert_eq!(w.len(), 1, "only the delete is left: {w:?}");
@@ -158,11 +150,7 @@ async fn a_move_applied_by_someone_else_is_already_applied_and_a_third_allotment
         .id
         .clone();
     other.delete_assignment(studio, &old).await.unwrap();
-    env.sim.clear_request_log();
-    let report = apply(&p, &env.backend, &one_at_a_time(), &())
-        .await
-        .unwrap();
-    assert!(report.success, "{}", report.to_json());
+    let report = apply_cleanly(&env, &p).await;
     assert_eq!(report.actions[0].outcome, ActionOutcome::AlreadyApplied);
     assert!(write_calls(&env).is_empty());
 }
