@@ -21,7 +21,7 @@ use devlic_planner::wire::multi::{MultiPlanV1, TenantOutcomeV1, TenantPlanV1};
 use crate::cli::{ConnectArgs, PlanArgs, PlanFormat};
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{load_spec, make_plan, read_live_for};
+use crate::state::{load_spec, read_and_plan};
 
 /// Tenants read at once by `plan DIR…`: enough to overlap every tenant's Graph round trips
 /// with the others' (each tenant has its own client with its own in-flight limit), few enough
@@ -80,8 +80,7 @@ async fn plan_one(
         connect.tenant_id = Some(tenant_id.clone());
         let (client, choice) =
             crate::backend_choice::connect(&connect, backend, Some(&loaded.spec)).await?;
-        let live = read_live_for(&client, &loaded.spec, choice).await?;
-        make_plan(&loaded, &live)
+        Ok(read_and_plan(&client, &loaded, choice).await?.1)
     }
     .await;
     TenantPlan {

@@ -10,7 +10,7 @@ use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::snapshot;
-use crate::state::{LoadedSpec, load_spec, make_plan, read_live_for};
+use crate::state::{LoadedSpec, load_spec, make_plan, read_and_plan};
 
 /// Loads the spec (with `--backend` applied), reads the state and plans. Shared with `apply`.
 pub async fn plan_spec(
@@ -25,19 +25,18 @@ pub async fn plan_spec(
     }
     // The spec now holds the flag; `fixed` names the flag as the reason when there is one.
     let backend = backend.and_then(BackendSetting::fixed);
-    let live = match snapshot_file {
+    let plan = match snapshot_file {
         Some(file) => {
             let mut live = snapshot::read(file)?;
             backend_choice::apply_fixed(backend, Some(&loaded.spec), &mut live);
-            live
+            make_plan(&loaded, &live)?
         }
         None => {
             let (client, choice) =
                 backend_choice::connect(connect, backend, Some(&loaded.spec)).await?;
-            read_live_for(&client, &loaded.spec, choice).await?
+            read_and_plan(&client, &loaded, choice).await?.1
         }
     };
-    let plan = make_plan(&loaded, &live)?;
     Ok((loaded, plan))
 }
 

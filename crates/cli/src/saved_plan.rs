@@ -15,9 +15,7 @@ use devlic_planner::{recheck, same_writes};
 use crate::cli::ApplyArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::state::{
-    LoadedSpec, load_spec, make_plan, read_error, read_live_for, render_plan_errors,
-};
+use crate::state::{LoadedSpec, load_spec, read_and_plan, read_error, render_plan_errors};
 
 /// The Graph root a plan's state was read from.
 fn planned_graph_url(plan: &Plan) -> &str {
@@ -127,8 +125,7 @@ async fn replan_and_compare(
         reason: "set by the saved plan".to_owned(),
         automatic: false,
     };
-    let live = read_live_for(backend, &loaded.spec, choice).await?;
-    let fresh = make_plan(&loaded, &live)?;
+    let (live, fresh) = read_and_plan(backend, &loaded, choice).await?;
     if !same_writes(&saved, &fresh, &live) {
         return Err(CliError::new(
             format!(

@@ -12,7 +12,7 @@ use devlic_graph::auth::{AuthError, TokenKind};
 use devlic_graph::{GraphError, LiveQuery, SkuSelector};
 use devlic_model::display::sanitize;
 use devlic_model::{BackendChoice, GroupId, LiveState, Plan};
-use devlic_planner::{PlanErrors, groups_to_inspect};
+use devlic_planner::PlanErrors;
 use devlic_spec::{GroupSelector, SourceFile, Spec};
 
 use crate::error::CliError;
@@ -68,15 +68,21 @@ pub fn sku_selector(s: &devlic_spec::SkuSelector) -> SkuSelector {
     }
 }
 
-/// Reads what planning `spec` needs: the live state (recording `choice`, the backend it was
-/// read for and why), then member counts and license errors of the groups the plan writes to
-/// (only those: the counts cost requests).
-pub async fn read_live_for(
+/// Reads what planning `loaded` needs and plans it: the live state (recording `choice`, the
+/// backend it was read for and why), then the member counts and license errors of the groups
+/// the plan writes to or the tenant flags (only those: the counts cost requests). Returns the
+/// live state the plan was made from, and the plan.
+///
+/// Member counts change no action and no error, only device numbers, warnings and guards (a
+/// property test in the planner holds it to that). So the spec is planned once without them,
+/// and again only when the details read changed the live state: a converged tenant is planned
+/// once.
+pub async fn read_and_plan(
     backend: &AnyBackend,
-    spec: &Spec,
+    loaded: &LoadedSpec,
     choice: BackendChoice,
-) -> Result<LiveState, CliError> {
-    let query = live_query(spec);
+) -> Result<(LiveState, Plan), CliError> {
+    let query = live_query(&loaded.spec);
     // The listing of groups with license errors needs nothing from the live state, so it goes
     // out with the live read instead of after it: one dependent round trip less, and
     // `read_group_details_flagged` reuses it instead of listing again.
@@ -88,7 +94,8 @@ pub async fn read_live_for(
     let mut live = live.map_err(|e| read_error(&e, backend))?;
     let with_errors = with_errors.map_err(|e| read_error(&e, backend))?;
     live.backend = Some(choice);
-    let mut touched = groups_to_inspect(spec, &live);
+    let first = make_plan(loaded, &live)?;
+    let mut touched = first.groups_written();
     // Groups the tenant reports with license errors are inspected too, so a run with nothing to
     // change still warns about devices left unlicensed (one extra request, not one per group).
     let flagged: BTreeSet<GroupId> = with_errors
@@ -98,18 +105,21 @@ pub async fn read_live_for(
     touched.extend(flagged.iter().copied());
     touched.sort();
     touched.dedup();
-    if !touched.is_empty() {
+    let plan = if touched.is_empty() {
+        first
+    } else {
         backend
             .read_group_details_flagged(&mut live, &touched, &flagged)
             .await
             .map_err(|e| read_error(&e, backend))?;
-    }
+        make_plan(loaded, &live)?
+    };
     tracing::info!(
         requests = backend.client().requests_made(),
         groups = live.groups.len(),
         "read the live state"
     );
-    Ok(live)
+    Ok((live, plan))
 }
 
 /// Plans, rendering resolution errors with `file:line:col`, the spec line and a fix.

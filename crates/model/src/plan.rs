@@ -535,6 +535,15 @@ impl Plan {
         PlanSummary::of(&self.actions)
     }
 
+    /// The groups the plan writes to, sorted by id, each once: those whose member counts a
+    /// caller reads before planning again (counts change no action, see `devlic_planner::plan`).
+    pub fn groups_written(&self) -> Vec<GroupId> {
+        let mut ids: Vec<GroupId> = self.actions.iter().map(|a| a.group.id).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// True when there is nothing to write (there may still be [`Plan::unlicensed`] devices).
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()

@@ -12,8 +12,7 @@ use crate::allotments;
 use crate::error::PlanError;
 use crate::resolve::{DeviceSkus, Resolved, device_skus, resolve, sku_ref, sku_ref_of};
 
-/// Everything the planner derives before warnings and guards: shared by [`crate::plan`] and
-/// [`crate::groups_to_inspect`] so the two can never disagree.
+/// Everything the planner derives before warnings and guards.
 pub(crate) struct Core<'a> {
     pub device: DeviceSkus,
     pub resolved: Vec<Resolved<'a>>,

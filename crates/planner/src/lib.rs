@@ -6,8 +6,9 @@
 //!   subscriptions by part number or id, `disabledPlans` by name or id), reports **every**
 //!   resolution problem at once as [`PlanErrors`], and otherwise returns the actions that bring the
 //!   tenant to the spec, with warnings, capacity arithmetic and tripped guards.
-//! - [`groups_to_inspect`] lists the groups a plan may write to, so the caller can read their
-//!   member counts (an expensive Graph call) only for those and plan again.
+//! - Member counts (an expensive Graph read) change no action and no error of a plan, only its
+//!   device numbers, warnings and guards: a caller plans once without them, reads them for
+//!   [`devlic_model::Plan::groups_written`] only, and plans again.
 //! - [`wire`] is the versioned JSON format of a saved plan ([`wire::PlanV1`]) and its JSON Schema.
 //! - [`render`] turns a plan into terminal text, a pull-request Markdown comment, or JSON.
 //!
@@ -44,7 +45,7 @@ pub mod render;
 mod resolve;
 pub mod wire;
 
-use devlic_model::{Fingerprint, GroupId, GuardSettings, LiveState, Plan};
+use devlic_model::{Fingerprint, GuardSettings, LiveState, Plan};
 use devlic_spec::{OneGroupPerSubscription, Spec};
 
 pub use backend_choice::choose_backend;
@@ -146,16 +147,4 @@ pub fn guard_settings(spec: &Spec) -> GuardSettings {
         allow_empty: spec.settings.allow_empty,
         allow_shortfall: spec.settings.allow_shortfall,
     }
-}
-
-/// The groups a plan of `spec` against `live` writes to, sorted by id.
-///
-/// Member counts do not change which actions a plan has, only their device numbers, warnings and
-/// guards. So a caller reads the live state without member counts, calls this, reads the counts
-/// of these groups only (a steady-state tenant yields none), and calls [`plan`] again. The result
-/// is exactly the set of groups of `plan(spec, live)`'s actions; entries that fail to resolve are
-/// skipped here (and reported by [`plan`]).
-pub fn groups_to_inspect(spec: &Spec, live: &LiveState) -> Vec<GroupId> {
-    let backend = backend_choice::for_plan(spec, live).backend;
-    checks::touched_groups(&actions::core(spec, live, backend).actions)
 }

@@ -189,7 +189,7 @@ pub async fn plan(env: &Env, spec: &Spec) -> Plan {
         include_all_groups: false,
     };
     let mut live = env.backend.read_live(&query).await.unwrap();
-    let touched = devlic_planner::groups_to_inspect(spec, &live);
+    let touched = devlic_planner::plan(spec, &live).unwrap().groups_written();
     env.backend
         .read_group_details(&mut live, &touched)
         .await

@@ -9,9 +9,7 @@ pub(crate) mod one_group;
 mod unlicensed;
 mod warnings;
 
-use std::collections::BTreeSet;
-
-use devlic_model::{Action, Group, GroupId, GroupRef};
+use devlic_model::{Group, GroupRef};
 
 pub(crate) use capacity::capacity;
 pub(crate) use guards::guards;
@@ -28,10 +26,4 @@ pub(crate) fn gref(g: &Group) -> GroupRef {
 
 pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Groups touched by actions, sorted and deduplicated.
-pub(crate) fn touched_groups(actions: &[Action]) -> Vec<GroupId> {
-    let set: BTreeSet<GroupId> = actions.iter().map(|a| a.group.id).collect();
-    set.into_iter().collect()
 }

@@ -323,20 +323,15 @@ fn update_sends_the_new_disabled_plans() {
 }
 
 #[test]
-fn groups_to_inspect_matches_the_plan() {
-    let live = contoso_live();
-    let spec = contoso_spec();
-    let p = plan(&spec, &live).expect("plan");
-    let mut from_plan: Vec<_> = p.actions.iter().map(|a| a.group.id).collect();
-    from_plan.sort();
-    assert_eq!(devlic_planner::groups_to_inspect(&spec, &live), from_plan);
-    assert_eq!(from_plan, vec![cg(2), cg(3), cg(4)]);
+fn groups_written_are_the_action_groups() {
+    let p = plan(&contoso_spec(), &contoso_live()).expect("plan");
+    assert_eq!(p.groups_written(), vec![cg(2), cg(3), cg(4)]);
 }
 
 #[test]
 fn steady_state_has_nothing_to_inspect() {
-    let live = contoso_converged();
-    assert!(devlic_planner::groups_to_inspect(&contoso_spec(), &live).is_empty());
+    let p = plan(&contoso_spec(), &contoso_converged()).expect("plan");
+    assert!(p.groups_written().is_empty());
 }
 
 #[test]
@@ -356,4 +351,46 @@ fn member_counts_do_not_change_the_actions() {
     };
     assert_eq!(strip(&a), strip(&b));
     assert!(b.actions.iter().all(|a| a.devices.is_none()));
+}
+
+/// Display names resolve with ASCII case ignored at any length (the index hashes names in
+/// 64-byte pieces), and only ASCII case: `É` and `é` stay different names, as before.
+#[test]
+fn long_names_resolve_whatever_their_ascii_case() {
+    let long = format!(
+        "Lab PCs - {} - Building 7",
+        "Physics and Chemistry ".repeat(5)
+    );
+    let mut live = contoso_live();
+    let id = devlic_model::GroupId::parse("1a2b3c4d-0042-4a5b-8c6d-000000000042").expect("id");
+    live.groups.insert(id, group(id, &long, 4, &[]));
+    let accented =
+        devlic_model::GroupId::parse("1a2b3c4d-0043-4a5b-8c6d-000000000043").expect("id");
+    live.groups
+        .insert(accented, group(accented, "Écoles - Salle 1", 2, &[]));
+
+    let p = plan(
+        &spec(
+            vec![present(by_name(&long.to_uppercase()), part(DEV1), 1)],
+            Settings::default(),
+        ),
+        &live,
+    )
+    .expect("plan");
+    assert_eq!(p.groups_written(), vec![id]);
+
+    let e = plan(
+        &spec(
+            vec![present(by_name("écoles - salle 1"), part(DEV1), 1)],
+            Settings::default(),
+        ),
+        &live,
+    )
+    .expect_err("non-ASCII case is not folded");
+    assert!(
+        e.errors
+            .iter()
+            .any(|e| matches!(e, devlic_planner::PlanError::GroupNameNotFound { .. })),
+        "{e:?}"
+    );
 }
