@@ -57,10 +57,20 @@ pub fn by_alias(alias: &str) -> Option<&'static KnownDeviceSku> {
 /// Looks up a known device SKU by the product name the admin center shows, as an admin would
 /// copy or type it: case-insensitive, any run of spaces counting as one.
 pub fn by_product(name: &str) -> Option<&'static KnownDeviceSku> {
-    let spaced = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let wanted = spaced(name);
-    ALL.iter()
-        .find(|s| spaced(s.product).eq_ignore_ascii_case(&wanted))
+    ALL.iter().find(|s| same_words(s.product, name))
+}
+
+/// The same words in the same order, ASCII case ignored, however much whitespace separates them.
+/// Allocates nothing: the spec loader asks it for every entry.
+fn same_words(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (a.split_whitespace(), b.split_whitespace());
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Looks up a known device SKU by part number (case-insensitive) or id.
@@ -130,6 +140,30 @@ pub fn is_device_sku(id: SkuId, part: &str, declared: &[SkuSelector]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn product_names_match_as_typed() {
+        let typed = [
+            "Microsoft 365 Apps for enterprise (device)",
+            "microsoft 365 apps FOR enterprise (device)",
+            "  Microsoft   365 Apps\tfor enterprise (device) ",
+        ];
+        for name in typed {
+            assert_eq!(
+                by_product(name).map(|k| k.part_number),
+                Some(ENTERPRISE_DEVICE.part_number),
+                "{name:?}"
+            );
+        }
+        for other in [
+            "Microsoft 365 Apps for enterprise",
+            "Microsoft 365 Apps for enterprise (device) extra",
+            "Microsoft365 Apps for enterprise (device)",
+            "",
+        ] {
+            assert!(by_product(other).is_none(), "{other:?}");
+        }
+    }
 
     #[test]
     fn device_sku_recognition() {

@@ -60,26 +60,25 @@ pub(crate) fn check(
     let mut assignments = Vec::new();
     // Where each group was first listed, keyed case-insensitively for names (Graph compares
     // display names case-insensitively).
-    let mut seen: HashMap<GroupKey, (usize, Origin)> = HashMap::new();
-    let mut written: Vec<String> = Vec::new();
+    // The entry each group key was first listed in (its index among `assignments`, its file
+    // and the raw entry): origins and wording are built only when a duplicate needs them.
+    let mut seen: HashMap<GroupKey, (usize, &str, &Spanned<RawAssignment>)> = HashMap::new();
     for (file, raw) in parsed {
         for entry in raw.assignments.iter().flatten() {
             let mut sink = Sink { file, errors };
-            let Some((assignment, as_written)) = check_assignment(&mut sink, entry, &settings)
-            else {
+            let Some(assignment) = check_assignment(&mut sink, entry, &settings) else {
                 continue;
             };
-            let group_origin = origin(file, &entry.value.group);
             let key = GroupKey::of(&assignment.group);
-            if let Some((first_index, first_origin)) = seen.get(&key) {
-                let conflicting = !same_request(&assignments[*first_index], &assignment);
+            if let Some(&(first_index, first_file, first_entry)) = seen.get(&key) {
+                let conflicting = !same_request(&assignments[first_index], &assignment);
                 let group = assignment.group.to_string();
                 let (kind, help) = if conflicting {
                     (
                         SpecErrorKind::ConflictingSubscriptions {
                             group,
-                            first: written[*first_index].clone(),
-                            second: as_written,
+                            first: as_written(&first_entry.value),
+                            second: as_written(&entry.value),
                         },
                         "a group may hold only one device subscription: keep one of the two entries",
                     )
@@ -90,12 +89,12 @@ pub(crate) fn check(
                     )
                 };
                 let mut err = Loc::from_yaml(entry.value.group.referenced).error(file, kind, help);
-                err.related = Some(related(first_origin, "first listed here"));
+                let first_origin = origin(first_file, &first_entry.value.group);
+                err.related = Some(related(&first_origin, "first listed here"));
                 errors.push(err);
                 continue;
             }
-            seen.insert(key, (assignments.len(), group_origin));
-            written.push(as_written);
+            seen.insert(key, (assignments.len(), file.as_str(), entry));
             assignments.push(assignment);
         }
     }
@@ -245,17 +244,30 @@ fn merge_settings(
 }
 
 /// Checks one entry; returns it with its subscription as written (for messages) when valid.
+fn desired_state(raw: &RawAssignment) -> DesiredState {
+    match raw.state.as_ref().map(|s| s.value) {
+        Some(RawState::Absent) => DesiredState::Absent,
+        Some(RawState::Present) | None => DesiredState::Present,
+    }
+}
+
+/// An entry's subscription and state as written, for the message about two conflicting entries.
+fn as_written(raw: &RawAssignment) -> String {
+    match (&raw.subscription, desired_state(raw)) {
+        (Some(s), DesiredState::Present) => s.value.clone(),
+        (Some(s), DesiredState::Absent) => format!("{} (absent)", s.value),
+        (None, _) => "state: absent".to_owned(),
+    }
+}
+
 fn check_assignment(
     sink: &mut Sink<'_>,
     entry: &Spanned<RawAssignment>,
     settings: &Settings,
-) -> Option<(Assignment, String)> {
+) -> Option<Assignment> {
     let raw = &entry.value;
     let before = sink.errors.len();
-    let state = match raw.state.as_ref().map(|s| s.value) {
-        Some(RawState::Absent) => DesiredState::Absent,
-        Some(RawState::Present) | None => DesiredState::Present,
-    };
+    let state = desired_state(raw);
 
     let group = match &raw.group.value {
         RawGroup::Name(name) if name.trim().is_empty() => {
@@ -369,12 +381,7 @@ fn check_assignment(
     if sink.errors.len() != before {
         return None;
     }
-    let as_written = match (&raw.subscription, state) {
-        (Some(s), DesiredState::Present) => s.value.clone(),
-        (Some(s), DesiredState::Absent) => format!("{} (absent)", s.value),
-        (None, _) => "state: absent".to_owned(),
-    };
-    let assignment = Assignment {
+    Some(Assignment {
         group: group?,
         subscription,
         allotment: raw.allotment.as_ref().map(|a| a.value.trim().to_owned()),
@@ -382,8 +389,7 @@ fn check_assignment(
         state,
         description: raw.description.clone(),
         origin: origin(sink.file, entry),
-    };
-    Some((assignment, as_written))
+    })
 }
 
 /// Whether two `disabledPlans` entries name the same plan (names compare case-insensitively,
