@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::group_json::{group_properties, parse_assign};
+use super::group_json::{group_property, parse_assign};
 use super::list;
 use crate::filter::{self, DEFAULT_GROUP_PROPERTIES, Row, known_group_properties};
 use crate::http::{Ctx, SimRequest, SimResponse};
@@ -179,22 +179,19 @@ impl Api<'_> {
     /// A group as Graph serialises it: the default set, or exactly the selected properties.
     fn group_json(&self, g: &Group, view: &LicenseView, select: &Option<Vec<String>>) -> Value {
         let mut m = Map::new();
-        let all = group_properties(g, view);
+        let mut put = |name: &str| {
+            if let Some(v) = group_property(g, view, name) {
+                m.insert(name.to_owned(), v);
+            }
+        };
         match select {
-            None => {
-                for p in DEFAULT_GROUP_PROPERTIES {
-                    if let Some(v) = all.get(*p) {
-                        m.insert((*p).to_owned(), v.clone());
-                    }
-                }
-            }
-            Some(sel) => {
-                for s in sel {
-                    if let Some((k, v)) = all.iter().find(|(k, _)| k.eq_ignore_ascii_case(s)) {
-                        m.insert(k.clone(), v.clone());
-                    }
-                }
-            }
+            None => DEFAULT_GROUP_PROPERTIES.iter().for_each(|p| put(p)),
+            // `check_select` let only known names through; Graph matches them ignoring case
+            // and answers with the canonical spelling.
+            Some(sel) => sel
+                .iter()
+                .filter_map(|s| known_group_properties().find(|p| p.eq_ignore_ascii_case(s)))
+                .for_each(put),
         }
         Value::Object(m)
     }
