@@ -24,10 +24,11 @@
 //! state (every group of a tenant holds its SKU, every named group exists) step 3 sends nothing,
 //! so 10,000 groups cost 3 + ⌈10,000/999⌉ requests, plus one page per other device SKU.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use devlic_model::{
-    GroupId, LicenseErrorMember, LiveState, MemberCounts, SkuId, StateSource, known_skus,
+    CaselessName, GroupId, LicenseErrorMember, LiveState, MemberCounts, SkuId, StateSource,
+    known_skus,
 };
 
 use crate::batch::{BatchGet, ItemResponse, MAX_BATCH, by_group, per_group_items};
@@ -206,17 +207,21 @@ impl GraphClient {
             .collect();
         let names: Vec<&str> = {
             // Same comparison as LiveState::groups_named (ASCII case-insensitive).
-            let known: BTreeSet<String> = found
-                .values()
-                .map(|g| g.display_name.to_ascii_lowercase())
-                .collect();
-            let mut seen = BTreeSet::new();
+            let known: HashSet<CaselessName<'_>> = if every_group_known {
+                found
+                    .values()
+                    .map(|g| CaselessName(&g.display_name))
+                    .collect()
+            } else {
+                HashSet::new()
+            };
+            let mut seen = HashSet::new();
             query
                 .group_names
                 .iter()
                 .filter(|n| {
-                    let lower = n.to_ascii_lowercase();
-                    !(every_group_known && known.contains(&lower)) && seen.insert(lower)
+                    let name = CaselessName(n);
+                    !known.contains(&name) && seen.insert(name)
                 })
                 .map(String::as_str)
                 .collect()

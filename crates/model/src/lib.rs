@@ -36,8 +36,9 @@ pub use cloud::{Allotment, AllotmentAssignment, AllotmentRef};
 pub use ids::{GroupId, IdParseError, ServicePlanId, SkuId};
 pub use known_skus::{SkuSelector, is_device_sku};
 pub use live::{
-    AssignedLicense, CapabilityStatus, Group, GroupKind, LicenseErrorMember, LiveState,
-    MemberCounts, PrepaidUnits, ProcessingState, ServicePlan, Sku, StateSource, TenantInfo,
+    AssignedLicense, CapabilityStatus, CaselessName, Group, GroupKind, LicenseErrorMember,
+    LiveState, MemberCounts, PrepaidUnits, ProcessingState, ServicePlan, Sku, StateSource,
+    TenantInfo,
 };
 pub use plan::{
     Action, ActionKind, CapacityLine, CauseCount, Fingerprint, GroupRef, GuardPasses,

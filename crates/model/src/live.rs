@@ -248,6 +248,36 @@ pub struct ServicePlan {
     pub applies_to: Option<String>,
 }
 
+/// A display name as Graph compares display names: ASCII case ignored. Compares and hashes
+/// without a lowercased copy, so an index of a tenant's names borrows them (the planner's name
+/// lookup, the live read's "which names are still unknown").
+#[derive(Debug, Clone, Copy)]
+pub struct CaselessName<'a>(pub &'a str);
+
+impl PartialEq for CaselessName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for CaselessName<'_> {}
+
+impl std::hash::Hash for CaselessName<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Lowercased a piece at a time on the stack: names equal under `eq` have equal lengths,
+        // so they are cut at the same places and hash the same bytes.
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
+        }
+        // Like `str`'s own hash: a terminator, so ("ab", "c") and ("a", "bc") differ in tuples.
+        state.write_u8(0xff);
+    }
+}
+
 /// A group as devlic needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -384,4 +414,26 @@ pub struct LicenseErrorMember {
     /// Error code (`CountViolation`, `MutuallyExclusiveViolation`, …), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaselessName;
+    use std::collections::HashSet;
+
+    #[test]
+    fn caseless_names_match_and_hash_alike_ignoring_ascii_case_only() {
+        let long =
+            "Lab PCs - Physics and Chemistry - Building 7 - Floor 3 - Room 12 - Carts A to F";
+        let upper = long.to_ascii_uppercase();
+        let set: HashSet<CaselessName<'_>> = [CaselessName(long)].into();
+        assert!(set.contains(&CaselessName(&upper)), "past 64 bytes too");
+        assert!(set.contains(&CaselessName(long)));
+        assert!(!set.contains(&CaselessName(&long[..long.len() - 1])));
+        assert_ne!(CaselessName("Écoles"), CaselessName("écoles"));
+        assert_eq!(
+            CaselessName("KIOSKS - Front Desk"),
+            CaselessName("kiosks - front desk")
+        );
+    }
 }

@@ -3,10 +3,9 @@
 
 use devlic_model::display::visible_form;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
 
 use devlic_model::{
-    Group, GroupId, LiveState, ServicePlanId, Sku, SkuId, SkuRef, known_skus, suggest,
+    CaselessName, Group, GroupId, LiveState, ServicePlanId, Sku, SkuId, SkuRef, known_skus, suggest,
 };
 use devlic_spec::{Assignment, GroupSelector, PlanSelector, SkuSelector, Spec};
 
@@ -97,34 +96,6 @@ fn user_evidence(sku: &Sku) -> String {
     }
 }
 
-/// A display name that compares and hashes with ASCII case ignored, as the index of names
-/// does (Graph compares display names case-insensitively), without a lowercased copy.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Caseless<'a>(pub &'a str);
-
-impl PartialEq for Caseless<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(other.0)
-    }
-}
-
-impl Eq for Caseless<'_> {}
-
-impl Hash for Caseless<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Lowercased a chunk at a time on the stack: equal under `eq` means equal bytes here.
-        let mut buf = [0u8; 64];
-        for chunk in self.0.as_bytes().chunks(buf.len()) {
-            let lower = &mut buf[..chunk.len()];
-            lower.copy_from_slice(chunk);
-            lower.make_ascii_lowercase();
-            state.write(lower);
-        }
-        // Like `str`'s own hash: a terminator, so ("ab", "c") and ("a", "bc") differ in tuples.
-        state.write_u8(0xff);
-    }
-}
-
 /// One spec entry whose group resolved. `sku` is `None` when the entry has no subscription
 /// (`state: absent` with any SKU) or when the subscription failed to resolve (an error was
 /// recorded then, and the plan is not returned).
@@ -152,11 +123,11 @@ pub(crate) fn resolve<'a>(
     let mut errors = Vec::new();
     // Display-name lookup through an index: a linear scan per entry would make planning
     // quadratic in the number of groups. Keys borrow the names (no lowercased copies).
-    let mut by_name: HashMap<Caseless<'a>, Vec<&'a Group>> =
+    let mut by_name: HashMap<CaselessName<'a>, Vec<&'a Group>> =
         HashMap::with_capacity(live.groups.len());
     for g in live.groups.values() {
         by_name
-            .entry(Caseless(&g.display_name))
+            .entry(CaselessName(&g.display_name))
             .or_insert_with(|| Vec::with_capacity(1))
             .push(g);
     }
@@ -203,7 +174,7 @@ pub(crate) fn resolve<'a>(
 fn resolve_group<'a>(
     entry: &Assignment,
     live: &'a LiveState,
-    by_name: &HashMap<Caseless<'a>, Vec<&'a Group>>,
+    by_name: &HashMap<CaselessName<'a>, Vec<&'a Group>>,
     errors: &mut Vec<PlanError>,
 ) -> Option<&'a Group> {
     match &entry.group {
@@ -219,7 +190,7 @@ fn resolve_group<'a>(
         }
         GroupSelector::Name(name) => {
             let matches = by_name
-                .get(&Caseless(name))
+                .get(&CaselessName(name))
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             match matches {
