@@ -121,8 +121,13 @@ the API version itself, so it uses {} (give the bare root to silence this note)"
         )
     })?;
     let graph_url = endpoints.graph().clone();
-    let tokens =
-        token_source(|k| std::env::var(k).ok(), explicit, endpoints, http).map_err(|e| match e {
+    let tokens = token_source(
+        |k| std::env::var(k).ok(),
+        explicit,
+        endpoints,
+        http.clone(),
+    )
+    .map_err(|e| match e {
             // The error already lists every mode by what it needs.
             AuthError::NoCredentialFound { .. } => CliError::new(
                 format!("cannot sign in: {e}"),
@@ -133,6 +138,7 @@ the API version itself, so it uses {} (give the bare root to silence this note)"
     let mut config = ClientConfig::new(graph_url, tokens);
     config.concurrency = args.read_concurrency;
     config.timeouts = timeouts;
+    config.http = Some(http);
     Ok(config)
 }
 

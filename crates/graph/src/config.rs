@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::TokenSource;
+use crate::http::HttpClient;
 use crate::paging::PagingLimits;
 use crate::retry::RetryPolicy;
 
@@ -63,6 +64,9 @@ pub struct ClientConfig {
     pub paging: PagingLimits,
     /// Seed of the backoff jitter; `None` seeds from the OS. Tests set it for reproducible delays.
     pub jitter_seed: Option<u64>,
+    /// The sign-in's HTTP client, reused for Graph when it was built with the rules the Graph
+    /// URL needs ([`HttpClient::for_graph_sharing`]): one client per tenant instead of two.
+    pub http: Option<HttpClient>,
 }
 
 impl ClientConfig {
@@ -78,6 +82,7 @@ impl ClientConfig {
             write_settle: Duration::from_secs(5),
             paging: PagingLimits::default(),
             jitter_seed: None,
+            http: None,
         }
     }
 

@@ -38,13 +38,43 @@ pub const USER_AGENT: &str = concat!("devlic/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// The rules it was built with (connect and request timeouts, and whether the system proxy
+    /// is bypassed): a client is reused only for a URL that needs the same ones.
+    connect: Duration,
+    request: Duration,
+    no_proxy: bool,
 }
 
 impl HttpClient {
     /// The client of a Graph transport for `graph_url` (checked by [`check_endpoint_url`]).
     pub fn for_graph(graph_url: &Url, timeouts: &Timeouts) -> Result<HttpClient, ConfigError> {
+        Self::for_graph_sharing(graph_url, timeouts, None)
+    }
+
+    /// The client of a Graph transport for `graph_url`: `sign_in` itself when it was built with
+    /// the rules `graph_url` needs (same timeouts, same proxy decision), else a new client.
+    /// Building a client loads the system's root certificates, which was a few percent of a
+    /// `plan DIR…` run's CPU when every tenant built two; the sign-in and Graph hosts still get
+    /// their own connections (reqwest pools per host). A shared client is never shared between
+    /// tenants.
+    pub fn for_graph_sharing(
+        graph_url: &Url,
+        timeouts: &Timeouts,
+        sign_in: Option<&HttpClient>,
+    ) -> Result<HttpClient, ConfigError> {
         check_endpoint_url(graph_url, "the Graph URL")?;
-        build(timeouts, loopback(graph_url))
+        let no_proxy = loopback(graph_url);
+        match sign_in {
+            Some(c) if c.built_with(timeouts, no_proxy) => Ok(c.clone()),
+            _ => build(timeouts, no_proxy),
+        }
+    }
+
+    /// Whether this client was built with these rules.
+    fn built_with(&self, timeouts: &Timeouts, no_proxy: bool) -> bool {
+        self.no_proxy == no_proxy
+            && self.connect == connect_timeout(timeouts)
+            && self.request == timeouts.request
     }
 
     /// The client for signing in against `endpoints`' authority (and, for the credentials that
@@ -125,7 +155,7 @@ fn build(timeouts: &Timeouts, no_proxy: bool) -> Result<HttpClient, ConfigError>
         .tls_backend_rustls()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(USER_AGENT)
-        .connect_timeout(timeouts.connect.min(timeouts.request))
+        .connect_timeout(connect_timeout(timeouts))
         .timeout(timeouts.request)
         // Idle pooled connections are dropped well before Graph's front ends close them.
         .pool_idle_timeout(Duration::from_secs(60));
@@ -135,5 +165,56 @@ fn build(timeouts: &Timeouts, no_proxy: bool) -> Result<HttpClient, ConfigError>
     let inner = builder
         .build()
         .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-    Ok(HttpClient { inner })
+    Ok(HttpClient {
+        inner,
+        connect: connect_timeout(timeouts),
+        request: timeouts.request,
+        no_proxy,
+    })
+}
+
+/// The connect timeout a client gets: never longer than the request timeout.
+fn connect_timeout(timeouts: &Timeouts) -> Duration {
+    timeouts.connect.min(timeouts.request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn a_graph_client_reuses_the_sign_in_client_only_under_the_same_rules() {
+        let t = Timeouts::default();
+        let loopback_sign_in = build(&t, true).expect("client");
+        let remote_sign_in = build(&t, false).expect("client");
+        let sim = url("http://127.0.0.1:8080");
+        let graph = url("https://graph.microsoft.com");
+
+        let shared =
+            HttpClient::for_graph_sharing(&sim, &t, Some(&loopback_sign_in)).expect("client");
+        assert!(shared.built_with(&t, true));
+        // A Graph URL that needs the other proxy decision gets its own client.
+        let own =
+            HttpClient::for_graph_sharing(&graph, &t, Some(&loopback_sign_in)).expect("client");
+        assert!(own.built_with(&t, false) && !own.built_with(&t, true));
+        assert!(remote_sign_in.built_with(&t, false));
+        // Other timeouts: a new client with those.
+        let slower = Timeouts {
+            request: t.request * 2,
+            ..t
+        };
+        assert!(!loopback_sign_in.built_with(&slower, true));
+        let rebuilt =
+            HttpClient::for_graph_sharing(&sim, &slower, Some(&loopback_sign_in)).expect("client");
+        assert!(rebuilt.built_with(&slower, true));
+        // The URL is checked whether or not a client is shared.
+        assert!(
+            HttpClient::for_graph_sharing(&url("http://example.com"), &t, Some(&remote_sign_in))
+                .is_err()
+        );
+    }
 }
