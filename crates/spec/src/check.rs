@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use devlic_model::{Backend, BackendSetting, GroupId};
-use serde_saphyr::Spanned;
 
 use crate::error::{Related, SpecError, SpecErrorKind};
 use crate::model::OneGroupPerSubscription;
@@ -13,7 +12,7 @@ use crate::model::{Assignment, DesiredState, GroupSelector, Origin, PlanSelector
 use crate::names::{self, Problem};
 use crate::parse::Loc;
 use crate::raw::{
-    RawAssignment, RawBackend, RawFile, RawGroup, RawOneGroup, RawSettings, RawState,
+    At, RawAssignment, RawBackend, RawFile, RawGroup, RawOneGroup, RawSettings, RawState,
 };
 
 /// Collects errors for one file.
@@ -23,14 +22,14 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn push<T>(&mut self, spanned: &Spanned<T>, (kind, help): Problem) {
+    fn push<T>(&mut self, spanned: &At<T>, (kind, help): Problem) {
         self.errors
-            .push(Loc::from_yaml(spanned.referenced).error(self.file, kind, help));
+            .push(Loc::from(spanned.referenced).error(self.file, kind, help));
     }
 }
 
-fn origin<T>(file: &str, spanned: &Spanned<T>) -> Origin {
-    let loc = Loc::from_yaml(spanned.referenced);
+fn origin<T>(file: &str, spanned: &At<T>) -> Origin {
+    let loc = Loc::from(spanned.referenced);
     Origin {
         file: file.to_owned(),
         line: loc.line,
@@ -62,7 +61,7 @@ pub(crate) fn check(
     // display names case-insensitively).
     // The entry each group key was first listed in (its index among `assignments`, its file
     // and the raw entry): origins and wording are built only when a duplicate needs them.
-    let mut seen: HashMap<GroupKey, (usize, &str, &Spanned<RawAssignment>)> = HashMap::new();
+    let mut seen: HashMap<GroupKey, (usize, &str, &At<RawAssignment>)> = HashMap::new();
     for (file, raw) in parsed {
         for entry in raw.assignments.iter().flatten() {
             let mut sink = Sink { file, errors };
@@ -88,7 +87,7 @@ pub(crate) fn check(
                         "remove one of the two entries",
                     )
                 };
-                let mut err = Loc::from_yaml(entry.value.group.referenced).error(file, kind, help);
+                let mut err = Loc::from(entry.value.group.referenced).error(file, kind, help);
                 let first_origin = origin(first_file, &first_entry.value.group);
                 err.related = Some(related(&first_origin, "first listed here"));
                 errors.push(err);
@@ -154,7 +153,7 @@ fn merge_tenant(parsed: &[(String, RawFile)], errors: &mut Vec<SpecError>) -> Op
         match &first {
             None => first = Some((normalized, value.to_owned(), origin(file, tenant))),
             Some((n, written, at)) if *n != normalized => {
-                let mut err = Loc::from_yaml(tenant.referenced).error(
+                let mut err = Loc::from(tenant.referenced).error(
                     file,
                     SpecErrorKind::ConflictingTenant { first: written.clone(), second: value.to_owned() },
                     "a spec is for one tenant: write `tenant` once, or the same value in every file",
@@ -173,7 +172,7 @@ fn merge_settings(
     parsed: &[(String, RawFile)],
     errors: &mut Vec<SpecError>,
 ) -> (Settings, Option<Origin>) {
-    let mut found: Option<(&str, &Spanned<RawSettings>)> = None;
+    let mut found: Option<(&str, &At<RawSettings>)> = None;
     for (file, raw) in parsed {
         let Some(settings) = &raw.settings else {
             continue;
@@ -181,7 +180,7 @@ fn merge_settings(
         match found {
             None => found = Some((file, settings)),
             Some((first_file, first)) => {
-                let mut err = Loc::from_yaml(settings.referenced).error(
+                let mut err = Loc::from(settings.referenced).error(
                     file,
                     SpecErrorKind::DuplicateSettings,
                     "keep `settings` in one file of the folder (for example settings.yaml)",
@@ -262,7 +261,7 @@ fn as_written(raw: &RawAssignment) -> String {
 
 fn check_assignment(
     sink: &mut Sink<'_>,
-    entry: &Spanned<RawAssignment>,
+    entry: &At<RawAssignment>,
     settings: &Settings,
 ) -> Option<Assignment> {
     let raw = &entry.value;
