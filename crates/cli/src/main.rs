@@ -31,7 +31,9 @@ mod validate;
 
 // mimalloc instead of the system allocator: `plan DIR…` plans tenants on every core at once,
 // and glibc's allocator spent a fifth of a 20-tenant run in its locks and free lists (devlic
-// CPU 3.7 to 3.9 s with glibc, 2.2 to 3.0 s with mimalloc; README, Performance).
+// CPU 3.7 to 3.9 s with glibc, 2.2 to 3.0 s with mimalloc; README, Performance). Built
+// with `no_thp` (workspace Cargo.toml): huge pages cost more page zeroing and memory than they
+// saved.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
