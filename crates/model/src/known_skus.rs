@@ -163,6 +163,11 @@ mod tests {
         ] {
             assert!(by_product(other).is_none(), "{other:?}");
         }
+        // The spec loader asks by_product only about values with whitespace in them.
+        assert!(
+            ALL.iter().all(|s| s.product.split_whitespace().count() > 1),
+            "a one-word product name would need devlic_spec::names::parse_sku to ask for it"
+        );
     }
 
     #[test]

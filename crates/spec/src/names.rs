@@ -74,7 +74,15 @@ pub(crate) fn parse_sku(value: &str) -> Result<SkuSelector, Problem> {
             .map(SkuSelector::Id)
             .map_err(|_| invalid_guid(value));
     }
-    if let Some(known) = known_skus::by_alias(value).or_else(|| known_skus::by_product(value)) {
+    // Every product name has several words: a value without whitespace is never one, and
+    // nearly every spec entry is such a value (a part number).
+    let product = || {
+        value
+            .contains(char::is_whitespace)
+            .then(|| known_skus::by_product(value))
+            .flatten()
+    };
+    if let Some(known) = known_skus::by_alias(value).or_else(product) {
         return Ok(SkuSelector::PartNumber(known.part_number.to_owned()));
     }
     if is_identifier(value) {
