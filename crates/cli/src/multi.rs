@@ -25,8 +25,11 @@ use crate::state::{load_spec, read_and_plan};
 
 /// Tenants read at once by `plan DIR…`: enough to overlap every tenant's Graph round trips
 /// with the others' (each tenant has its own client with its own in-flight limit), few enough
-/// that memory stays at a handful of live states and the sockets at a few dozen.
-const MAX_TENANTS_IN_FLIGHT: usize = 16;
+/// that memory stays bounded and the sockets at about a hundred. A 10,000-group tenant holds
+/// about 10 MB while it is planned (20 such tenants: 230 MB at peak). With 16, the 17th tenant
+/// of 20 waited for the first to finish, a second chain of round trips: 20 tenants at 100 ms
+/// per answer took 4.6 to 4.8 s, with 32 they take 2.7 to 3.2 s.
+const MAX_TENANTS_IN_FLIGHT: usize = 32;
 
 /// The runtime's worker threads for planning `tenants` folders: one per core (as the system
 /// reports them), at most one per tenant read at once. Each tenant costs CPU of its own (parsing
