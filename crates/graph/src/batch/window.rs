@@ -25,17 +25,26 @@ struct WireItem {
     body: serde_json::Value,
 }
 
-/// Whether an answer says to slow down: a 429 item, or an item past 80 % of a budget
-/// (`x-ms-throttle-limit-percentage` at or above 0.8; concepts/throttling-limits.md sends it only
-/// past 80 % of a limit).
+/// Whether an answer says the shared budget is running out, so every request should slow
+/// down: an item past 80 % of a budget (`x-ms-throttle-limit-percentage` at or above 0.8;
+/// concepts/throttling-limits.md sends it only past 80 % of a limit), a 429 item that names the
+/// budget it exhausted (`x-ms-throttle-scope`, which Graph's identity limits send with their
+/// 429s), or 429s on at least half of the items (a storm, whatever the headers say).
+///
+/// A lone 429 without a scope is that request's own: it is retried after its `Retry-After` by
+/// the retry rounds, and does not halve the window. Halving on it made a read under scattered
+/// 429s (one item in ten) run one batch at a time: 26 s of reads before a 1,000-group apply.
 fn pressed(by_id: &BTreeMap<usize, ItemResponse>) -> bool {
-    by_id.values().any(|r| {
-        r.status == 429
-            || r.headers
-                .get("x-ms-throttle-limit-percentage")
-                .and_then(|p| p.trim().parse::<f64>().ok())
-                .is_some_and(|p| p >= 0.8)
-    })
+    let throttled = by_id.values().filter(|r| r.status == 429).count();
+    let storm = throttled > 0 && throttled * 2 >= by_id.len();
+    storm
+        || by_id.values().any(|r| {
+            (r.status == 429 && r.headers.contains_key("x-ms-throttle-scope"))
+                || r.headers
+                    .get("x-ms-throttle-limit-percentage")
+                    .and_then(|p| p.trim().parse::<f64>().ok())
+                    .is_some_and(|p| p >= 0.8)
+        })
 }
 
 /// The window after one answer: halved (at least 1) under pressure, else one wider (at most
@@ -53,9 +62,10 @@ impl Transport {
     /// in chunk order. The window starts at the client's in-flight limit (`--read-concurrency`,
     /// 4 by default: at Graph's 8,000 resource units per 10 s for a large tenant and about 4
     /// units per item, 20-item batches can go out at about 10 per second, which four in flight
-    /// reach at 400 ms per answer) and adapts: it halves when an answer carries a 429 item or
-    /// `x-ms-throttle-limit-percentage` at or above 0.8 (concepts/throttling-limits.md: sent
-    /// only past 80 % of a limit), and grows back by one after a calm answer.
+    /// reach at 400 ms per answer) and adapts: it halves when an answer says the shared budget
+    /// is running out ([`pressed`]: a scoped 429 item, half the items throttled, or
+    /// `x-ms-throttle-limit-percentage` at or above 0.8), and grows back by one after a calm
+    /// answer.
     pub(super) async fn send_chunks_adaptive(
         &self,
         batch_url: &url::Url,
@@ -205,6 +215,37 @@ mod tests {
                 url: "/groups".into(),
             },
         )])
+    }
+
+    /// A 20-item answer: `throttled` items answered 429 (with `x-ms-throttle-scope` when
+    /// `scoped`), the rest 200.
+    fn twenty(throttled: usize, scoped: bool) -> BTreeMap<usize, ItemResponse> {
+        (0..20)
+            .map(|i| {
+                let mut item = answer(if i < throttled { 429 } else { 200 }, None)
+                    .remove(&0)
+                    .expect("one item");
+                if i < throttled && scoped {
+                    item.headers.insert(
+                        "x-ms-throttle-scope".to_owned(),
+                        "Tenant_Application/Read/app/tenant".to_owned(),
+                    );
+                }
+                (i, item)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_shared_budget_or_a_storm_narrows_the_window() {
+        assert!(!pressed(&twenty(0, false)));
+        // One item's own 429: retried after its Retry-After, the window stays.
+        assert!(!pressed(&twenty(1, false)));
+        assert!(!pressed(&twenty(9, false)));
+        // Half the items: a storm, whatever the headers say.
+        assert!(pressed(&twenty(10, false)));
+        // One 429 that names the app-and-tenant budget it exhausted.
+        assert!(pressed(&twenty(1, true)));
     }
 
     #[test]
