@@ -17,6 +17,8 @@ pub struct WriteCounters {
     pub accepted: u64,
     /// Of those, the ones answered 429.
     pub throttled: u64,
+    /// Of those, the ones whose answer was lost (settled by re-reading the group).
+    pub unanswered: u64,
 }
 
 impl WriteCounters {
@@ -26,6 +28,7 @@ impl WriteCounters {
             sent: stats.writes_sent,
             accepted: stats.writes_accepted,
             throttled: stats.writes_throttled,
+            unanswered: stats.writes_unanswered,
         }
     }
 }
@@ -42,6 +45,9 @@ pub struct WritePhase {
     pub accepted: u64,
     /// Write requests answered 429.
     pub throttled: u64,
+    /// Write requests whose answer was lost. Each was settled by re-reading its group: a
+    /// write that landed anyway counts here, not as accepted.
+    pub unanswered: u64,
 }
 
 impl WritePhase {
@@ -52,6 +58,7 @@ impl WritePhase {
             sent: after.sent.saturating_sub(before.sent),
             accepted: after.accepted.saturating_sub(before.accepted),
             throttled: after.throttled.saturating_sub(before.throttled),
+            unanswered: after.unanswered.saturating_sub(before.unanswered),
         }
     }
 
@@ -63,10 +70,20 @@ impl WritePhase {
     }
 
     /// `1000 write request(s) sent, 1000 accepted, 12 throttled (429) in 52.1 s: 19.2 accepted
-    /// per second`: the one wording of the text summary, Markdown and JUnit.
+    /// per second`: the one wording of the text summary, Markdown and JUnit. Writes whose answer
+    /// was lost are named when there are any, so "2 sent, 0 accepted" next to "in place" reads
+    /// as what happened: both landed, neither answer arrived.
     pub fn sentence(&self) -> String {
+        let unanswered = if self.unanswered > 0 {
+            format!(
+                ", {} unanswered (answer lost; settled by re-reading the group)",
+                self.unanswered
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} write request(s) sent, {} accepted, {} throttled (429) in {:.1} s: {:.1} accepted per second",
+            "{} write request(s) sent, {} accepted, {} throttled (429){unanswered} in {:.1} s: {:.1} accepted per second",
             self.sent,
             self.accepted,
             self.throttled,
@@ -76,11 +93,12 @@ impl WritePhase {
     }
 
     /// JUnit `property` elements (name, value): consumers chart properties, not sentences.
-    pub(crate) fn junit_properties(&self) -> [(&'static str, String); 5] {
+    pub(crate) fn junit_properties(&self) -> [(&'static str, String); 6] {
         [
             ("devlic.writes.sent", self.sent.to_string()),
             ("devlic.writes.accepted", self.accepted.to_string()),
             ("devlic.writes.throttled", self.throttled.to_string()),
+            ("devlic.writes.unanswered", self.unanswered.to_string()),
             (
                 "devlic.writes.seconds",
                 format!("{}.{:03}", self.duration_ms / 1000, self.duration_ms % 1000),
@@ -93,15 +111,22 @@ impl WritePhase {
     }
 }
 
-/// `{"durationMs", "sent", "accepted", "throttled", "perSecond"}`: the rate is derived from
-/// the counts when written, so the report type stays `Eq`.
+/// `{"durationMs", "sent", "accepted", "throttled", "unanswered", "perSecond"}`, `unanswered`
+/// only when some write lost its answer: the rate is derived from the counts when written, so
+/// the report type stays `Eq`.
 impl Serialize for WritePhase {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("WritePhase", 5)?;
+        let lost = self.unanswered > 0;
+        let mut s = serializer.serialize_struct("WritePhase", 5 + usize::from(lost))?;
         s.serialize_field("durationMs", &self.duration_ms)?;
         s.serialize_field("sent", &self.sent)?;
         s.serialize_field("accepted", &self.accepted)?;
         s.serialize_field("throttled", &self.throttled)?;
+        if lost {
+            s.serialize_field("unanswered", &self.unanswered)?;
+        } else {
+            s.skip_field("unanswered")?;
+        }
         s.serialize_field("perSecond", &self.per_second())?;
         s.end()
     }
@@ -117,11 +142,13 @@ mod tests {
             sent: 10,
             accepted: 9,
             throttled: 1,
+            unanswered: 0,
         };
         let after = WriteCounters {
             sent: 1_062,
             accepted: 1_009,
             throttled: 51,
+            unanswered: 0,
         };
         let phase = WritePhase::between(before, after, Duration::from_millis(52_100));
         assert_eq!(
@@ -145,6 +172,30 @@ mod tests {
         // An instant phase does not divide by zero.
         let instant = WritePhase::between(before, before, Duration::ZERO);
         assert_eq!(instant.per_second(), 0.0);
-        assert_eq!(instant.junit_properties()[3].1, "0.000");
+        assert_eq!(instant.junit_properties()[4].1, "0.000");
+    }
+
+    #[test]
+    fn writes_whose_answer_was_lost_are_named_only_when_there_are_some() {
+        let phase = WritePhase {
+            duration_ms: 2_500,
+            sent: 2,
+            accepted: 0,
+            throttled: 0,
+            unanswered: 2,
+        };
+        assert_eq!(
+            phase.sentence(),
+            "2 write request(s) sent, 0 accepted, 0 throttled (429), 2 unanswered (answer lost; settled by re-reading the group) in 2.5 s: 0.0 accepted per second"
+        );
+        assert_eq!(
+            serde_json::to_value(phase).unwrap(),
+            serde_json::json!({"durationMs": 2_500, "sent": 2, "accepted": 0, "throttled": 0, "unanswered": 2, "perSecond": 0.0})
+        );
+        assert!(
+            phase
+                .junit_properties()
+                .contains(&("devlic.writes.unanswered", "2".to_owned()))
+        );
     }
 }

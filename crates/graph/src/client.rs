@@ -45,6 +45,9 @@ pub struct ClientStats {
     pub writes_accepted: u64,
     /// Write requests answered 429 (throttled).
     pub writes_throttled: u64,
+    /// Write requests whose answer was lost (dropped connection, timeout, unreadable body):
+    /// the write loop settled each by re-reading the group.
+    pub writes_unanswered: u64,
 }
 
 impl GraphClient {
@@ -91,11 +94,13 @@ impl GraphClient {
 
     /// All counters.
     pub fn stats(&self) -> ClientStats {
-        let (writes_sent, writes_accepted, writes_throttled) = self.inner.write_pacer.counts();
+        let (writes_sent, writes_accepted, writes_throttled, writes_unanswered) =
+            self.inner.write_pacer.counts();
         ClientStats {
             writes_sent,
             writes_accepted,
             writes_throttled,
+            writes_unanswered,
             requests: self.inner.transport.requests_made(),
             retries: self.inner.transport.retries_made(),
             retry_wait_ms: u64::try_from(self.inner.transport.waited().as_millis())

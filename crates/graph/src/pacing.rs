@@ -58,6 +58,9 @@ pub(crate) struct WritePacer {
     accepted: AtomicU64,
     /// Of those, the ones answered 429 (budget or not).
     throttled: AtomicU64,
+    /// Of those, the ones whose answer never arrived or could not be read (a dropped
+    /// connection, a timeout): their outcome is settled by re-reading the group.
+    unanswered: AtomicU64,
 }
 
 impl Default for WritePacer {
@@ -92,6 +95,7 @@ impl WritePacer {
             sent: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
         }
     }
 
@@ -198,16 +202,20 @@ impl WritePacer {
             Some(429) => {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
             }
-            _ => {}
+            Some(_) => {}
+            None => {
+                self.unanswered.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    /// `(sent, accepted, throttled)` so far.
-    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+    /// `(sent, accepted, throttled, unanswered)` so far.
+    pub(crate) fn counts(&self) -> (u64, u64, u64, u64) {
         (
             self.sent.load(Ordering::Relaxed),
             self.accepted.load(Ordering::Relaxed),
             self.throttled.load(Ordering::Relaxed),
+            self.unanswered.load(Ordering::Relaxed),
         )
     }
 }

@@ -510,7 +510,8 @@ fn junit_with_hostile_strings_fits_the_schema() {
             duration_ms: 1_250,
             sent: 3,
             accepted: 1,
-            throttled: 2,
+            throttled: 1,
+            unanswered: 1,
         }),
     };
     let xml = fitting_junit(&report);
@@ -518,7 +519,8 @@ fn junit_with_hostile_strings_fits_the_schema() {
     assert_eq!(tallies(&xml), (3, 0, 0));
     assert!(
         xml.contains("<property name=\"devlic.writes.perSecond\" value=\"0.8\"/>")
-            && xml.contains("<property name=\"devlic.writes.seconds\" value=\"1.250\"/>"),
+            && xml.contains("<property name=\"devlic.writes.seconds\" value=\"1.250\"/>")
+            && xml.contains("<property name=\"devlic.writes.unanswered\" value=\"1\"/>"),
         "{xml}"
     );
     assert!(xml.contains("timestamp=\"1970-01-01T00:00:00\""), "{xml}");
