@@ -165,33 +165,34 @@ impl Api<'_> {
         )
     }
 
-    fn check_select(&self, select: &Option<Vec<String>>) -> Result<(), SimResponse> {
-        for s in select.iter().flatten() {
-            if !known_group_properties().any(|p| p.eq_ignore_ascii_case(s)) {
-                return Err(self.ctx.bad_request(&format!(
-                    "Could not find a property named '{s}' on type 'microsoft.graph.group'."
-                )));
-            }
-        }
-        Ok(())
+    /// The properties a `$select` asks for, in Graph's spelling (Graph matches names ignoring
+    /// case and answers with the canonical one), or Graph's default set without `$select`;
+    /// 400 for a name the group type does not have. Resolved once per request, not per group.
+    fn check_select(&self, select: &Option<Vec<String>>) -> Result<Vec<&'static str>, SimResponse> {
+        let Some(select) = select else {
+            return Ok(DEFAULT_GROUP_PROPERTIES.to_vec());
+        };
+        select
+            .iter()
+            .map(|s| {
+                known_group_properties()
+                    .find(|p| p.eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        self.ctx.bad_request(&format!(
+                            "Could not find a property named '{s}' on type 'microsoft.graph.group'."
+                        ))
+                    })
+            })
+            .collect()
     }
 
-    /// A group as Graph serialises it: the default set, or exactly the selected properties.
-    fn group_json(&self, g: &Group, view: &LicenseView, select: &Option<Vec<String>>) -> Value {
+    /// A group as Graph serialises it: the properties [`Self::check_select`] resolved.
+    fn group_json(&self, g: &Group, view: &LicenseView, props: &[&str]) -> Value {
         let mut m = Map::new();
-        let mut put = |name: &str| {
+        for &name in props {
             if let Some(v) = group_property(g, view, name) {
                 m.insert(name.to_owned(), v);
             }
-        };
-        match select {
-            None => DEFAULT_GROUP_PROPERTIES.iter().for_each(|p| put(p)),
-            // `check_select` let only known names through; Graph matches them ignoring case
-            // and answers with the canonical spelling.
-            Some(sel) => sel
-                .iter()
-                .filter_map(|s| known_group_properties().find(|p| p.eq_ignore_ascii_case(s)))
-                .for_each(put),
         }
         Value::Object(m)
     }
@@ -216,9 +217,10 @@ impl Api<'_> {
             Ok(o) => o,
             Err(e) => return e,
         };
-        if let Err(e) = self.check_select(&o.select) {
-            return e;
-        }
+        let props = match self.check_select(&o.select) {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
         let expr = match &o.filter {
             None => None,
             Some(f) => {
@@ -273,7 +275,7 @@ impl Api<'_> {
         };
         let render = |i: usize| {
             let view = inner.lic.view(i, self.now, delay);
-            self.group_json(&groups[i], &view, &o.select)
+            self.group_json(&groups[i], &view, &props)
         };
         let context = self.metadata(&format!("groups{}", Self::select_suffix(&o.select)));
         // A filter naming its groups (`id in (…)`, `displayName in (…)`) is evaluated on those
@@ -328,9 +330,10 @@ impl Api<'_> {
             Ok(o) => o,
             Err(e) => return e,
         };
-        if let Err(e) = self.check_select(&o.select) {
-            return e;
-        }
+        let props = match self.check_select(&o.select) {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
         let i = match self.find(inner, id) {
             Ok(i) => i,
             Err(e) => return e,
@@ -338,7 +341,7 @@ impl Api<'_> {
         let view = inner
             .lic
             .view(i, self.now, self.shared.config.processing_delay);
-        let mut v = self.group_json(&inner.tenant.groups[i], &view, &o.select);
+        let mut v = self.group_json(&inner.tenant.groups[i], &view, &props);
         if let Value::Object(m) = &mut v {
             m.insert(
                 "@odata.context".to_owned(),
@@ -493,7 +496,8 @@ impl Api<'_> {
         }
         let i = inner.lic.group_index(id)?;
         let view = inner.lic.view(i, self.now, delay);
-        let Value::Object(mut m) = self.group_json(&t.groups[i], &view, &None) else {
+        let Value::Object(mut m) = self.group_json(&t.groups[i], &view, DEFAULT_GROUP_PROPERTIES)
+        else {
             return None;
         };
         let mut out = Map::new();
@@ -562,7 +566,7 @@ impl Api<'_> {
         inner.stats.writes_applied += 1;
         // The 202 carries the group as it is now (the writer sees its own write).
         let view = inner.lic.fresh_view(i, self.now, delay);
-        let mut v = self.group_json(&inner.tenant.groups[i], &view, &None);
+        let mut v = self.group_json(&inner.tenant.groups[i], &view, DEFAULT_GROUP_PROPERTIES);
         if let Value::Object(m) = &mut v {
             m.insert(
                 "@odata.context".to_owned(),
