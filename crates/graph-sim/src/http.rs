@@ -39,6 +39,8 @@ impl SimRequest {
 #[derive(Clone, Debug)]
 pub(crate) enum Body {
     Json(Value),
+    /// JSON already serialised (a listing page written straight to bytes).
+    JsonBytes(Vec<u8>),
     Text(String),
     /// No body at all (a 204): sent without a `Content-Type`, as Graph does.
     Empty,
@@ -61,6 +63,15 @@ impl SimResponse {
         }
     }
 
+    /// A JSON answer already serialised.
+    pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> SimResponse {
+        SimResponse {
+            status,
+            headers: Vec::new(),
+            body: Body::JsonBytes(body),
+        }
+    }
+
     pub(crate) fn text(status: StatusCode, body: String) -> SimResponse {
         SimResponse {
             status,
@@ -78,7 +89,7 @@ impl SimResponse {
     /// body not labelled JSON), `None` for no body.
     pub(crate) fn content_type(&self) -> Option<&'static str> {
         match self.body {
-            Body::Json(_) => Some(
+            Body::Json(_) | Body::JsonBytes(_) => Some(
                 "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
             ),
             Body::Text(_) => Some("text/plain"),
@@ -89,6 +100,7 @@ impl SimResponse {
     pub(crate) fn body_bytes(&self) -> Vec<u8> {
         match &self.body {
             Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            Body::JsonBytes(b) => b.clone(),
             Body::Text(t) => t.clone().into_bytes(),
             Body::Empty => Vec::new(),
         }

@@ -54,13 +54,6 @@ pub(crate) struct LicenseView {
     pub(crate) state: ProcState,
 }
 
-impl LicenseView {
-    /// The v1.0 `assignedLicenses`.
-    pub(crate) fn assigned(&self) -> Vec<AssignedLicense> {
-        self.entries.iter().map(|e| e.license.clone()).collect()
-    }
-}
-
 #[derive(Clone, Debug)]
 struct GroupLicensing {
     /// What the group is assigned now (what Graph returns right after the write).

@@ -268,6 +268,7 @@ fn item_response(id: &str, ctx: &Ctx, resp: SimResponse) -> Value {
     }
     let body = match &resp.body {
         Body::Json(v) => v.clone(),
+        Body::JsonBytes(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
         Body::Text(t) => Value::String(STANDARD.encode(t.as_bytes())),
         // Graph leaves `body` out of a 204 item.
         Body::Empty => {

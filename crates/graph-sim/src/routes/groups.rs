@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::group_json::{group_property, parse_assign};
+use super::group_json::{GroupJson, parse_assign};
 use super::list;
 use crate::filter::{self, DEFAULT_GROUP_PROPERTIES, Row, known_group_properties};
 use crate::http::{Ctx, SimRequest, SimResponse};
@@ -169,32 +169,35 @@ impl Api<'_> {
     /// case and answers with the canonical one), or Graph's default set without `$select`;
     /// 400 for a name the group type does not have. Resolved once per request, not per group.
     fn check_select(&self, select: &Option<Vec<String>>) -> Result<Vec<&'static str>, SimResponse> {
-        let Some(select) = select else {
-            return Ok(DEFAULT_GROUP_PROPERTIES.to_vec());
+        let mut props: Vec<&'static str> = match select {
+            None => DEFAULT_GROUP_PROPERTIES.to_vec(),
+            Some(select) => select
+                .iter()
+                .map(|s| {
+                    known_group_properties()
+                        .find(|p| p.eq_ignore_ascii_case(s))
+                        .ok_or_else(|| {
+                            self.ctx.bad_request(&format!(
+                                "Could not find a property named '{s}' on type 'microsoft.graph.group'."
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
         };
-        select
-            .iter()
-            .map(|s| {
-                known_group_properties()
-                    .find(|p| p.eq_ignore_ascii_case(s))
-                    .ok_or_else(|| {
-                        self.ctx.bad_request(&format!(
-                            "Could not find a property named '{s}' on type 'microsoft.graph.group'."
-                        ))
-                    })
-            })
-            .collect()
+        // The simulator's JSON objects keep their keys sorted, each once.
+        props.sort_unstable();
+        props.dedup();
+        Ok(props)
     }
 
     /// A group as Graph serialises it: the properties [`Self::check_select`] resolved.
-    fn group_json(&self, g: &Group, view: &LicenseView, props: &[&str]) -> Value {
-        let mut m = Map::new();
-        for &name in props {
-            if let Some(v) = group_property(g, view, name) {
-                m.insert(name.to_owned(), v);
-            }
+    fn group_json(&self, g: &Group, view: &LicenseView, props: &[&'static str]) -> Value {
+        GroupJson {
+            group: g,
+            view,
+            props,
         }
-        Value::Object(m)
+        .to_value()
     }
 
     fn find(&self, inner: &Inner, id: &str) -> Result<usize, SimResponse> {
@@ -273,9 +276,16 @@ impl Api<'_> {
                 )
             }
         };
-        let render = |i: usize| {
+        let render = |i: usize, out: &mut Vec<u8>| {
             let view = inner.lic.view(i, self.now, delay);
-            self.group_json(&groups[i], &view, &props)
+            list::write_json(
+                out,
+                &GroupJson {
+                    group: &groups[i],
+                    view: &view,
+                    props: &props,
+                },
+            );
         };
         let context = self.metadata(&format!("groups{}", Self::select_suffix(&o.select)));
         // A filter naming its groups (`id in (…)`, `displayName in (…)`) is evaluated on those
@@ -292,7 +302,7 @@ impl Api<'_> {
                 len: candidates.len(),
                 id_at: |k: usize| groups[candidates[k]].id.as_str(),
                 matches: |k: usize| keep(candidates[k]),
-                render: |k: usize| render(candidates[k]),
+                render: |k: usize, out: &mut Vec<u8>| render(candidates[k], out),
             }
             .page(self.ctx, self.req, context, &o);
         };
@@ -310,7 +320,7 @@ impl Api<'_> {
             len: order.len(),
             id_at: |k: usize| groups[order[k].1].id.as_str(),
             matches: |_| true,
-            render: |k: usize| render(order[k].1),
+            render: |k: usize, out: &mut Vec<u8>| render(order[k].1, out),
         }
         .page(self.ctx, self.req, context, &o)
     }
@@ -496,7 +506,8 @@ impl Api<'_> {
         }
         let i = inner.lic.group_index(id)?;
         let view = inner.lic.view(i, self.now, delay);
-        let Value::Object(mut m) = self.group_json(&t.groups[i], &view, DEFAULT_GROUP_PROPERTIES)
+        let Value::Object(mut m) =
+            self.group_json(&t.groups[i], &view, &sorted_default_properties())
         else {
             return None;
         };
@@ -566,7 +577,7 @@ impl Api<'_> {
         inner.stats.writes_applied += 1;
         // The 202 carries the group as it is now (the writer sees its own write).
         let view = inner.lic.fresh_view(i, self.now, delay);
-        let mut v = self.group_json(&inner.tenant.groups[i], &view, DEFAULT_GROUP_PROPERTIES);
+        let mut v = self.group_json(&inner.tenant.groups[i], &view, &sorted_default_properties());
         if let Value::Object(m) = &mut v {
             m.insert(
                 "@odata.context".to_owned(),
@@ -588,4 +599,11 @@ pub(crate) fn find_group(ctx: &Ctx, inner: &Inner, id: &str) -> Result<usize, Si
         .lic
         .group_index(&lower)
         .ok_or_else(|| ctx.not_found(id))
+}
+
+/// Graph's default group properties in the order the simulator writes them (sorted).
+fn sorted_default_properties() -> Vec<&'static str> {
+    let mut props = DEFAULT_GROUP_PROPERTIES.to_vec();
+    props.sort_unstable();
+    props
 }

@@ -204,10 +204,15 @@ pub(crate) struct Scan<I, M, R> {
     pub(crate) render: R,
 }
 
+/// Appends `value`'s JSON to `out` (the simulator's own types always serialise).
+pub(crate) fn write_json<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) {
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
 impl<I, M, R> Scan<I, M, R>
 where
     M: FnMut(usize) -> bool,
-    R: FnMut(usize) -> Value,
+    R: FnMut(usize, &mut Vec<u8>),
 {
     /// The page `o` asks for.
     pub(crate) fn page<'a>(
@@ -247,11 +252,16 @@ where
                 hits.push(i);
             }
         }
-        let mut body = Map::new();
-        body.insert("@odata.context".to_owned(), Value::String(context));
+        // Written straight to bytes, keys in the sorted order the simulator's JSON objects
+        // have everywhere: a page of 999 groups built as `Value`s first cost more than the
+        // rest of the request.
+        let mut out = Vec::with_capacity(hits.len() * 256 + 512);
+        out.extend_from_slice(b"{\"@odata.context\":");
+        write_json(&mut out, &context);
         if o.advanced && o.after.is_none() {
             let total = (0..len).filter(|&i| (self.matches)(i)).count();
-            body.insert("@odata.count".to_owned(), Value::from(total));
+            out.extend_from_slice(b",\"@odata.count\":");
+            write_json(&mut out, &total);
         }
         if more && let Some(&last) = hits.last() {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -262,10 +272,17 @@ where
             }
             ser.append_pair("$skiptoken", &encode_token(last + 1, (self.id_at)(last)));
             let link = format!("{}{}?{}", ctx.base, req.path, ser.finish());
-            body.insert("@odata.nextLink".to_owned(), Value::String(link));
+            out.extend_from_slice(b",\"@odata.nextLink\":");
+            write_json(&mut out, &link);
         }
-        let value: Vec<Value> = hits.into_iter().map(&mut self.render).collect();
-        body.insert("value".to_owned(), Value::Array(value));
-        SimResponse::json(StatusCode::OK, Value::Object(body))
+        out.extend_from_slice(b",\"value\":[");
+        for (n, i) in hits.into_iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            (self.render)(i, &mut out);
+        }
+        out.extend_from_slice(b"]}");
+        SimResponse::json_bytes(StatusCode::OK, out)
     }
 }

@@ -407,3 +407,34 @@ async fn beta_serves_the_same_groups() {
     let v: Value = env.get("/beta/subscribedSkus").await.json();
     assert_eq!(v["value"].as_array().unwrap().len(), 3);
 }
+
+/// A listing page is written straight to bytes, a single group through `serde_json::Value`:
+/// both must be the same JSON, for the default properties and for a `$select` in any case and
+/// order (canonical names, each once), and the page keeps its keys in order.
+#[tokio::test]
+async fn a_listed_group_is_the_same_json_as_the_group_read_alone() {
+    let env = Env::contoso().await;
+    for select in [
+        "",
+        "?$select=licenseProcessingState,ID,displayName,assignedLicenses,displayname",
+        "?$select=visibility,groupTypes,mail,createdDateTime,id",
+    ] {
+        let page = env.get(&format!("/v1.0/groups{select}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let first = page.text.find("\"@odata.context\"");
+        let value = page.text.find("\"value\"");
+        assert!(first == Some(1) && value > first, "{}", page.text);
+        let listed = page.json()["value"].as_array().cloned().unwrap_or_default();
+        assert!(listed.len() > 3, "{}", page.text);
+        for item in listed {
+            let id = item["id"].as_str().expect("id").to_owned();
+            let alone = env.get(&format!("/v1.0/groups/{id}{select}")).await;
+            assert_eq!(alone.status, 200, "{}", alone.text);
+            let mut alone = alone.json();
+            if let Some(m) = alone.as_object_mut() {
+                m.remove("@odata.context");
+            }
+            assert_eq!(item, alone, "{select}");
+        }
+    }
+}

@@ -496,9 +496,12 @@ impl Cloud<'_> {
             len: items.len(),
             id_at: |i: usize| items[i].1.assignment_id.as_str(),
             matches: |_| true,
-            render: |i: usize| {
+            render: |i: usize, out: &mut Vec<u8>| {
                 let (g, e) = &items[i];
-                self.assignment_selected(inner, *g, e, &expand, &o.select)
+                list::write_json(
+                    out,
+                    &self.assignment_selected(inner, *g, e, &expand, &o.select),
+                );
             },
         }
         .page(self.ctx, self.req, context, &o)
