@@ -187,30 +187,38 @@ async fn run_case(kind: Kind, name: &str, faults: Faults, seed: u64, moves: bool
     env.sim.set_faults(faults.clone());
 
     let started = Instant::now();
-    let mut reports = Vec::new();
-    let first = apply(&the_plan, &env.backend, &options(), &())
-        .await
-        .unwrap();
+    let mut reports = vec![
+        apply(&the_plan, &env.backend, &options(), &())
+            .await
+            .unwrap(),
+    ];
+    // A run may leave groups for the next one, never write twice. On cloud-licensing a create
+    // answered 504 ("may have applied") whose re-reads never show it fails its group for the
+    // run: a create is not idempotent, so it is not sent again. Each rerun draws new faults
+    // (a 504 again has the same few-percent chance), so up to MAX_RERUNS reruns are allowed;
+    // the counts below hold over all runs together.
+    const MAX_RERUNS: usize = 3;
     let mut rerun = false;
-    if !first.success {
+    while let Some(last) = reports.last()
+        && !last.success
+        && reports.len() <= MAX_RERUNS
+    {
         rerun = true;
-        for a in first.actions.iter().filter(|a| a.error.is_some()) {
+        for a in last.actions.iter().filter(|a| a.error.is_some()) {
             eprintln!(
-                "fault matrix [{name}] on {kind:?}: first run failed {:?} on {}: {}",
+                "fault matrix [{name}] on {kind:?}: run {} failed {:?} on {}: {}",
+                reports.len(),
                 a.action,
                 a.group.display_name,
                 a.error.as_deref().unwrap_or_default()
             );
         }
-        reports.push(first);
         // Eventual consistency: a rerun must not plan from reads older than the last write.
         if let Some(lag) = faults.read_after_write_lag {
             tokio::time::sleep(lag).await;
         }
         let again = plan(&env, &spec).await;
         reports.push(apply(&again, &env.backend, &options(), &()).await.unwrap());
-    } else {
-        reports.push(first);
     }
     let elapsed = started.elapsed();
     let log = env.sim.request_log();
@@ -223,7 +231,8 @@ async fn run_case(kind: Kind, name: &str, faults: Faults, seed: u64, moves: bool
     let last = reports.last().unwrap();
     assert!(
         last.success,
-        "{name}: the rerun still failed: {}",
+        "{name}: still failing after {} runs: {}",
+        reports.len(),
         last.to_json()
     );
     let after = plan(&env, &spec).await;
@@ -392,10 +401,11 @@ fn all_faults() -> Faults {
 matrix_case!(all_faults_together, "all together", 7, all_faults());
 
 matrix_case!(
-    /// Issue 14's load: 30 % of requests throttled and 10 % answered 503. devlic waits as Graph
-    /// asks (by time, not by a count of attempts) and converges in one run without writing
-    /// twice.
-    heavy_throttling_and_unavailability_converge_in_one_run,
+    /// Issue 14's load: 30 % of requests throttled and 10 % answered 503 or 504. devlic waits
+    /// as Graph asks (by time, not by a count of attempts) and never writes twice. On
+    /// group-licensing it converges in one run; on cloud-licensing a create answered 504 whose
+    /// re-reads never show it fails its group until a rerun (a create is never resent).
+    heavy_throttling_and_unavailability_converge_without_writing_twice,
     "30% 429 + 10% 503",
     11,
     Faults {
