@@ -117,17 +117,7 @@ mod tests {
     }
 
     fn row(g: &Group) -> Row<'_> {
-        Row {
-            id: &g.id,
-            display_name: &g.display_name,
-            mail_nickname: g.mail_nickname.as_deref(),
-            mail: g.mail.as_deref(),
-            security_enabled: g.security_enabled,
-            mail_enabled: g.mail_enabled,
-            group_types: &g.group_types,
-            sku_ids: Vec::new(),
-            has_errors: false,
-        }
+        Row::of(g, Vec::new(), false)
     }
 
     /// What the listing returns with the index: the candidates that pass `eval`.

@@ -334,7 +334,27 @@ pub(crate) struct Row<'a> {
     pub(crate) has_errors: bool,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// The row of `g`, given what the licensing state knows of it: the SKUs it holds and
+    /// whether members have license errors.
+    pub(crate) fn of(
+        g: &'a crate::tenant::Group,
+        sku_ids: Vec<&'a str>,
+        has_errors: bool,
+    ) -> Row<'a> {
+        Row {
+            id: &g.id,
+            display_name: &g.display_name,
+            mail_nickname: g.mail_nickname.as_deref(),
+            mail: g.mail.as_deref(),
+            security_enabled: g.security_enabled,
+            mail_enabled: g.mail_enabled,
+            group_types: &g.group_types,
+            sku_ids,
+            has_errors,
+        }
+    }
+
     fn string(&self, prop: &str) -> Option<&str> {
         match canonical(prop)? {
             "id" => Some(self.id),

@@ -258,21 +258,14 @@ impl Api<'_> {
                 let view = inner.lic.view(i, self.now, delay);
                 filter::eval(
                     e,
-                    &Row {
-                        id: &g.id,
-                        display_name: &g.display_name,
-                        mail_nickname: g.mail_nickname.as_deref(),
-                        mail: g.mail.as_deref(),
-                        security_enabled: g.security_enabled,
-                        mail_enabled: g.mail_enabled,
-                        group_types: &g.group_types,
-                        sku_ids: view
-                            .entries
+                    &Row::of(
+                        g,
+                        view.entries
                             .iter()
                             .map(|e| e.license.sku_id.as_str())
                             .collect(),
-                        has_errors: !inner.lic.errors_of(i).is_empty(),
-                    },
+                        !inner.lic.errors_of(i).is_empty(),
+                    ),
                 )
             }
         };
