@@ -226,6 +226,14 @@ mod one_group_per_subscription {
     use devlic_planner::{PlanError, plan};
     use devlic_spec::{OneGroupPerSubscription, Settings, Spec};
 
+    /// The plan's warnings about one subscription in several groups.
+    fn shared_warnings(p: &devlic_model::Plan) -> Vec<&devlic_model::Warning> {
+        p.warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
+            .collect()
+    }
+
     use crate::allotments::live_with;
     use crate::fixtures::*;
 
@@ -264,11 +272,7 @@ mod one_group_per_subscription {
             &live_with(None),
         )
         .expect("plans");
-        let shared: Vec<_> = p
-            .warnings
-            .iter()
-            .filter(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
-            .collect();
+        let shared = shared_warnings(&p);
         assert_eq!(shared.len(), 1, "only DEVICE1 is shared: {shared:?}");
         let w = shared[0];
         assert_eq!(
@@ -363,11 +367,7 @@ mod one_group_per_subscription {
             &live,
         )
         .expect("plans");
-        let shared: Vec<_> = p
-            .warnings
-            .iter()
-            .filter(|w| w.kind == WarningKind::SubscriptionInSeveralGroups)
-            .collect();
+        let shared = shared_warnings(&p);
         assert_eq!(shared.len(), 1);
         let message = &shared[0].message;
         assert!(
