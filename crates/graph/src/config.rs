@@ -65,7 +65,7 @@ pub struct ClientConfig {
     /// Seed of the backoff jitter; `None` seeds from the OS. Tests set it for reproducible delays.
     pub jitter_seed: Option<u64>,
     /// The sign-in's HTTP client, reused for Graph when it was built with the rules the Graph
-    /// URL needs ([`HttpClient::for_graph_sharing`]): one client per tenant instead of two.
+    /// URL needs ([`HttpClient::for_graph`]): one client per tenant instead of two.
     pub http: Option<HttpClient>,
 }
 

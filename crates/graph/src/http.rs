@@ -46,18 +46,14 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// The client of a Graph transport for `graph_url` (checked by [`check_endpoint_url`]).
-    pub fn for_graph(graph_url: &Url, timeouts: &Timeouts) -> Result<HttpClient, ConfigError> {
-        Self::for_graph_sharing(graph_url, timeouts, None)
-    }
-
-    /// The client of a Graph transport for `graph_url`: `sign_in` itself when it was built with
-    /// the rules `graph_url` needs (same timeouts, same proxy decision), else a new client.
+    /// The client of a Graph transport for `graph_url` (checked by [`check_endpoint_url`]):
+    /// `sign_in` itself when it was built with the rules `graph_url` needs (same timeouts, same
+    /// proxy decision), else a new client.
     /// Building a client loads the system's root certificates, which was a few percent of a
     /// `plan DIR…` run's CPU when every tenant built two; the sign-in and Graph hosts still get
     /// their own connections (reqwest pools per host). A shared client is never shared between
     /// tenants.
-    pub fn for_graph_sharing(
+    pub fn for_graph(
         graph_url: &Url,
         timeouts: &Timeouts,
         sign_in: Option<&HttpClient>,
@@ -194,12 +190,10 @@ mod tests {
         let sim = url("http://127.0.0.1:8080");
         let graph = url("https://graph.microsoft.com");
 
-        let shared =
-            HttpClient::for_graph_sharing(&sim, &t, Some(&loopback_sign_in)).expect("client");
+        let shared = HttpClient::for_graph(&sim, &t, Some(&loopback_sign_in)).expect("client");
         assert!(shared.built_with(&t, true));
         // A Graph URL that needs the other proxy decision gets its own client.
-        let own =
-            HttpClient::for_graph_sharing(&graph, &t, Some(&loopback_sign_in)).expect("client");
+        let own = HttpClient::for_graph(&graph, &t, Some(&loopback_sign_in)).expect("client");
         assert!(own.built_with(&t, false) && !own.built_with(&t, true));
         assert!(remote_sign_in.built_with(&t, false));
         // Other timeouts: a new client with those.
@@ -209,12 +203,11 @@ mod tests {
         };
         assert!(!loopback_sign_in.built_with(&slower, true));
         let rebuilt =
-            HttpClient::for_graph_sharing(&sim, &slower, Some(&loopback_sign_in)).expect("client");
+            HttpClient::for_graph(&sim, &slower, Some(&loopback_sign_in)).expect("client");
         assert!(rebuilt.built_with(&slower, true));
         // The URL is checked whether or not a client is shared.
         assert!(
-            HttpClient::for_graph_sharing(&url("http://example.com"), &t, Some(&remote_sign_in))
-                .is_err()
+            HttpClient::for_graph(&url("http://example.com"), &t, Some(&remote_sign_in)).is_err()
         );
     }
 }

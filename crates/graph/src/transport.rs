@@ -230,11 +230,8 @@ pub(crate) struct Transport {
 impl Transport {
     pub fn new(config: &ClientConfig) -> Result<Transport, ConfigError> {
         config.validate()?;
-        let http = HttpClient::for_graph_sharing(
-            &config.graph_url,
-            &config.timeouts,
-            config.http.as_ref(),
-        )?;
+        let http =
+            HttpClient::for_graph(&config.graph_url, &config.timeouts, config.http.as_ref())?;
         let root = format!(
             "{}/{}",
             config.graph_url.as_str().trim_end_matches('/'),

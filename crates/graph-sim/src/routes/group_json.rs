@@ -1,7 +1,5 @@
 //! Group serialisation and the `assignLicense` body parser.
 
-use std::collections::BTreeMap;
-
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -80,6 +78,12 @@ struct LicenseJson<'a> {
     sku_id: &'a str,
 }
 
+/// `licenseProcessingState`.
+#[derive(serde::Serialize)]
+struct StateJson {
+    state: &'static str,
+}
+
 impl Serialize for GroupJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (g, view) = (self.group, self.view);
@@ -122,7 +126,12 @@ impl Serialize for GroupJson<'_> {
                     m.serialize_entry(name, &licenses)?;
                 }
                 "licenseProcessingState" => {
-                    m.serialize_entry(name, &BTreeMap::from([("state", view.state.as_str())]))?;
+                    m.serialize_entry(
+                        name,
+                        &StateJson {
+                            state: view.state.as_str(),
+                        },
+                    )?;
                 }
                 "creationOptions"
                 | "proxyAddresses"
